@@ -1,0 +1,1 @@
+"""Shared infrastructure: database, errors, crypto, rate limits. No business logic."""
