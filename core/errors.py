@@ -16,9 +16,16 @@ class DomainError(Exception):
     http_status: int = 400
     message: str = "The request could not be completed."
 
-    def __init__(self, message: str | None = None, **details: Any) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        errors: dict[str, Any] | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message or self.message)
         self.message = message or self.message
+        self.errors = errors
         self.details = details
 
     def headers(self) -> dict[str, str]:
@@ -48,6 +55,10 @@ class InvalidInput(DomainError):
     reason = "validation_error"
     http_status = 422
     message = "The request is not valid."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, **details: Any):
+        errors = {field: [message or self.message]} if field else None
+        super().__init__(message, errors=errors, **details)
 
 
 class RateLimited(DomainError):

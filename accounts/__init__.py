@@ -1,0 +1,1 @@
+"""Brands (tenants), their settings and WeChat credentials, staff users, tokens and auth."""

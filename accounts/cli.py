@@ -1,0 +1,35 @@
+"""``flask brand create``: an operator creates a brand and its owner."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import with_appcontext
+
+from accounts import service
+from core.errors import DomainError
+
+
+@click.group("brand")
+def brand_cli() -> None:
+    """Brands (tenants)."""
+
+
+@brand_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The brand's display name.")
+@click.option("--owner-email", required=True, help="The owner's login email.")
+@click.option("--owner-password", required=True, help="The owner's initial password.")
+@with_appcontext
+def create_command(slug: str, name: str, owner_email: str, owner_password: str) -> None:
+    """Create a brand and its owner; prints {"brand_id", "slug", "owner_id"} as JSON."""
+    from app import db
+
+    try:
+        owner = service.create_brand(slug, name, owner_email, owner_password)
+        db.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc.reason}: {exc.message}") from exc
+    click.echo(json.dumps({"brand_id": str(owner.brand_id), "slug": slug, "owner_id": str(owner.id)}))

@@ -1,0 +1,80 @@
+"""Request and response schemas of the accounts API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from accounts.models import Role
+from accounts.service import CREDENTIAL_FIELDS, SECRET_FIELDS
+
+
+class Strict(Schema):
+    """Unknown fields are an error (a typo must not be silently ignored)."""
+
+
+class TokenRequestSchema(Strict):
+    email = fields.String(required=True, validate=validate.Length(min=3, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class StaffSummarySchema(Schema):
+    id = fields.String()
+    brand = fields.Function(lambda staff: staff.brand.slug)
+    role = fields.Function(lambda staff: staff.role.value)
+
+
+class TokenResponseSchema(Schema):
+    access_token = fields.String()
+    token_type = fields.Constant("Bearer")
+    expires_in = fields.Integer()
+    staff = fields.Nested(StaffSummarySchema)
+
+
+class StaffSchema(Schema):
+    id = fields.String()
+    email = fields.String()
+    role = fields.Function(lambda staff: staff.role.value)
+    is_active = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class StaffCreateSchema(Strict):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
+    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
+
+
+def _credentials(brand: Any) -> dict[str, Any]:
+    """Credential fields as the console sees them: secrets only as 'set or not'."""
+    out: dict[str, Any] = {}
+    for name in CREDENTIAL_FIELDS:
+        value = getattr(brand, name)
+        out[name] = bool(value) if name in SECRET_FIELDS else value
+    return out
+
+
+class BrandSchema(Schema):
+    id = fields.String()
+    slug = fields.String()
+    name = fields.String()
+    settings = fields.Dict()
+    created_at = fields.DateTime()
+    credentials = fields.Function(_credentials)
+
+
+class BrandUpdateSchema(Strict):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    settings = fields.Dict(keys=fields.String(validate=validate.Length(max=64)))
+    wechat_appid = fields.String(allow_none=True, validate=validate.Length(max=64))
+    wechat_secret = fields.String(allow_none=True, validate=validate.Length(max=200))
+    pay_mch_id = fields.String(allow_none=True, validate=validate.Length(max=32))
+    pay_api_key = fields.String(allow_none=True, validate=validate.Length(max=200))
+    pay_apiv3_key = fields.String(allow_none=True, validate=validate.Length(max=200))
+    pay_mch_cert_path = fields.String(allow_none=True, validate=validate.Length(max=500))
+    pay_mch_key_path = fields.String(allow_none=True, validate=validate.Length(max=500))
+    pay_private_key_path = fields.String(allow_none=True, validate=validate.Length(max=500))
+    pay_cert_serial = fields.String(allow_none=True, validate=validate.Length(max=64))
+    pay_public_key_path = fields.String(allow_none=True, validate=validate.Length(max=500))
+    pay_public_key_id = fields.String(allow_none=True, validate=validate.Length(max=64))

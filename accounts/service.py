@@ -1,0 +1,182 @@
+"""Brands, staff users and staff login."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from accounts import tokens
+from accounts.errors import EmailTaken, InvalidCredentials, InvalidToken, SlugTaken
+from accounts.models import Brand, Role, StaffUser
+from app import db
+from core.errors import InvalidInput, NotFound
+from core.ratelimit import Limit, check, hit, reset
+from workers.broker import redis_client
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+LOGIN_PER_IP = Limit("login-ip", count=30, seconds=60)
+LOGIN_FAILURES_PER_ACCOUNT = Limit("login-fail", count=5, seconds=15 * 60)
+# Checked against when the email is unknown, so both paths cost one password hash.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+#: Brand columns settable through the API; secrets are write-only.
+CREDENTIAL_FIELDS = (
+    "wechat_appid", "wechat_secret", "pay_mch_id", "pay_api_key", "pay_apiv3_key",
+    "pay_mch_cert_path", "pay_mch_key_path", "pay_private_key_path", "pay_cert_serial",
+    "pay_public_key_path", "pay_public_key_id",
+)  # fmt: skip
+SECRET_FIELDS = ("wechat_secret", "pay_api_key", "pay_apiv3_key")
+
+
+def normalize_email(email: str) -> str:
+    """Emails compare case-insensitively."""
+    return email.strip().lower()
+
+
+def create_brand(slug: str, name: str, owner_email: str, owner_password: str) -> StaffUser:
+    """Create a brand with its owner; returns the owner (``owner.brand`` is the brand)."""
+    if not SLUG_RE.match(slug):
+        raise InvalidInput("A slug is 1-64 lower-case letters, digits and dashes.", field="slug")
+    session = db.session
+    if session.scalar(select(Brand.id).where(Brand.slug == slug)) is not None:
+        raise SlugTaken()
+    brand = Brand(slug=slug, name=name, settings={})
+    session.add(brand)
+    session.flush()
+    return create_staff(brand, owner_email, owner_password, Role.owner)
+
+
+def create_staff(brand: Brand, email: str, password: str, role: Role) -> StaffUser:
+    """Add a staff user to ``brand`` with a hashed password."""
+    if len(password) < 8:
+        raise InvalidInput("A password has at least 8 characters.", field="password")
+    session = db.session
+    email = normalize_email(email)
+    if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
+        raise EmailTaken()
+    staff = StaffUser(
+        brand=brand, email=email, password_hash=generate_password_hash(password), role=role
+    )
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def list_staff(brand: Brand, page: int, page_size: int) -> tuple[list[StaffUser], int]:
+    """A page of the brand's staff users, oldest first, and the total."""
+    session = db.session
+    base = select(StaffUser).where(StaffUser.brand_id == brand.id)
+    total = session.scalar(select(func.count()).select_from(base.subquery()))
+    rows = session.scalars(
+        base.order_by(StaffUser.created_at, StaffUser.id).offset((page - 1) * page_size).limit(page_size)
+    )
+    return list(rows), int(total or 0)
+
+
+def get_staff_for_brand(staff_id: str, brand: Brand) -> StaffUser:
+    """A staff user of ``brand``; another brand's id is NotFound."""
+    try:
+        key = uuid.UUID(staff_id)
+    except ValueError as exc:
+        raise NotFound() from exc
+    staff = db.session.scalar(
+        select(StaffUser).where(StaffUser.id == key, StaffUser.brand_id == brand.id)
+    )
+    if staff is None:
+        raise NotFound()
+    return staff
+
+
+def deactivate_staff(staff: StaffUser) -> StaffUser:
+    """Disable a staff user and invalidate their tokens."""
+    staff.is_active = False
+    staff.token_version += 1
+    db.session.flush()
+    return staff
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly issued bearer token."""
+
+    access_token: str
+    expires_in: int
+
+
+def issue_staff_token(staff: StaffUser) -> IssuedToken:
+    """A bearer token for ``staff``."""
+    claims = tokens.TokenClaims("staff", str(staff.id), str(staff.brand_id), staff.token_version)
+    token = tokens.issue(current_app.config["SECRET_KEY"], claims)
+    return IssuedToken(token, tokens.TTL_SECONDS["staff"])
+
+
+def login(email: str, password: str, *, ip: str) -> tuple[StaffUser, IssuedToken]:
+    """Check a staff login, with limits per IP and per account; raise InvalidCredentials."""
+    redis = redis_client()
+    email = normalize_email(email)
+    hit(redis, LOGIN_PER_IP, ip)
+    check(redis, LOGIN_FAILURES_PER_ACCOUNT, email)
+    staff = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+    hashed = staff.password_hash if staff else _DUMMY_HASH
+    if not check_password_hash(hashed, password) or staff is None or not staff.is_active:
+        hit(redis, LOGIN_FAILURES_PER_ACCOUNT, email)
+        raise InvalidCredentials()
+    reset(redis, LOGIN_FAILURES_PER_ACCOUNT, email)
+    return staff, issue_staff_token(staff)
+
+
+def staff_for_token(claims: tokens.TokenClaims) -> StaffUser:
+    """The active staff user a staff token speaks for; InvalidToken otherwise."""
+    try:
+        key = uuid.UUID(claims.subject)
+    except ValueError as exc:
+        raise InvalidToken() from exc
+    staff = db.session.get(StaffUser, key)
+    if staff is None or not staff.is_active or staff.token_version != claims.version:
+        raise InvalidToken("The token is no longer valid; log in again.")
+    return staff
+
+
+def get_brand_by_slug(slug: str) -> Brand:
+    """A brand by its slug; NotFound otherwise."""
+    brand = db.session.scalar(select(Brand).where(Brand.slug == slug))
+    if brand is None:
+        raise NotFound("Unknown brand.")
+    return brand
+
+
+def update_brand(brand: Brand, changes: dict[str, Any]) -> Brand:
+    """Apply settings and credential changes; ``None`` clears a credential."""
+    for name in CREDENTIAL_FIELDS:
+        if name in changes:
+            setattr(brand, name, changes[name] or None)
+    if "name" in changes:
+        brand.name = changes["name"]
+    if "settings" in changes:
+        brand.settings = {**brand.settings, **changes["settings"]}
+    db.session.flush()
+    return brand
+
+
+@dataclass(frozen=True)
+class MiniProgramCredentials:
+    """The mini-program appid and secret used for a brand's consumers."""
+
+    appid: str
+    secret: str
+
+
+def miniprogram_credentials(brand: Brand) -> MiniProgramCredentials | None:
+    """The brand's own mini-program credentials, else the process-wide defaults, else None."""
+    if brand.wechat_appid and brand.wechat_secret:
+        return MiniProgramCredentials(brand.wechat_appid, brand.wechat_secret)
+    appid, secret = current_app.config.get("WECHAT_APPID"), current_app.config.get("WECHAT_SECRET")
+    if appid and secret:
+        return MiniProgramCredentials(appid, secret)
+    return None

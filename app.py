@@ -1,0 +1,259 @@
+"""The application factory: configuration, extensions, the error envelope and blueprints.
+
+No routes, queries or network calls here; ``gunicorn "app:create_app()"`` serves it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request, send_from_directory
+from flask_smorest import Api
+from marshmallow import ValidationError
+from redis.exceptions import RedisError
+from werkzeug.exceptions import HTTPException
+
+from core.db import Database, resolve_database_url
+from core.errors import DomainError
+from workers.broker import Broker
+
+ROOT = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
+
+db = Database()
+broker = Broker()
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into ``instance/``."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+WECHAT_DEFAULTS = (
+    "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_PAY_MCH_ID", "WECHAT_PAY_API_KEY",
+    "WECHAT_PAY_MCH_CERT", "WECHAT_PAY_MCH_KEY", "WECHAT_PAY_APIV3_KEY", "WECHAT_PAY_PRIVATE_KEY",
+    "WECHAT_PAY_CERT_SERIAL", "WECHAT_PAY_PUBLIC_KEY", "WECHAT_PAY_PUBLIC_KEY_ID",
+)  # fmt: skip
+
+
+def config_from_env(instance: Path) -> dict[str, Any]:
+    """The configuration of API.md, read from the environment once."""
+    env = os.environ
+    config: dict[str, Any] = {
+        "SQLALCHEMY_DATABASE_URI": resolve_database_url(
+            env.get("DATABASE_URL", "sqlite:///instance/app.db"), ROOT
+        ),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "SECRET_KEY": _secret_key(instance),
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/"),
+        "WECHAT_API_BASE_URL": env.get("WECHAT_API_BASE_URL", "https://api.weixin.qq.com/"),
+        "WECHAT_PAY_API_BASE_URL": env.get(
+            "WECHAT_PAY_API_BASE_URL", "https://api.mch.weixin.qq.com/"
+        ),
+        "WECHAT_PAY_CA_BUNDLE": env.get("WECHAT_PAY_CA_BUNDLE") or None,
+        "WECHAT_TIMEOUT_SECONDS": float(env.get("WECHAT_TIMEOUT_SECONDS", "5")),
+        "PAYOUT_PROVIDER": env.get("PAYOUT_PROVIDER", "sandbox"),
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+    }
+    config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
+    return config
+
+
+API_SETTINGS: dict[str, Any] = {
+    "API_TITLE": "One-item-one-code engagement API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/docs",
+    # Served by this app, never from a CDN (see ``_register_docs_assets``).
+    "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+    "API_SPEC_OPTIONS": {
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    },
+    "JSON_AS_ASCII": False,
+}
+
+
+class EnvelopeApi(Api):
+    """flask-smorest's Api with the error envelope of API.md for HTTP errors."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        return http_error_response(error)
+
+
+api = EnvelopeApi()
+
+HTTP_REASONS = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def wants_html() -> bool:
+    """Errors outside the API and the WeChat callbacks are HTML pages for people."""
+    path = request.path
+    return not (path.startswith("/api") or path.startswith("/wechat"))
+
+
+def error_response(
+    status: int,
+    reason: str,
+    message: str,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The JSON error envelope (or an HTML page outside the API)."""
+    phrase = HTTPStatus(status).phrase
+    if wants_html():
+        page = "errors/404.html" if status == 404 else "errors/error.html"
+        html = render_template(page, code=status, status=phrase, message=message)
+        response = Response(html, status=status, mimetype="text/html")
+    else:
+        body: dict[str, Any] = {"code": status, "status": phrase, "message": message, "reason": reason}
+        if errors:
+            body["errors"] = errors
+        response = jsonify(body)
+        response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def http_error_response(error: HTTPException) -> Response:
+    """Envelope for werkzeug/flask-smorest HTTP errors, including webargs validation."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    reason = HTTP_REASONS.get(status, "http_error")
+    message = error.description or HTTPStatus(status).phrase
+    if status == 400 and messages and "json" in messages and "Invalid JSON" in str(messages):
+        reason, message = "malformed_json", "The request body is not valid JSON."
+        messages = None
+    elif status == 422:
+        message = "The request is not valid."
+    elif status == 413:
+        message = "The request body is too large."
+    headers = dict(data.get("headers") or {})
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
+    return error_response(status, reason, message, errors=messages, headers=headers)
+
+
+def domain_error_response(error: DomainError) -> Response:
+    """Envelope for the domain errors raised by services."""
+    return error_response(
+        error.http_status, error.reason, error.message, errors=error.errors, headers=error.headers()
+    )
+
+
+def validation_error_response(error: ValidationError) -> Response:
+    """Envelope for marshmallow errors raised outside flask-smorest's argument parsing."""
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    return error_response(422, "validation_error", "The request is not valid.", errors=messages)
+
+
+def redis_error_response(error: RedisError) -> Response:
+    """Redis down is a 503, not a 500."""
+    log.error("redis unavailable: %s", error)
+    return error_response(
+        503, "redis_unavailable", "A service we depend on is unavailable; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def unexpected_error_response(error: Exception) -> Response:
+    """Anything else: logged with its traceback, answered without internals."""
+    if isinstance(error, HTTPException):
+        return http_error_response(error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def _register_errors(app: Flask) -> None:
+    app.register_error_handler(DomainError, domain_error_response)
+    app.register_error_handler(ValidationError, validation_error_response)
+    app.register_error_handler(RedisError, redis_error_response)
+    app.register_error_handler(HTTPException, http_error_response)
+    app.register_error_handler(Exception, unexpected_error_response)
+
+
+def _commit_or_rollback(response: Response) -> Response:
+    """The one commit of a request, at the boundary: only for successful responses."""
+    if response.status_code < 400:
+        db.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def _register_docs_assets(app: Flask) -> None:
+    import swagger_ui_bundle
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename: str) -> Response:
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+
+
+def import_models() -> None:
+    """Import every package's models so that the metadata is complete (Alembic, tests)."""
+    import accounts.models  # noqa: F401
+    import profiles.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from accounts.api import blp as accounts_api
+    from accounts.cli import brand_cli
+    from profiles.api import blp as profiles_api
+
+    api.register_blueprint(accounts_api)
+    api.register_blueprint(profiles_api)
+    app.cli.add_command(brand_cli)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask application; ``config`` overrides the environment (tests)."""
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), static_folder="static")
+    app.config.update(API_SETTINGS)
+    app.config.update(config_from_env(Path(app.instance_path)))
+    app.config.update(config or {})
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    import_models()
+    db.init_app(app)
+    broker.init_app(app)
+    api.init_app(app)
+    _register_errors(app)
+    _register_docs_assets(app)
+    _register_blueprints(app)
+    app.after_request(_commit_or_rollback)
+    return app

@@ -1,0 +1,165 @@
+"""SQLAlchemy 2 setup: declarative base, column types, and the Flask extension.
+
+The extension owns one engine and a session scoped to the Flask application context, so a
+request, a CLI command and an RQ job each get their own session. Nothing here commits: the
+request/job boundary does (see ``app.py`` and ``workers/job.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.globals import app_ctx
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every backend (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the constraint naming convention and UTC timestamps."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    """A time-ordered UUID (v7 layout): unique, opaque, and index-friendly for append-only tables."""
+    ms = time.time_ns() // 1_000_000
+    rand = secrets.randbits(74)
+    value = (ms & (2**48 - 1)) << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62
+    value |= rand & (2**62 - 1)
+    return uuid.UUID(int=value)
+
+
+def _app_ctx_id() -> int:
+    return id(app_ctx._get_current_object()) if app_ctx else 0
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (savepoints work), and take
+    # the write lock up front: SQLite allows one writer and read-then-write otherwise deadlocks.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def resolve_database_url(url: str, root: Path) -> str:
+    """Make a relative SQLite path relative to the project root, not the working directory."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        path = root / url[len(prefix) :]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(path)
+    return url
+
+
+def build_engine(url: str, **options: Any) -> Engine:
+    """An engine with the per-backend settings this project relies on."""
+    if url.startswith("sqlite"):
+        if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+            options.setdefault("poolclass", StaticPool)
+        options.setdefault("connect_args", {"check_same_thread": False})
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    options.setdefault("pool_size", int(os.environ.get("DB_POOL_SIZE", "10")))
+    options.setdefault("max_overflow", 20)
+    return create_engine(url, **options)
+
+
+class Database:
+    """The Flask extension: ``db.session`` is scoped to the current app context."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.session_factory = sessionmaker(expire_on_commit=False)
+        self.session = scoped_session(self.session_factory, scopefunc=_app_ctx_id)
+
+    def init_app(self, app: Flask) -> None:
+        """Create the engine from ``SQLALCHEMY_DATABASE_URI`` and register teardown and CLI."""
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        self.engine = build_engine(url, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        self.session_factory.configure(bind=self.engine)
+        engine = self.engine
+        # A forked child (RQ work-horse, gunicorn worker) must not reuse the parent's sockets.
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+        app.extensions["db"] = self
+        app.teardown_appcontext(self._remove_session)
+        from core.dbcli import db_cli
+
+        app.cli.add_command(db_cli)
+
+    def _remove_session(self, _exc: BaseException | None) -> None:
+        self.session.remove()
+
+    @contextmanager
+    def bound_to(self, connection: Connection) -> Iterator[None]:
+        """Run sessions inside an outer transaction (tests): commits become savepoints."""
+        self.session.remove()
+        self.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield
+        finally:
+            self.session.remove()
+            self.session_factory.configure(bind=self.engine, join_transaction_mode="conservative_savepoint")
+
+    def commit(self) -> None:
+        """Commit the current unit of work, rolling back if the commit fails."""
+        try:
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise

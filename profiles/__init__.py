@@ -1,0 +1,1 @@
+"""Consumers, their WeChat identities, profiles and segments."""

@@ -1,0 +1,105 @@
+"""The job wrapper and enqueue-after-commit.
+
+Jobs take IDs and primitives only (RQ's JSONSerializer refuses anything else at enqueue time),
+run in their own app context and session, and commit exactly once. Jobs are sent only when the
+transaction that asked for them commits; a rollback drops them. The committed row that a job
+works on is the outbox: sweeps re-drive rows whose job was lost, so idempotency lives in the
+database (state checks at the top of each job), never in RQ.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from workers.broker import queue
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+_PENDING = "pending_jobs"
+_process_app: Flask | None = None
+
+
+@dataclass
+class PendingJob:
+    """A job to send once the current transaction commits."""
+
+    func: Callable[..., Any]
+    queue_name: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _job_app() -> Flask:
+    global _process_app
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined, no-any-return]
+    if _process_app is None:
+        from app import create_app
+
+        _process_app = create_app()
+    return _process_app
+
+
+def job(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` as one unit of work: own app context and session, one commit, rollback on error."""
+
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        from app import db
+
+        with _job_app().app_context():
+            try:
+                result = func(*args, **kwargs)
+                db.commit()
+                return result
+            except BaseException:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+
+    return run
+
+
+def enqueue_after_commit(
+    session: Session, func: Callable[..., Any], *args: Any, queue_name: str = "default", **kwargs: Any
+) -> None:
+    """Send ``func(*args, **kwargs)`` to ``queue_name`` when ``session``'s transaction commits.
+
+    RQ enqueue options (``job_id``, ``retry``, ``job_timeout``...) go in ``kwargs["rq"]``.
+    """
+    options = kwargs.pop("rq", {})
+    session.info.setdefault(_PENDING, []).append(
+        PendingJob(func, queue_name, args, kwargs, options)
+    )
+
+
+def _send(pending: PendingJob) -> None:
+    q = queue(pending.queue_name)
+    options = pending.options if q.is_async else {}
+    try:
+        q.enqueue(pending.func, args=pending.args, kwargs=pending.kwargs, **options)
+    except Exception:
+        # The committed row is the outbox: a sweep re-drives it, so losing the send is safe.
+        log.exception("could not send job %s", getattr(pending.func, "__name__", pending.func))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending_jobs(session: Session) -> None:
+    for pending in session.info.pop(_PENDING, []):
+        _send(pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_jobs(session: Session) -> None:
+    session.info.pop(_PENDING, None)
