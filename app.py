@@ -140,7 +140,12 @@ def error_response(
         html = render_template(page, code=status, status=phrase, message=message)
         response = Response(html, status=status, mimetype="text/html")
     else:
-        body: dict[str, Any] = {"code": status, "status": phrase, "message": message, "reason": reason}
+        body: dict[str, Any] = {
+            "code": status,
+            "status": phrase,
+            "message": message,
+            "reason": reason,
+        }
         if errors:
             body["errors"] = errors
         response = jsonify(body)
@@ -187,7 +192,9 @@ def redis_error_response(error: RedisError) -> Response:
     """Redis down is a 503, not a 500."""
     log.error("redis unavailable: %s", error)
     return error_response(
-        503, "redis_unavailable", "A service we depend on is unavailable; try again shortly.",
+        503,
+        "redis_unavailable",
+        "A service we depend on is unavailable; try again shortly.",
         headers={"Retry-After": "5"},
     )
 
@@ -234,11 +241,13 @@ def import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
     from accounts.cli import brand_cli
+    from engagement.demo import demo_command
     from profiles.api import blp as profiles_api
 
     api.register_blueprint(accounts_api)
     api.register_blueprint(profiles_api)
     app.cli.add_command(brand_cli)
+    app.cli.add_command(demo_command)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -47,8 +47,6 @@ class BrandView(MethodView):
         return service.update_brand(current_brand(), body)
 
 
-
-
 @blp.route("/staff")
 class StaffCollection(MethodView):
     @staff_required(Role.owner)
@@ -67,7 +65,9 @@ class StaffCollection(MethodView):
     @blp.response(201, StaffSchema)
     def post(self, body: dict[str, Any]) -> StaffUser:
         """Add a staff user with a role (owner)."""
-        return service.create_staff(current_brand(), body["email"], body["password"], Role(body["role"]))
+        return service.create_staff(
+            current_brand(), body["email"], body["password"], Role(body["role"])
+        )
 
 
 @blp.post("/staff/<staff_id>/deactivate")

@@ -32,4 +32,6 @@ def create_command(slug: str, name: str, owner_email: str, owner_password: str) 
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(f"{exc.reason}: {exc.message}") from exc
-    click.echo(json.dumps({"brand_id": str(owner.brand_id), "slug": slug, "owner_id": str(owner.id)}))
+    click.echo(
+        json.dumps({"brand_id": str(owner.brand_id), "slug": slug, "owner_id": str(owner.id)})
+    )

@@ -42,7 +42,9 @@ class StaffSchema(Schema):
 
 class StaffCreateSchema(Strict):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=200))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=8, max=200)
+    )
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
 
 

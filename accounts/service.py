@@ -74,7 +74,9 @@ def list_staff(brand: Brand, page: int, page_size: int) -> tuple[list[StaffUser]
     base = select(StaffUser).where(StaffUser.brand_id == brand.id)
     total = session.scalar(select(func.count()).select_from(base.subquery()))
     rows = session.scalars(
-        base.order_by(StaffUser.created_at, StaffUser.id).offset((page - 1) * page_size).limit(page_size)
+        base.order_by(StaffUser.created_at, StaffUser.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
     )
     return list(rows), int(total or 0)
 

@@ -251,9 +251,8 @@ def encode_range(
 
 def _encode_iter(state: _KeyState, serials: range, digits: int) -> Iterator[tuple[int, str, str]]:
     # encode() and pin_for() with bound methods hoisted: the hot loop of batch printing.
-    mac, mask, pin, key_bits, modulus = (
-        state.mac.digest, state.mask.digest, state.pin.digest, state.key_bits, 10**digits
-    )
+    mac, mask, pin = state.mac.digest, state.mask.digest, state.pin.digest
+    key_bits, modulus = state.key_bits, 10**digits
     for serial in serials:
         sb = serial.to_bytes(5, "big")
         mac6 = mac(sb)[:6]

@@ -24,7 +24,7 @@ MAX_DISTANCE_KM = 150.0
 _CELL_DEG = 1.0
 _KM_PER_DEG = math.pi * EARTH_RADIUS_KM / 180
 _MUNICIPALITIES = ("11", "12", "31", "50")  # 北京, 天津, 上海, 重庆
-# Placeholder rows that are not real city names ("城区"/"县" of municipalities, "省直辖县级行政区划").
+# City-level rows that are groupings, not cities (municipality parts, province-run counties).
 _PLACEHOLDER_NAMES = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
 
 
@@ -117,8 +117,9 @@ def _ring(ci: int, cj: int, ring: int) -> list[tuple[int, int]]:
     if ring == 0:
         return [(ci, cj)]
     side = range(-ring, ring + 1)
-    edges = [(ci - ring, cj + d) for d in side] + [(ci + ring, cj + d) for d in side]
-    return edges + [(ci + d, cj - ring) for d in side[1:-1]] + [(ci + d, cj + ring) for d in side[1:-1]]
+    inner = side[1:-1]
+    rows = [(ci - ring, cj + d) for d in side] + [(ci + ring, cj + d) for d in side]
+    return rows + [(ci + d, cj - ring) for d in inner] + [(ci + d, cj + ring) for d in inner]
 
 
 def _nearest(index: _Index, lat: float, lng: float) -> _Place | None:

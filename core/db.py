@@ -13,12 +13,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask.globals import app_ctx
+from flask.globals import app_ctx, request_ctx
 from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
@@ -75,7 +76,17 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
-def _app_ctx_id() -> int:
+_scope_override: ContextVar[int | None] = ContextVar("db_session_scope", default=None)
+
+
+def _session_scope() -> int:
+    # A job's own scope, else the request's (a test's request must not share the test's
+    # session), else the app context's (CLI commands, tests).
+    override = _scope_override.get()
+    if override is not None:
+        return override
+    if request_ctx:
+        return id(request_ctx._get_current_object())
     return id(app_ctx._get_current_object()) if app_ctx else 0
 
 
@@ -126,7 +137,7 @@ class Database:
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self.session_factory = sessionmaker(expire_on_commit=False)
-        self.session = scoped_session(self.session_factory, scopefunc=_app_ctx_id)
+        self.session = scoped_session(self.session_factory, scopefunc=_session_scope)
 
     def init_app(self, app: Flask) -> None:
         """Create the engine from ``SQLALCHEMY_DATABASE_URI`` and register teardown and CLI."""
@@ -137,6 +148,7 @@ class Database:
         # A forked child (RQ work-horse, gunicorn worker) must not reuse the parent's sockets.
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         app.extensions["db"] = self
+        app.teardown_request(self._remove_session)
         app.teardown_appcontext(self._remove_session)
         from core.dbcli import db_cli
 
@@ -146,15 +158,28 @@ class Database:
         self.session.remove()
 
     @contextmanager
+    def own_session(self) -> Iterator[None]:
+        """Give the enclosed unit of work (a job) a session of its own, removed at the end."""
+        marker = object()
+        token = _scope_override.set(id(marker))
+        try:
+            yield
+        finally:
+            self.session.remove()
+            _scope_override.reset(token)
+
+    @contextmanager
     def bound_to(self, connection: Connection) -> Iterator[None]:
         """Run sessions inside an outer transaction (tests): commits become savepoints."""
         self.session.remove()
+        saved = dict(self.session_factory.kw)
         self.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
         try:
             yield
         finally:
             self.session.remove()
-            self.session_factory.configure(bind=self.engine, join_transaction_mode="conservative_savepoint")
+            self.session_factory.kw.clear()
+            self.session_factory.kw.update(saved)
 
     def commit(self) -> None:
         """Commit the current unit of work, rolling back if the commit fails."""

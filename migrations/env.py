@@ -16,7 +16,6 @@ if connection is None:
     raise RuntimeError("run migrations through `flask --app app db ...`")
 
 
-
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
     """Render our column types as their plain SQL types: migrations must not import app code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):

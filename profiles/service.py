@@ -95,8 +95,11 @@ def resolve_consumer(brand: Brand, appid: str, wx: WechatSession) -> tuple[Consu
                 db.session.add(consumer)
             db.session.add(
                 WechatIdentity(
-                    brand_id=brand.id, consumer=consumer, appid=appid,
-                    openid=wx.openid, unionid=wx.unionid,
+                    brand_id=brand.id,
+                    consumer=consumer,
+                    appid=appid,
+                    openid=wx.openid,
+                    unionid=wx.unionid,
                 )
             )
     except IntegrityError:

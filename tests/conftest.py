@@ -175,7 +175,9 @@ def make_staff() -> Callable[..., Any]:
     def make(brand: Any, role: str = "marketer", **overrides: Any) -> Any:
         n = next(counter)
         email = overrides.pop("email", f"{role}{n}@{brand.slug}.test")
-        return service.create_staff(brand, email, overrides.pop("password", "correct-horse"), Role(role))
+        return service.create_staff(
+            brand, email, overrides.pop("password", "correct-horse"), Role(role)
+        )
 
     return make
 

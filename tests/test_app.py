@@ -98,7 +98,9 @@ def test_redis_down_is_503(app: Flask, client: FlaskClient, monkeypatch: Any) ->
     from redis import Redis
 
     broker = app.extensions["broker"]
-    monkeypatch.setattr(broker, "redis", Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2))
+    monkeypatch.setattr(
+        broker, "redis", Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    )
     response = client.post("/api/v1/auth/token", json={"email": "a@b.test", "password": "x"})
     assert_envelope(response, 503, "redis_unavailable")
     assert response.headers["Retry-After"]

@@ -29,7 +29,9 @@ class Broker:
         """Connect to ``REDIS_URL`` (lazily: redis-py connects on first use) or go embedded."""
         url = app.config.get("REDIS_URL")
         self.embedded = not url
-        self.redis = self._connect(url) if url else fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        self.redis = (
+            self._connect(url) if url else fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        )
         self.queues = {
             name: Queue(
                 name, connection=self.redis, is_async=not self.embedded, serializer=JSONSerializer

@@ -17,7 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from workers.broker import queue
 
@@ -57,7 +57,7 @@ def job(func: Callable[P, R]) -> Callable[P, R]:
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         from app import db
 
-        with _job_app().app_context():
+        with _job_app().app_context(), db.own_session():
             try:
                 result = func(*args, **kwargs)
                 db.commit()
@@ -65,20 +65,23 @@ def job(func: Callable[P, R]) -> Callable[P, R]:
             except BaseException:
                 db.session.rollback()
                 raise
-            finally:
-                db.session.remove()
 
     return run
 
 
 def enqueue_after_commit(
-    session: Session, func: Callable[..., Any], *args: Any, queue_name: str = "default", **kwargs: Any
+    func: Callable[..., Any], *args: Any, queue_name: str = "default", **kwargs: Any
 ) -> None:
-    """Send ``func(*args, **kwargs)`` to ``queue_name`` when ``session``'s transaction commits.
+    """Send ``func(*args, **kwargs)`` to ``queue_name`` when the current transaction commits.
 
     RQ enqueue options (``job_id``, ``retry``, ``job_timeout``...) go in ``kwargs["rq"]``.
     """
+    from app import db
+
     options = kwargs.pop("rq", {})
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any query still drops the job
     session.info.setdefault(_PENDING, []).append(
         PendingJob(func, queue_name, args, kwargs, options)
     )
@@ -100,6 +103,9 @@ def _send_pending_jobs(session: Session) -> None:
         _send(pending)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending_jobs(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending_jobs(session: Session, transaction: SessionTransaction) -> None:
+    # after_commit has already taken the jobs of a committed transaction; whatever is left when
+    # the outermost transaction ends was rolled back (or abandoned) and must never run.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)

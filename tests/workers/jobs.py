@@ -1,0 +1,33 @@
+"""Jobs used by the worker tests (importable by RQ by their dotted path)."""
+
+from __future__ import annotations
+
+import uuid
+
+from app import db
+from profiles.models import Consumer
+from workers.broker import redis_client
+from workers.job import job
+
+
+@job
+def record(value: str) -> None:
+    """Append ``value`` to a Redis list the test reads."""
+    redis_client().rpush("test:jobs", value)
+
+
+@job
+def add_consumer(brand_id: str) -> str:
+    """Write a row in the job's own transaction."""
+    consumer = Consumer(brand_id=uuid.UUID(brand_id))
+    db.session.add(consumer)
+    db.session.flush()
+    return str(consumer.id)
+
+
+@job
+def fail_after_write(brand_id: str) -> None:
+    """Write, then fail: the job's transaction must roll back."""
+    db.session.add(Consumer(brand_id=uuid.UUID(brand_id)))
+    db.session.flush()
+    raise RuntimeError("job failed")

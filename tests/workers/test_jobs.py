@@ -1,0 +1,97 @@
+"""Enqueue-after-commit and the job wrapper, inline (embedded) and with real RQ workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+from sqlalchemy import func, select
+
+from tests.workers import jobs
+
+
+def recorded() -> list[str]:
+    from workers.broker import redis_client
+
+    return [v.decode() for v in redis_client().lrange("test:jobs", 0, -1)]
+
+
+def run_workers() -> None:
+    """Drain the queues with a real RQ worker (no-op in embedded mode: jobs ran inline)."""
+    from workers import QUEUES
+    from workers.broker import broker
+
+    if broker().embedded:
+        return
+    SimpleWorker(list(QUEUES), connection=broker().redis, serializer=JSONSerializer).work(
+        burst=True
+    )
+
+
+def consumers() -> int:
+    from app import db
+    from profiles.models import Consumer
+
+    return int(db.session.scalar(select(func.count()).select_from(Consumer)) or 0)
+
+
+def test_job_enqueued_in_rolled_back_transaction_never_runs(app: Flask) -> None:
+    from app import db
+    from workers.job import enqueue_after_commit
+
+    enqueue_after_commit(jobs.record, "rolled-back")
+    db.session.rollback()
+    db.commit()
+    run_workers()
+    assert recorded() == []
+
+
+def test_job_runs_only_after_commit(app: Flask) -> None:
+    from app import db
+    from workers.job import enqueue_after_commit
+
+    enqueue_after_commit(jobs.record, "committed")
+    db.session.flush()
+    assert recorded() == []
+    db.commit()
+    run_workers()
+    assert recorded() == ["committed"]
+
+
+def test_job_writes_in_its_own_transaction(app: Flask, make_brand: Any) -> None:
+    from app import db
+
+    brand = make_brand().brand
+    db.commit()
+    jobs.add_consumer(str(brand.id))
+    assert consumers() == 1
+    with pytest.raises(RuntimeError):
+        jobs.fail_after_write(str(brand.id))
+    assert consumers() == 1
+
+
+def test_non_json_arguments_fail_at_enqueue(app: Flask) -> None:
+    from workers.broker import queue
+
+    with pytest.raises(TypeError):
+        queue("default").enqueue(jobs.record, object())
+
+
+@pytest.mark.realservices
+def test_real_worker_runs_committed_jobs_and_not_rolled_back_ones(
+    app: Flask, committed: None, make_brand: Any
+) -> None:
+    from app import db
+    from workers.job import enqueue_after_commit
+
+    brand = make_brand().brand
+    enqueue_after_commit(jobs.add_consumer, str(brand.id), queue_name="fraud")
+    db.commit()
+    enqueue_after_commit(jobs.record, "never")
+    db.session.rollback()
+    run_workers()
+    assert consumers() == 1
+    assert recorded() == []
