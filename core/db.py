@@ -68,7 +68,7 @@ def utcnow() -> datetime:
 
 
 def new_id() -> uuid.UUID:
-    """A time-ordered UUID (v7 layout): unique, opaque, and index-friendly for append-only tables."""
+    """A time-ordered UUID (v7 layout): unique, opaque, index-friendly for append-only tables."""
     ms = time.time_ns() // 1_000_000
     rand = secrets.randbits(74)
     value = (ms & (2**48 - 1)) << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62

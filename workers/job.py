@@ -51,7 +51,7 @@ def _job_app() -> Flask:
 
 
 def job(func: Callable[P, R]) -> Callable[P, R]:
-    """Run ``func`` as one unit of work: own app context and session, one commit, rollback on error."""
+    """Run ``func`` as one unit of work: own app context and session, one commit."""
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:

@@ -164,8 +164,8 @@ def test_credentials_are_encrypted_and_write_only(
 def test_nothing_written_on_invalid_input(
     client: FlaskClient, make_brand: Any, bearer: Any
 ) -> None:
-    from app import db
     from accounts.models import StaffUser
+    from app import db
 
     owner = make_brand("acme")
     before = db.session.scalar(select(func.count()).select_from(StaffUser))
