@@ -241,9 +241,11 @@ def import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
     from accounts.cli import brand_cli
+    from core.health import blp as health_api
     from engagement.demo import demo_command
     from profiles.api import blp as profiles_api
 
+    api.register_blueprint(health_api)
     api.register_blueprint(accounts_api)
     api.register_blueprint(profiles_api)
     app.cli.add_command(brand_cli)

@@ -104,3 +104,7 @@ def test_redis_down_is_503(app: Flask, client: FlaskClient, monkeypatch: Any) ->
     response = client.post("/api/v1/auth/token", json={"email": "a@b.test", "password": "x"})
     assert_envelope(response, 503, "redis_unavailable")
     assert response.headers["Retry-After"]
+
+
+def test_health(client: FlaskClient) -> None:
+    assert client.get("/api/v1/health").get_json() == {"status": "ok"}
