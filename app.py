@@ -235,12 +235,17 @@ def _register_docs_assets(app: Flask) -> None:
 def import_models() -> None:
     """Import every package's models so that the metadata is complete (Alembic, tests)."""
     import accounts.models  # noqa: F401
+    import anticounterfeit.models  # noqa: F401
     import profiles.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
     from accounts.cli import brand_cli
+    from anticounterfeit.api import blp as codes_api
+    from anticounterfeit.cli import codes_cli
+    from engagement.api import blp as scans_api
+    from engagement.views import bp as pages
     from core.health import blp as health_api
     from engagement.demo import demo_command
     from profiles.api import blp as profiles_api
@@ -248,7 +253,11 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(health_api)
     api.register_blueprint(accounts_api)
     api.register_blueprint(profiles_api)
+    api.register_blueprint(codes_api)
+    api.register_blueprint(scans_api)
+    app.register_blueprint(pages)
     app.cli.add_command(brand_cli)
+    app.cli.add_command(codes_cli)
     app.cli.add_command(demo_command)
 
 

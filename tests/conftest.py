@@ -114,9 +114,13 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def _flush_redis() -> None:
+    """Empty Redis and the in-process caches that mirror the database."""
+    from flask import current_app
+
     from workers.broker import redis_client
 
     redis_client().flushdb()
+    current_app.extensions.pop("keyring", None)
 
 
 @pytest.fixture

@@ -1,0 +1,205 @@
+"""Products, lots and code batches of a brand."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from accounts.models import Brand
+from anticounterfeit import codes, gs1
+from anticounterfeit.errors import (
+    BatchRevoked,
+    DuplicateGtin,
+    DuplicateLot,
+    InvalidGtin,
+    InvalidTransition,
+    UnknownBatch,
+    UnknownProduct,
+)
+from anticounterfeit.keys import _to_code_key, allocate_serials, current_key
+from anticounterfeit.models import BatchStatus, CodeBatch, Product, ProductBatch
+from app import db
+from core.db import utcnow
+from core.errors import InvalidInput
+
+MAX_BATCH_QUANTITY = 10_000_000
+
+
+def _uuid(value: str | uuid.UUID, error: type[Exception]) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError as exc:
+        raise error() from exc
+
+
+def _page(query: Any, page: int, page_size: int) -> tuple[list[Any], int]:
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.offset((page - 1) * page_size).limit(page_size))
+    return list(rows.unique()), int(total or 0)
+
+
+def create_product(
+    brand: Brand, name: str, gtin: str, sku: str | None = None, category: str | None = None
+) -> Product:
+    """Register a product; the GTIN is validated and stored as GTIN-14."""
+    try:
+        gtin14 = gs1.normalize_gtin(gtin)
+    except ValueError as exc:
+        raise InvalidGtin(field="gtin") from exc
+    product = Product(brand_id=brand.id, name=name, gtin=gtin14, sku=sku, category=category)
+    try:
+        with db.session.begin_nested():
+            db.session.add(product)
+    except IntegrityError as exc:
+        raise DuplicateGtin() from exc
+    return product
+
+
+def get_product(brand: Brand, product_id: str | uuid.UUID) -> Product:
+    """A product of ``brand``; another brand's id is UnknownProduct (404)."""
+    key = _uuid(product_id, UnknownProduct)
+    product = db.session.scalar(
+        select(Product).where(Product.id == key, Product.brand_id == brand.id)
+    )
+    if product is None:
+        raise UnknownProduct()
+    return product
+
+
+def list_products(brand: Brand, page: int, page_size: int) -> tuple[list[Product], int]:
+    """A page of the brand's products, newest first."""
+    query = select(Product).where(Product.brand_id == brand.id).order_by(Product.id.desc())
+    return _page(query, page, page_size)
+
+
+def create_lot(
+    brand: Brand, product: Product, lot: str, production_date: date, expiry_date: date | None
+) -> ProductBatch:
+    """Add a production lot to a product."""
+    if expiry_date is not None and expiry_date < production_date:
+        raise InvalidInput("The expiry date is before the production date.", field="expiry_date")
+    record = ProductBatch(
+        brand_id=brand.id, product=product, lot=lot,
+        production_date=production_date, expiry_date=expiry_date,
+    )  # fmt: skip
+    try:
+        with db.session.begin_nested():
+            db.session.add(record)
+    except IntegrityError as exc:
+        raise DuplicateLot() from exc
+    return record
+
+
+def get_lot(brand: Brand, lot_id: str | uuid.UUID) -> ProductBatch:
+    """A production lot of ``brand``."""
+    key = _uuid(lot_id, UnknownBatch)
+    lot = db.session.scalar(
+        select(ProductBatch).where(ProductBatch.id == key, ProductBatch.brand_id == brand.id)
+    )
+    if lot is None:
+        raise UnknownBatch()
+    return lot
+
+
+def create_code_batch(
+    brand: Brand, product_id: str, quantity: int, batch_id: str | None = None, pin_digits: int = 8
+) -> CodeBatch:
+    """Reserve a serial range for ``quantity`` units; no row per code is written."""
+    if not 1 <= quantity <= MAX_BATCH_QUANTITY:
+        raise InvalidInput(f"quantity must be 1..{MAX_BATCH_QUANTITY}", field="quantity")
+    product = get_product(brand, product_id)
+    lot = get_lot(brand, batch_id) if batch_id else None
+    if lot is not None and lot.product_id != product.id:
+        raise InvalidInput("The lot belongs to another product.", field="batch_id")
+    key = current_key(brand)
+    start = allocate_serials(key, quantity)
+    batch = CodeBatch(
+        brand_id=brand.id, product=product, product_batch=lot, code_key=key,
+        serial_start=start, quantity=quantity, pin_digits=pin_digits,
+    )  # fmt: skip
+    db.session.add(batch)
+    db.session.flush()
+    return batch
+
+
+def get_code_batch(brand: Brand, batch_id: str | uuid.UUID) -> CodeBatch:
+    """A code batch of ``brand``."""
+    key = _uuid(batch_id, UnknownBatch)
+    batch = db.session.scalar(
+        select(CodeBatch).where(CodeBatch.id == key, CodeBatch.brand_id == brand.id)
+    )
+    if batch is None:
+        raise UnknownBatch()
+    return batch
+
+
+def list_code_batches(brand: Brand, page: int, page_size: int) -> tuple[list[CodeBatch], int]:
+    """A page of the brand's code batches, newest first."""
+    query = select(CodeBatch).where(CodeBatch.brand_id == brand.id).order_by(CodeBatch.id.desc())
+    return _page(query, page, page_size)
+
+
+def activate_code_batch(batch: CodeBatch) -> CodeBatch:
+    """Release a batch to market (idempotent); a revoked batch stays revoked."""
+    if batch.status is BatchStatus.revoked:
+        raise InvalidTransition("A revoked batch cannot be activated.")
+    if batch.status is BatchStatus.generated:
+        batch.status = BatchStatus.active
+        batch.activated_at = utcnow()
+    db.session.flush()
+    return batch
+
+
+def revoke_code_batch(batch: CodeBatch, reason: str) -> CodeBatch:
+    """Void every code of a batch (recall, leak, destroyed stock)."""
+    if batch.status is not BatchStatus.revoked:
+        batch.status = BatchStatus.revoked
+        batch.revoked_reason = reason
+        batch.revoked_at = utcnow()
+    db.session.flush()
+    return batch
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """Everything needed to print a batch, loaded up front so printing needs no database."""
+
+    key: codes.CodeKey
+    start: int
+    stop: int
+    gtin: str
+    base_url: str
+    pin_digits: int
+
+
+def print_job(batch: CodeBatch, base_url: str, start: int | None = None, count: int | None = None) -> PrintJob:
+    """The printing parameters of a batch, or of a serial sub-range of it."""
+    if batch.status is BatchStatus.revoked:
+        raise BatchRevoked()
+    first = batch.serial_start if start is None else start
+    if not batch.serial_start <= first < batch.serial_stop:
+        raise InvalidInput("start is outside the batch's serial range.", field="start")
+    stop = batch.serial_stop if count is None else min(first + count, batch.serial_stop)
+    return PrintJob(
+        _to_code_key(batch.code_key), first, stop, batch.product.gtin, base_url, batch.pin_digits
+    )
+
+
+def csv_rows(job: PrintJob, chunk: int = 10_000) -> Iterator[str]:
+    """The printer file ``serial,code,url,pin`` in chunks of text, in constant memory."""
+    yield "serial,code,url,pin\n"
+    prefix = f"{job.base_url.rstrip('/')}/01/{job.gtin}/21/"
+    lines: list[str] = []
+    for serial, code, pin in codes.encode_range(job.key, job.start, job.stop, pin_digits=job.pin_digits):
+        lines.append(f"{serial},{code},{prefix}{code},{pin}\n")
+        if len(lines) >= chunk:
+            yield "".join(lines)
+            lines.clear()
+    if lines:
+        yield "".join(lines)

@@ -1,0 +1,94 @@
+"""The scan journey: limits, verify and record (anticounterfeit), then respond.
+
+Rewards (campaigns) hook in here: the scan result says whether this was the code's first scan
+by a logged-in consumer with a genuine verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from anticounterfeit import gs1, messages
+from anticounterfeit.scans import ScanInput, ScanResult, scan
+from core.ratelimit import Limit, hit
+from workers.broker import redis_client
+
+SCANS_PER_IP = Limit("scan-ip", count=120, seconds=60)
+SCANS_PER_DEVICE = Limit("scan-device", count=60, seconds=60)
+
+
+@dataclass
+class ScanOutcome:
+    """A processed scan, ready to present."""
+
+    result: ScanResult
+    message: str
+    rewards: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _limit(facts: ScanInput) -> None:
+    redis = redis_client()
+    if facts.ip:
+        hit(redis, SCANS_PER_IP, facts.ip)
+    if facts.device_id:
+        hit(redis, SCANS_PER_DEVICE, facts.device_id)
+
+
+def _message(result: ScanResult, english: bool) -> str:
+    facts: dict[str, Any] = {}
+    if result.assessment is not None:
+        a = result.assessment
+        previous = result.state.scan_count - 1 if result.state else 0
+        facts = {"people": a.people, "scans": previous, "km": a.distance_km or 0, "hours": a.hours or 0}
+    text = messages.text(result.why, english, **facts)
+    if result.pin_verified is not None:
+        text += " " + messages.text("pin_ok" if result.pin_verified else "pin_wrong", english)
+    return text
+
+
+def process_scan(facts: ScanInput, *, english: bool = False, rate_limit: bool = True) -> ScanOutcome:
+    """Run one scan end to end."""
+    if rate_limit:
+        _limit(facts)
+    result = scan(facts)
+    return ScanOutcome(result, _message(result, english))
+
+
+def scan_payload(outcome: ScanOutcome, base_url: str) -> dict[str, Any]:
+    """The JSON body of API.md for a processed scan."""
+    r = outcome.result
+    body: dict[str, Any] = {
+        "scan_id": str(r.scan_id), "verdict": r.verdict.value, "message": outcome.message,
+        "pin_verified": r.pin_verified, "code": None, "product": None, "batch": None,
+        "history": None, "story_url": None, "rewards": outcome.rewards,
+    }  # fmt: skip
+    if r.batch is None or r.code is None:
+        return body
+    product, lot = r.batch.product, r.batch.product_batch
+    body["code"] = {
+        "serial": str(r.serial),
+        "digital_link": gs1.digital_link(base_url, product.gtin, r.code),
+    }
+    body["product"] = {"id": str(product.id), "name": product.name, "gtin": product.gtin}
+    if lot is not None:
+        body["batch"] = {
+            "lot": lot.lot,
+            "production_date": lot.production_date.isoformat(),
+            "expiry_date": lot.expiry_date.isoformat() if lot.expiry_date else None,
+        }
+    body["history"] = _history(r)
+    body["story_url"] = f"{base_url}/story/{r.code}"
+    return body
+
+
+def _history(r: ScanResult) -> dict[str, Any]:
+    state = r.state
+    if state is None:
+        return {"scan_count": 0, "distinct_consumers": 0, "first_scanned_at": None, "first_scan_region": None}
+    return {
+        "scan_count": state.scan_count,
+        "distinct_consumers": state.distinct_consumers,
+        "first_scanned_at": state.first_scanned_at.isoformat(),
+        "first_scan_region": state.first_region,
+    }
