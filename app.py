@@ -244,10 +244,10 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.cli import brand_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli
-    from engagement.api import blp as scans_api
-    from engagement.views import bp as pages
     from core.health import blp as health_api
+    from engagement.api import blp as scans_api
     from engagement.demo import demo_command
+    from engagement.views import bp as pages
     from profiles.api import blp as profiles_api
 
     api.register_blueprint(health_api)

@@ -29,7 +29,9 @@ def codes_cli() -> None:
 def export_command(batch_id: str, out: Path) -> None:
     """Write the CSV ``serial,code,url,pin`` of a batch to FILE."""
     try:
-        batch = db.session.scalar(select(CodeBatch).where(CodeBatch.id == service._uuid(batch_id, ValueError)))
+        batch = db.session.scalar(
+            select(CodeBatch).where(CodeBatch.id == service._uuid(batch_id, ValueError))
+        )
     except ValueError as exc:
         raise click.ClickException("not a batch id") from exc
     if batch is None:
@@ -38,7 +40,9 @@ def export_command(batch_id: str, out: Path) -> None:
         job = service.print_job(batch, current_app.config["PUBLIC_BASE_URL"])
     except DomainError as exc:
         raise click.ClickException(f"{exc.reason}: {exc.message}") from exc
-    bar = tqdm(total=job.stop - job.start, unit="code", unit_scale=True, disable=not sys.stderr.isatty())
+    bar = tqdm(
+        total=job.stop - job.start, unit="code", unit_scale=True, disable=not sys.stderr.isatty()
+    )
     with out.open("w", encoding="utf-8", newline="") as handle:
         for chunk in service.csv_rows(job):
             handle.write(chunk)

@@ -56,5 +56,6 @@ def sheet_svg(job: PrintJob, title: str) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'
         f'<g transform="translate(0,30)">{"".join(cells)}</g>'
-        f'<text x="8" y="20" font-size="14">{escape(title)} · {job.start}-{job.stop - 1}</text></svg>'
+        f'<text x="8" y="20" font-size="14">{escape(title)} · {job.start}-{job.stop - 1}</text>'
+        "</svg>"
     )

@@ -18,7 +18,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Warning: {people} different people have verified this code; it has probably been copied.",
     ),
     "impossible_travel": (
-        "警告：此码在 {hours:.1f} 小时内于相距约 {km:.0f} 公里的两地被验证，包装上的码可能已被复制。",
+        "警告：此码在 {hours:.1f} 小时内于相距约 {km:.0f} 公里的两地被验证，"
+        "包装上的码可能已被复制。",
         "Warning: this code was verified {km:.0f} km apart within {hours:.1f} hours; "
         "it has probably been copied.",
     ),

@@ -165,9 +165,17 @@ def _lock_state(batch: CodeBatch, serial: int, now: datetime, region: Region | N
     db.session.execute(
         insert(CodeState)
         .values(
-            id=new_id(), brand_id=batch.brand_id, code_key_id=batch.code_key_id, serial=serial,
-            code_batch_id=batch.id, scan_count=0, distinct_consumers=0, distinct_devices=0,
-            first_scanned_at=now, last_scanned_at=now, is_suspect=False,
+            id=new_id(),
+            brand_id=batch.brand_id,
+            code_key_id=batch.code_key_id,
+            serial=serial,
+            code_batch_id=batch.id,
+            scan_count=0,
+            distinct_consumers=0,
+            distinct_devices=0,
+            first_scanned_at=now,
+            last_scanned_at=now,
+            is_suspect=False,
             first_region=region.province if region else None,
         )  # fmt: skip
         .on_conflict_do_nothing(index_elements=["code_key_id", "serial"])
@@ -187,16 +195,21 @@ def _history(state: CodeState) -> list[Sighting]:
         return []
     rows = db.session.execute(
         select(
-            ScanEvent.created_at, ScanEvent.consumer_id, ScanEvent.device_id,
-            ScanEvent.lat, ScanEvent.lng, ScanEvent.accuracy_m,
+            ScanEvent.created_at,
+            ScanEvent.consumer_id,
+            ScanEvent.device_id,
+            ScanEvent.lat,
+            ScanEvent.lng,
+            ScanEvent.accuracy_m,
+            ScanEvent.ip,
         )  # fmt: skip
         .where(ScanEvent.code_state_id == state.id, ScanEvent.verdict.in_(COUNTED))
         .order_by(ScanEvent.created_at.desc())
         .limit(HISTORY_LIMIT)
     )
     return [
-        Sighting(at, str(cid) if cid else None, dev, lat, lng, acc)
-        for at, cid, dev, lat, lng, acc in rows
+        Sighting(at, str(cid) if cid else None, dev, lat, lng, acc, ip)
+        for at, cid, dev, lat, lng, acc, ip in rows
     ]
 
 
@@ -209,6 +222,7 @@ def _record_active(result: ScanResult, facts: ScanInput) -> None:
     current = Sighting(
         now, str(result.consumer_id) if result.consumer_id else None, facts.device_id,
         loc.lat if loc else None, loc.lng if loc else None, loc.accuracy_m if loc else None,
+        facts.ip,
     )  # fmt: skip
     assessment = assess(previous, current)
     result.verdict, result.why, result.assessment = assessment.verdict, assessment.why, assessment
@@ -231,13 +245,22 @@ def _add_event(result: ScanResult, facts: ScanInput, state: CodeState | None) ->
     loc, region = facts.location, result.region
     db.session.add(
         ScanEvent(
-            id=result.scan_id, brand_id=result.batch.brand_id, code_batch_id=result.batch.id,
-            code_state_id=state.id if state else None, serial=result.serial,
-            verdict=result.verdict.value, consumer_id=result.consumer_id,
-            device_id=facts.device_id, ip=facts.ip, lat=loc.lat if loc else None,
-            lng=loc.lng if loc else None, accuracy_m=loc.accuracy_m if loc else None,
-            province=region.province if region else None, city=region.city if region else None,
-            scene=facts.scene, pin_verified=result.pin_verified,
+            id=result.scan_id,
+            brand_id=result.batch.brand_id,
+            code_batch_id=result.batch.id,
+            code_state_id=state.id if state else None,
+            serial=result.serial,
+            verdict=result.verdict.value,
+            consumer_id=result.consumer_id,
+            device_id=facts.device_id,
+            ip=facts.ip,
+            lat=loc.lat if loc else None,
+            lng=loc.lng if loc else None,
+            accuracy_m=loc.accuracy_m if loc else None,
+            province=region.province if region else None,
+            city=region.city if region else None,
+            scene=facts.scene,
+            pin_verified=result.pin_verified,
         )  # fmt: skip
     )
     db.session.flush()

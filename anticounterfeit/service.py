@@ -178,7 +178,9 @@ class PrintJob:
     pin_digits: int
 
 
-def print_job(batch: CodeBatch, base_url: str, start: int | None = None, count: int | None = None) -> PrintJob:
+def print_job(
+    batch: CodeBatch, base_url: str, start: int | None = None, count: int | None = None
+) -> PrintJob:
     """The printing parameters of a batch, or of a serial sub-range of it."""
     if batch.status is BatchStatus.revoked:
         raise BatchRevoked()
@@ -196,7 +198,9 @@ def csv_rows(job: PrintJob, chunk: int = 10_000) -> Iterator[str]:
     yield "serial,code,url,pin\n"
     prefix = f"{job.base_url.rstrip('/')}/01/{job.gtin}/21/"
     lines: list[str] = []
-    for serial, code, pin in codes.encode_range(job.key, job.start, job.stop, pin_digits=job.pin_digits):
+    for serial, code, pin in codes.encode_range(
+        job.key, job.start, job.stop, pin_digits=job.pin_digits
+    ):
         lines.append(f"{serial},{code},{prefix}{code},{pin}\n")
         if len(lines) >= chunk:
             yield "".join(lines)

@@ -1,10 +1,11 @@
 """Explained verdicts: who scanned a genuine code, where and when, and what that means.
 
 A code's sightings are grouped into *parties* (people): sightings of one consumer, of one device,
-and of a device that the consumer also used, are one party; an anonymous check (a phone camera)
-followed within ``HANDOFF`` minutes in the same place by a logged-in consumer's scan is that
-consumer's too. One party: an honest re-scan. Two or more parties, or two sightings farther apart
-than travel allows in the time between them: the printed code has probably been copied.
+and of a device that the consumer also used, are one party (an anonymous sighting without a device
+id falls back to its IP address); an anonymous check (a phone camera) followed within
+``HANDOFF`` minutes in the same place by a logged-in consumer's scan is that consumer's too.
+One party: an honest re-scan. Two or more parties, or two sightings farther apart than travel
+allows in the time between them: the printed code has probably been copied.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Sighting:
     lat: float | None = None
     lng: float | None = None
     accuracy_m: float | None = None
+    ip: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,12 @@ class _Parties:
 
 
 def _own_key(index: int, s: Sighting) -> str:
+    # Strongest identity first; an address is a weak one, for clients that send no device id.
     if s.consumer_id:
         return f"c:{s.consumer_id}"
-    return f"d:{s.device_id}" if s.device_id else f"u:{index}"
+    if s.device_id:
+        return f"d:{s.device_id}"
+    return f"i:{s.ip}" if s.ip else f"u:{index}"
 
 
 def _near(a: Sighting, b: Sighting) -> bool:

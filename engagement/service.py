@@ -40,14 +40,21 @@ def _message(result: ScanResult, english: bool) -> str:
     if result.assessment is not None:
         a = result.assessment
         previous = result.state.scan_count - 1 if result.state else 0
-        facts = {"people": a.people, "scans": previous, "km": a.distance_km or 0, "hours": a.hours or 0}
+        facts = {
+            "people": a.people,
+            "scans": previous,
+            "km": a.distance_km or 0,
+            "hours": a.hours or 0,
+        }
     text = messages.text(result.why, english, **facts)
     if result.pin_verified is not None:
         text += " " + messages.text("pin_ok" if result.pin_verified else "pin_wrong", english)
     return text
 
 
-def process_scan(facts: ScanInput, *, english: bool = False, rate_limit: bool = True) -> ScanOutcome:
+def process_scan(
+    facts: ScanInput, *, english: bool = False, rate_limit: bool = True
+) -> ScanOutcome:
     """Run one scan end to end."""
     if rate_limit:
         _limit(facts)
@@ -85,7 +92,12 @@ def scan_payload(outcome: ScanOutcome, base_url: str) -> dict[str, Any]:
 def _history(r: ScanResult) -> dict[str, Any]:
     state = r.state
     if state is None:
-        return {"scan_count": 0, "distinct_consumers": 0, "first_scanned_at": None, "first_scan_region": None}
+        return {
+            "scan_count": 0,
+            "distinct_consumers": 0,
+            "first_scanned_at": None,
+            "first_scan_region": None,
+        }
     return {
         "scan_count": state.scan_count,
         "distinct_consumers": state.distinct_consumers,

@@ -1,0 +1,58 @@
+"""Fixtures for scans: a brand with an active batch of codes, and consumers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Codes:
+    """A batch and its printed codes."""
+
+    brand: Any
+    owner: Any
+    batch: Any
+    rows: list[tuple[int, str, str]]  # (serial, code, pin)
+    urls: list[str]
+
+
+@pytest.fixture
+def make_codes(make_brand: Any) -> Any:
+    """Factory: a brand (or the given one) with a product, a lot and a batch of codes."""
+    from anticounterfeit import codes, service
+
+    def make(
+        quantity: int = 20, *, active: bool = True, owner: Any = None, gtin: str = "06901234567892"
+    ) -> Codes:
+        owner = owner or make_brand()
+        brand = owner.brand
+        product = service.create_product(brand, "龙井茶 Longjing tea", gtin)
+        lot = service.create_lot(brand, product, "L2026-10A", date(2026, 10, 1), date(2027, 10, 1))
+        batch = service.create_code_batch(brand, str(product.id), quantity, str(lot.id))
+        if active:
+            service.activate_code_batch(batch)
+        job = service.print_job(batch, "https://qr.example.test")
+        rows = list(codes.encode_range(job.key, job.start, job.stop))
+        urls = [f"https://qr.example.test/01/{product.gtin}/21/{code}" for _, code, _ in rows]
+        return Codes(brand, owner, batch, rows, urls)
+
+    return make
+
+
+@pytest.fixture
+def make_consumer() -> Any:
+    """Factory: a consumer of a brand."""
+    from app import db
+    from profiles.models import Consumer
+
+    def make(brand: Any) -> Any:
+        consumer = Consumer(brand_id=brand.id)
+        db.session.add(consumer)
+        db.session.flush()
+        return consumer
+
+    return make
