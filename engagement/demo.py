@@ -1,6 +1,8 @@
-"""``flask demo``: seed a demo brand (idempotent) and print where to start."""
+"""``flask demo``: seed a demo brand, product, lot and an active code batch (idempotent)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import click
 from flask import current_app
@@ -9,32 +11,53 @@ from sqlalchemy import select
 
 from accounts import service as accounts
 from accounts.models import Brand
+from anticounterfeit import codes
+from anticounterfeit import service as catalog
+from anticounterfeit.models import CodeBatch, Product
+from app import db
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.example"
 DEMO_PASSWORD = "demo-password"
+DEMO_GTIN = "06901234567892"
 
 
 def seed_brand() -> Brand:
     """The demo brand, created on first use."""
-    from app import db
-
     brand = db.session.scalar(select(Brand).where(Brand.slug == DEMO_SLUG))
     if brand is None:
-        brand = accounts.create_brand(
-            DEMO_SLUG, "示例品牌 Demo Brand", DEMO_EMAIL, DEMO_PASSWORD
-        ).brand
+        owner = accounts.create_brand(DEMO_SLUG, "示例茶庄 Demo Tea", DEMO_EMAIL, DEMO_PASSWORD)
+        brand = owner.brand
     return brand
 
 
-@click.command("demo")
-@with_appcontext
-def demo_command() -> None:
-    """Seed the demo brand and print how to log in and what to scan."""
-    from app import db
+def seed_codes(brand: Brand) -> CodeBatch:
+    """A product with a lot and an active batch of 100 codes, created on first use."""
+    batch = db.session.scalar(
+        select(CodeBatch).where(CodeBatch.brand_id == brand.id).order_by(CodeBatch.created_at)
+    )
+    if batch is not None:
+        return batch
+    product = db.session.scalar(
+        select(Product).where(Product.brand_id == brand.id, Product.gtin == DEMO_GTIN)
+    ) or catalog.create_product(brand, "明前龙井 250g", DEMO_GTIN, sku="LJ-250", category="茶叶")
+    lot = catalog.create_lot(brand, product, "L2026-10A", date(2026, 10, 1), date(2027, 10, 1))
+    batch = catalog.create_code_batch(brand, str(product.id), 100, str(lot.id))
+    return catalog.activate_code_batch(batch)
 
-    seed_brand()
+
+@click.command("demo")
+@click.option("--show", default=3, help="How many scannable URLs to print.")
+@with_appcontext
+def demo_command(show: int) -> None:
+    """Seed the demo and print how to log in and what to scan."""
+    batch = seed_codes(seed_brand())
     db.commit()
     base = current_app.config["PUBLIC_BASE_URL"]
+    job = catalog.print_job(batch, base)
     click.echo(f"Demo brand '{DEMO_SLUG}': staff login {DEMO_EMAIL} / {DEMO_PASSWORD}")
     click.echo(f"API docs: {base}/api/docs")
+    click.echo(f"Code batch {batch.id} ({batch.quantity} codes, active). Open one to scan:")
+    stop = min(job.stop, job.start + show)
+    for serial, code, pin in codes.encode_range(job.key, job.start, stop):
+        click.echo(f"  {base}/01/{job.gtin}/21/{code}   (serial {serial}, PIN {pin})")
