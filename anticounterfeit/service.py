@@ -79,7 +79,11 @@ def list_products(brand: Brand, page: int, page_size: int) -> tuple[list[Product
 
 
 def create_lot(
-    brand: Brand, product: Product, lot: str, production_date: date, expiry_date: date | None
+    brand: Brand,
+    product: Product,
+    lot: str,
+    production_date: date,
+    expiry_date: date | None = None,
 ) -> ProductBatch:
     """Add a production lot to a product."""
     if expiry_date is not None and expiry_date < production_date:

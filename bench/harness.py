@@ -27,6 +27,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -63,6 +64,11 @@ class BaseUrl(str):
         """User + system CPU seconds used so far by the server's live processes (master and
         workers). Take the difference around a load to get server CPU per request."""
         return process_group_cpu(self.pid)
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU seconds so far of each live process of the server, by pid (to see whether the
+        load was spread over the workers)."""
+        return {pid: cpu for pid, _, pgrp, cpu in _proc_stats() if pgrp == self.pid}
 
 
 def free_port() -> int:
@@ -122,6 +128,15 @@ def _answers(host: str, port: int, path: str) -> bool:
         return False
     finally:
         conn.close()
+
+
+def _die_with_parent() -> None:
+    """In the gunicorn child before exec: get SIGTERM if the benchmark process dies (Linux), so a
+    killed benchmark leaves no server behind."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -185,6 +200,7 @@ def serve(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         try:
             deadline = time.monotonic() + start_timeout
@@ -227,10 +243,14 @@ class LoadResult:
             "rps": round(self.rps, 1),
             "status_counts": {str(k): v for k, v in sorted(self.status_counts.items())},
             "errors": self.errors,
-            "latency_p50_ms": self.latency_p50_ms,
-            "latency_p99_ms": self.latency_p99_ms,
+            "latency_p50_ms": _round(self.latency_p50_ms),
+            "latency_p99_ms": _round(self.latency_p99_ms),
             "generator": self.generator,
         }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def have_wrk() -> bool:

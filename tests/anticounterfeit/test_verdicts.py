@@ -54,7 +54,10 @@ def test_impossible_travel() -> None:
 
 def test_a_flight_later_is_possible() -> None:
     prev = [at(0, device_id="d", lat=SH[0], lng=SH[1])]
-    assert assess(prev, at(6 * 60, device_id="d", lat=BJ[0], lng=BJ[1])).verdict is Verdict.authentic_repeat
+    assert (
+        assess(prev, at(6 * 60, device_id="d", lat=BJ[0], lng=BJ[1])).verdict
+        is Verdict.authentic_repeat
+    )
 
 
 def test_location_noise_is_not_travel() -> None:
