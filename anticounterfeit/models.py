@@ -113,7 +113,8 @@ class CodeBatch(Base):
 
     product: Mapped[Product] = relationship(lazy="joined")
     product_batch: Mapped[ProductBatch | None] = relationship(lazy="joined")
-    code_key: Mapped[CodeKeyRecord] = relationship(lazy="joined")
+    # Not joined on the scan path: loading a key decrypts its secrets; scans use the key ring.
+    code_key: Mapped[CodeKeyRecord] = relationship(lazy="select")
 
     @property
     def serial_stop(self) -> int:
