@@ -38,6 +38,18 @@ def _uuid(value: str | uuid.UUID, error: type[Exception]) -> uuid.UUID:
         raise error() from exc
 
 
+def _get_for_brand(
+    model: Any, row_id: str | uuid.UUID, brand: Brand, error: type[Exception]
+) -> Any:
+    """A row of ``model`` owned by ``brand``; another brand's id raises ``error`` (a 404)."""
+    row = db.session.scalar(
+        select(model).where(model.id == _uuid(row_id, error), model.brand_id == brand.id)
+    )
+    if row is None:
+        raise error()
+    return row
+
+
 def _page(query: Any, page: int, page_size: int) -> tuple[list[Any], int]:
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.scalars(query.offset((page - 1) * page_size).limit(page_size))
@@ -63,12 +75,7 @@ def create_product(
 
 def get_product(brand: Brand, product_id: str | uuid.UUID) -> Product:
     """A product of ``brand``; another brand's id is UnknownProduct (404)."""
-    key = _uuid(product_id, UnknownProduct)
-    product = db.session.scalar(
-        select(Product).where(Product.id == key, Product.brand_id == brand.id)
-    )
-    if product is None:
-        raise UnknownProduct()
+    product: Product = _get_for_brand(Product, product_id, brand, UnknownProduct)
     return product
 
 
@@ -102,12 +109,7 @@ def create_lot(
 
 def get_lot(brand: Brand, lot_id: str | uuid.UUID) -> ProductBatch:
     """A production lot of ``brand``."""
-    key = _uuid(lot_id, UnknownBatch)
-    lot = db.session.scalar(
-        select(ProductBatch).where(ProductBatch.id == key, ProductBatch.brand_id == brand.id)
-    )
-    if lot is None:
-        raise UnknownBatch()
+    lot: ProductBatch = _get_for_brand(ProductBatch, lot_id, brand, UnknownBatch)
     return lot
 
 
@@ -134,12 +136,7 @@ def create_code_batch(
 
 def get_code_batch(brand: Brand, batch_id: str | uuid.UUID) -> CodeBatch:
     """A code batch of ``brand``."""
-    key = _uuid(batch_id, UnknownBatch)
-    batch = db.session.scalar(
-        select(CodeBatch).where(CodeBatch.id == key, CodeBatch.brand_id == brand.id)
-    )
-    if batch is None:
-        raise UnknownBatch()
+    batch: CodeBatch = _get_for_brand(CodeBatch, batch_id, brand, UnknownBatch)
     return batch
 
 
