@@ -236,6 +236,7 @@ def import_models() -> None:
     """Import every package's models so that the metadata is complete (Alembic, tests)."""
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
+    import campaigns.models  # noqa: F401
     import profiles.models  # noqa: F401
 
 
@@ -244,6 +245,7 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.cli import brand_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli
+    from campaigns.api import blp as campaigns_api
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
@@ -255,6 +257,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(profiles_api)
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
+    api.register_blueprint(campaigns_api)
     app.register_blueprint(pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(codes_cli)

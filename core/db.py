@@ -181,6 +181,13 @@ class Database:
             self.session_factory.kw.clear()
             self.session_factory.kw.update(saved)
 
+    def insert(self, model: Any) -> Any:
+        """An ``INSERT`` for ``model`` in the bound dialect, with ``on_conflict_do_*`` (upserts)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = self.session.get_bind().dialect.name
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
     def commit(self) -> None:
         """Commit the current unit of work, rolling back if the commit fails."""
         try:

@@ -56,8 +56,16 @@ class InvalidInput(DomainError):
     http_status = 422
     message = "The request is not valid."
 
-    def __init__(self, message: str | None = None, *, field: str | None = None, **details: Any):
-        errors = {field: [message or self.message]} if field else None
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        errors: dict[str, Any] | None = None,
+        **details: Any,
+    ) -> None:
+        if errors is None and field:
+            errors = {field: [message or self.message]}
         super().__init__(message, errors=errors, **details)
 
 

@@ -1,16 +1,30 @@
-"""``POST /api/v1/scans``: the shopper's scan."""
+"""The shopper's API: ``POST /api/v1/scans`` and their own account under ``/api/v1/me``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import current_app, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from accounts.auth import client_ip, consumer_optional, current_consumer
+from accounts.auth import (
+    ConsumerIdentity,
+    client_ip,
+    consumer_optional,
+    consumer_required,
+    current_consumer,
+)
 from anticounterfeit.scans import Location, ScanInput
-from engagement import service
-from engagement.schemas import ScanRequestSchema, ScanResponseSchema
+from campaigns.schemas import (
+    CatalogueItemSchema,
+    PointsEntrySchema,
+    RedemptionCreateSchema,
+    RedemptionResultSchema,
+    RedemptionSchema,
+)
+from engagement import account, service
+from engagement.schemas import MeSchema, MyAwardSchema, ScanRequestSchema, ScanResponseSchema
 
 blp = Blueprint("engagement", __name__, url_prefix="/api/v1", description="Scans")
 
@@ -43,3 +57,69 @@ def create_scan(body: dict[str, Any]) -> dict[str, Any]:
         facts, english=prefers_english(), rate_limit=config["RATELIMIT_ENABLED"]
     )
     return service.scan_payload(outcome, config["PUBLIC_BASE_URL"])
+
+
+@blp.get("/me")
+@consumer_required
+@blp.response(200, MeSchema)
+def me() -> dict[str, Any]:
+    """The shopper's points balance, scan count and red packet total."""
+    return account.summary(_consumer())
+
+
+@blp.get("/me/awards")
+@consumer_required
+@blp.response(200, MyAwardSchema(many=True))
+@blp.paginate(page_size=50, max_page_size=500)
+def my_awards(pagination_parameters: Any) -> list[dict[str, Any]]:
+    """The shopper's awards, newest first."""
+    p = pagination_parameters
+    rows, p.item_count = account.awards(_consumer(), p.page, p.page_size)
+    return rows
+
+
+@blp.get("/me/points")
+@consumer_required
+@blp.response(200, PointsEntrySchema(many=True))
+@blp.paginate(page_size=50, max_page_size=500)
+def my_points(pagination_parameters: Any) -> list[Any]:
+    """The shopper's points ledger, newest first (credits, redemptions, expiries, reversals)."""
+    p = pagination_parameters
+    rows, p.item_count = account.ledger(_consumer(), p.page, p.page_size)
+    return rows
+
+
+@blp.get("/me/catalogue-items")
+@consumer_required
+@blp.response(200, CatalogueItemSchema(many=True))
+@blp.paginate(page_size=50, max_page_size=500)
+def my_catalogue(pagination_parameters: Any) -> list[Any]:
+    """What the shopper can redeem points for."""
+    p = pagination_parameters
+    rows, p.item_count = account.items(_consumer(), p.page, p.page_size)
+    return rows
+
+
+@blp.route("/me/redemptions")
+class MyRedemptions(MethodView):
+    @consumer_required
+    @blp.response(200, RedemptionSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=500)
+    def get(self, pagination_parameters: Any) -> list[Any]:
+        """The shopper's redemptions, newest first."""
+        p = pagination_parameters
+        rows, p.item_count = account.redemptions(_consumer(), p.page, p.page_size)
+        return rows
+
+    @consumer_required
+    @blp.arguments(RedemptionCreateSchema)
+    @blp.response(201, RedemptionResultSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Redeem points for a catalogue item (``request_id`` makes a repeat a 409)."""
+        return account.redeem(_consumer(), body)
+
+
+def _consumer() -> ConsumerIdentity:
+    consumer = current_consumer()
+    assert consumer is not None
+    return consumer

@@ -64,3 +64,14 @@ class ScanResponseSchema(Schema):
     history = fields.Nested(HistorySchema, allow_none=True)
     story_url = fields.String(allow_none=True)
     rewards = fields.List(fields.Nested(RewardSchema))
+
+
+class MeSchema(Schema):
+    id = fields.String()
+    points_balance = fields.Integer()
+    scan_count = fields.Integer()
+    red_packet_total_fen = fields.Integer()
+
+
+class MyAwardSchema(RewardSchema):
+    created_at = fields.DateTime()

@@ -11,11 +11,16 @@ from typing import Any
 
 from anticounterfeit import gs1, messages
 from anticounterfeit.scans import ScanInput, ScanResult, scan
+from anticounterfeit.verdicts import Verdict
+from campaigns.rewards import ScanFacts, draw_for_scan, reward_payload
+from core.db import utcnow
 from core.ratelimit import Limit, hit
 from workers.broker import redis_client
 
 SCANS_PER_IP = Limit("scan-ip", count=120, seconds=60)
 SCANS_PER_DEVICE = Limit("scan-device", count=60, seconds=60)
+#: Rewards are drawn at a code's first scan by a logged-in consumer with one of these verdicts.
+REWARDED = (Verdict.authentic, Verdict.authentic_repeat)
 
 
 @dataclass
@@ -59,7 +64,23 @@ def process_scan(
     if rate_limit:
         _limit(facts)
     result = scan(facts)
-    return ScanOutcome(result, _message(result, english))
+    return ScanOutcome(result, _message(result, english), _rewards(result))
+
+
+def _rewards(result: ScanResult) -> list[dict[str, Any]]:
+    """Draw from the campaigns that target this scan, once per code (API.md)."""
+    batch = result.batch
+    if not result.first_consumer_scan or result.verdict not in REWARDED:
+        return []
+    assert batch is not None and result.consumer_id is not None and result.serial is not None
+    region = result.region
+    facts = ScanFacts(
+        brand_id=batch.brand_id, scan_id=result.scan_id, consumer_id=result.consumer_id,
+        code_key_id=batch.code_key_id, serial=result.serial, product_id=batch.product_id,
+        code_batch_id=batch.id, province=region.province if region else None,
+        city=region.city if region else None, at=utcnow(),
+    )  # fmt: skip
+    return [reward_payload(award) for award in draw_for_scan(facts)]
 
 
 def scan_payload(outcome: ScanOutcome, base_url: str) -> dict[str, Any]:

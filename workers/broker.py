@@ -40,8 +40,10 @@ class Broker:
         }
         app.extensions["broker"] = self
         from workers.cli import worker_command
+        from workers.sweeps import scheduler_command
 
         app.cli.add_command(worker_command)
+        app.cli.add_command(scheduler_command)
 
     @staticmethod
     def _connect(url: str) -> Redis:

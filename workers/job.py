@@ -16,15 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
 
+from core import txhooks
 from workers.broker import queue
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
-_PENDING = "pending_jobs"
 _process_app: Flask | None = None
 
 
@@ -79,12 +77,8 @@ def enqueue_after_commit(
     from app import db
 
     options = kwargs.pop("rq", {})
-    session = db.session()
-    if not session.in_transaction():
-        session.begin()  # so that a rollback before any query still drops the job
-    session.info.setdefault(_PENDING, []).append(
-        PendingJob(func, queue_name, args, kwargs, options)
-    )
+    pending = PendingJob(func, queue_name, args, kwargs, options)
+    txhooks.on_commit(db.session(), lambda: _send(pending))
 
 
 def _send(pending: PendingJob) -> None:
@@ -95,17 +89,3 @@ def _send(pending: PendingJob) -> None:
     except Exception:
         # The committed row is the outbox: a sweep re-drives it, so losing the send is safe.
         log.exception("could not send job %s", getattr(pending.func, "__name__", pending.func))
-
-
-@event.listens_for(Session, "after_commit")
-def _send_pending_jobs(session: Session) -> None:
-    for pending in session.info.pop(_PENDING, []):
-        _send(pending)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _drop_pending_jobs(session: Session, transaction: SessionTransaction) -> None:
-    # after_commit has already taken the jobs of a committed transaction; whatever is left when
-    # the outermost transaction ends was rolled back (or abandoned) and must never run.
-    if transaction.parent is None:
-        session.info.pop(_PENDING, None)

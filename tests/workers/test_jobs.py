@@ -6,29 +6,15 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
-from tests.workers import jobs
+from tests.workers import jobs, run_workers
 
 
 def recorded() -> list[str]:
     from workers.broker import redis_client
 
     return [v.decode() for v in redis_client().lrange("test:jobs", 0, -1)]
-
-
-def run_workers() -> None:
-    """Drain the queues with a real RQ worker (no-op in embedded mode: jobs ran inline)."""
-    from workers import QUEUES
-    from workers.broker import broker
-
-    if broker().embedded:
-        return
-    SimpleWorker(list(QUEUES), connection=broker().redis, serializer=JSONSerializer).work(
-        burst=True
-    )
 
 
 def consumers() -> int:

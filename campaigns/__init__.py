@@ -1,0 +1,1 @@
+"""Campaigns, prize draws, awards, payouts and the points ledger."""

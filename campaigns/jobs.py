@@ -1,0 +1,63 @@
+"""RQ entry points of the campaigns package (arguments are ids and primitives only)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy import select
+
+from app import db
+from campaigns import budget, payouts, points
+from campaigns.models import Campaign, CampaignStatus
+from core.db import utcnow
+from workers.broker import redis_client
+from workers.job import enqueue_after_commit, job
+
+log = logging.getLogger(__name__)
+
+
+@job
+def pay_award(payout_id: str) -> str | None:
+    """One payment attempt for a payout (a no-op unless it is still open)."""
+    status = payouts.pay(uuid.UUID(payout_id))
+    return status.value if status else None
+
+
+@job
+def sweep_payouts() -> int:
+    """Re-send the jobs of payouts left open (lost job, provider down); returns how many."""
+    stuck = payouts.stuck()
+    for payout_id in stuck:
+        enqueue_after_commit(pay_award, str(payout_id), queue_name="payouts")
+    return len(stuck)
+
+
+@job
+def reconcile_budgets() -> dict[str, int]:
+    """Set each active campaign's Redis counters to the database's record; returns the drifts.
+
+    PostgreSQL is the truth. A counter above it (lost Redis writes) would only let draws reach
+    the database's guard; one below it (a reservation whose process died before releasing it)
+    would refuse prizes that are still there. Both are corrected here.
+    """
+    redis, drifts = redis_client(), {}
+    campaigns = db.session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.active))
+    for campaign in campaigns:
+        seen = budget.counters(redis, campaign)
+        budget.seed(redis, campaign, overwrite=True)
+        truth = budget.counters(redis, campaign)
+        drift = sum(abs((seen[k] or 0) - (truth[k] or 0)) for k in truth)
+        if drift:
+            log.warning("campaign %s: Redis counters drifted by %s; reset", campaign.id, drift)
+            drifts[str(campaign.id)] = drift
+    return drifts
+
+
+@job
+def expire_points() -> int:
+    """Expire every credit past its date, consumer by consumer; returns the points removed."""
+    now, removed = utcnow(), 0
+    for consumer_id in points.consumers_with_due_credits(now):
+        removed += points.expire_due(consumer_id, now)
+    return removed

@@ -1,0 +1,42 @@
+"""Campaign, award and points models (one module per aggregate)."""
+
+from campaigns.models.award import Award, AwardStatus, Payout, PayoutStatus
+from campaigns.models.campaign import (
+    PPM,
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    CampaignVersion,
+    ConsumerWins,
+    Draw,
+    DrawOutcome,
+    PrizeTier,
+)
+from campaigns.models.points import (
+    CatalogueItem,
+    EntryKind,
+    PointsAccount,
+    PointsEntry,
+    Redemption,
+)
+
+__all__ = [
+    "PPM",
+    "Award",
+    "AwardStatus",
+    "Campaign",
+    "CampaignKind",
+    "CampaignStatus",
+    "CampaignVersion",
+    "CatalogueItem",
+    "ConsumerWins",
+    "Draw",
+    "DrawOutcome",
+    "EntryKind",
+    "Payout",
+    "PayoutStatus",
+    "PointsAccount",
+    "PointsEntry",
+    "PrizeTier",
+    "Redemption",
+]

@@ -1,0 +1,101 @@
+"""Awards (what a draw won) and payouts (how a red packet reaches the shopper)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaigns.models.campaign import CampaignKind
+from core.db import Base, new_id, utcnow
+
+
+class AwardStatus(enum.StrEnum):
+    pending = "pending"
+    held = "held"
+    awaiting_user = "awaiting_user"
+    paid = "paid"
+    failed = "failed"
+    cancelled = "cancelled"
+    credited = "credited"
+    reversed = "reversed"
+
+
+class PayoutStatus(enum.StrEnum):
+    pending = "pending"
+    processing = "processing"
+    awaiting_user = "awaiting_user"
+    paid = "paid"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+#: Award statuses that no longer count against the budget.
+RELEASED = (AwardStatus.cancelled, AwardStatus.reversed, AwardStatus.failed)
+
+
+class Award(Base):
+    """A prize won by a consumer's scan: a red packet (fen) or points. One per campaign and code."""
+
+    __tablename__ = "awards"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "code_key_id", "serial"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_awards_consumer_created", "consumer_id", "created_at"),
+        Index("ix_awards_campaign_status", "campaign_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), index=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
+    draw_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("draws.id"), unique=True)
+    consumer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consumers.id"))
+    kind: Mapped[CampaignKind] = mapped_column(Enum(CampaignKind, native_enum=False, length=20))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[AwardStatus] = mapped_column(Enum(AwardStatus, native_enum=False, length=20))
+    scan_id: Mapped[uuid.UUID]
+    code_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("code_keys.id"))
+    serial: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    payout: Mapped[Payout | None] = relationship(back_populates="award", lazy="selectin")
+
+
+class Payout(Base):
+    """The payment of one red packet award; ``out_trade_no`` is ours and stable per award."""
+
+    __tablename__ = "payouts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), index=True)
+    award_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("awards.id"), unique=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    out_trade_no: Mapped[str] = mapped_column(String(28), unique=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[PayoutStatus] = mapped_column(
+        Enum(PayoutStatus, native_enum=False, length=20), default=PayoutStatus.pending, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    client_action: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    provider_reference: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    paid_at: Mapped[datetime | None]
+
+    award: Mapped[Award] = relationship(back_populates="payout", lazy="joined")

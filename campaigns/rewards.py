@@ -1,0 +1,285 @@
+"""Drawing a scan's rewards (step 4 of the scan, DESIGN.md).
+
+For each active campaign of the brand that targets the scan, in a fixed order: draw with a secure
+random value, reserve the win in Redis (``campaigns.budget``), then claim it in PostgreSQL with
+guarded updates inside a savepoint — campaign budget, tier quantity, the consumer's limits — and
+write the draw, the award and its payout (red packets) or ledger credit (points). The database
+refusing releases the Redis reservation at once; the request's transaction rolling back releases
+it too. Every draw, won or lost, is recorded with the version, tier and random value behind it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import and_, case, exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app import db
+from campaigns import budget, draws, payouts, points
+from campaigns.models import (
+    Award,
+    AwardStatus,
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    ConsumerWins,
+    Draw,
+    DrawOutcome,
+    PrizeTier,
+)
+from core import txhooks
+from workers.broker import redis_client
+
+CHINA = timezone(timedelta(hours=8))
+DEFAULT_POINTS_VALID_DAYS = 365
+
+
+@dataclass(frozen=True)
+class ScanFacts:
+    """What a draw needs to know about the scan (given by the engagement layer)."""
+
+    brand_id: uuid.UUID
+    scan_id: uuid.UUID
+    consumer_id: uuid.UUID
+    code_key_id: uuid.UUID
+    serial: int
+    product_id: uuid.UUID
+    code_batch_id: uuid.UUID
+    province: str | None
+    city: str | None
+    at: datetime
+
+    @property
+    def code(self) -> str:
+        """The code's identity in Redis keys."""
+        return f"{self.code_key_id}:{self.serial}"
+
+    @property
+    def china_day(self) -> date:
+        """The calendar day in China (per-day limits reset at local midnight)."""
+        return self.at.astimezone(CHINA).date()
+
+
+class Refused(Exception):
+    """The database refused the win (the Redis pre-check was optimistic)."""
+
+    def __init__(self, outcome: DrawOutcome) -> None:
+        super().__init__(outcome.value)
+        self.outcome = outcome
+
+
+def active_campaigns(brand_id: uuid.UUID, at: datetime) -> list[Campaign]:
+    """The brand's campaigns running at ``at``, in a fixed order (consistent lock order)."""
+    rows = db.session.scalars(
+        select(Campaign)
+        .where(
+            Campaign.brand_id == brand_id,
+            Campaign.status == CampaignStatus.active,
+            Campaign.starts_at <= at,
+            Campaign.ends_at > at,
+        )
+        .order_by(Campaign.id)
+    )
+    return list(rows)
+
+
+def _is_new_consumer(facts: ScanFacts) -> bool:
+    """True when the consumer has never drawn a prize from this brand before."""
+    return not db.session.scalar(
+        select(
+            exists().where(Draw.brand_id == facts.brand_id, Draw.consumer_id == facts.consumer_id)
+        )
+    )
+
+
+def targets(campaign: Campaign, facts: ScanFacts, is_new: bool | None) -> bool:
+    """Whether the campaign's targeting covers this scan (``is_new`` None: not asked)."""
+    if campaign.product_ids and str(facts.product_id) not in campaign.product_ids:
+        return False
+    if campaign.code_batch_ids and str(facts.code_batch_id) not in campaign.code_batch_ids:
+        return False
+    if campaign.regions and not {facts.province, facts.city} & set(campaign.regions):
+        return False
+    return not campaign.new_consumers_only or bool(is_new)
+
+
+def draw_for_scan(facts: ScanFacts) -> list[Award]:
+    """Draw from every active campaign that targets the scan; returns the awards won."""
+    campaigns = active_campaigns(facts.brand_id, facts.at)
+    if not campaigns:
+        return []
+    is_new = _is_new_consumer(facts) if any(c.new_consumers_only for c in campaigns) else None
+    awards = []
+    for campaign in campaigns:
+        if targets(campaign, facts, is_new) and campaign.tiers:
+            award = _draw(campaign, facts)
+            if award is not None:
+                awards.append(award)
+    return awards
+
+
+def _record(campaign: Campaign, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
+            tier: PrizeTier | None = None) -> Draw:  # fmt: skip
+    draw = Draw(
+        brand_id=facts.brand_id, campaign_id=campaign.id, campaign_version=campaign.version,
+        scan_id=facts.scan_id, code_key_id=facts.code_key_id, serial=facts.serial,
+        consumer_id=facts.consumer_id, random_ppm=pick.random_ppm,
+        tier_id=tier.id if tier else None, amount=pick.amount, outcome=outcome,
+        created_at=facts.at,
+    )  # fmt: skip
+    db.session.add(draw)
+    return draw
+
+
+def _draw(campaign: Campaign, facts: ScanFacts) -> Award | None:
+    pick = draws.choose(campaign.tiers)
+    if pick.tier_index is None or pick.amount is None:
+        _record(campaign, facts, pick, DrawOutcome.no_prize)
+        db.session.flush()
+        return None
+    tier = campaign.tiers[pick.tier_index]
+    redis = redis_client()
+    try:
+        held = budget.reserve(
+            redis, campaign, tier, amount=pick.amount, consumer_id=facts.consumer_id,
+            day=facts.china_day, code=facts.code,
+        )  # fmt: skip
+    except budget.CodeAlreadyClaimed:
+        return None  # this code's draw for the campaign is another request's
+    if not isinstance(held, budget.Reservation):
+        _record(campaign, facts, pick, held, tier)
+        db.session.flush()
+        return None
+    txhooks.on_rollback(db.session(), lambda: held.release(redis))
+    try:
+        with db.session.begin_nested():
+            return _claim(campaign, tier, facts, pick)
+    except Refused as refused:
+        held.release(redis)
+        _record(campaign, facts, pick, refused.outcome, tier)
+        db.session.flush()
+    except IntegrityError:
+        held.release(redis)  # the code already has its draw (unique): nothing to add
+    return None
+
+
+def _claim(campaign: Campaign, tier: PrizeTier, facts: ScanFacts, pick: draws.Pick) -> Award:
+    """Take the win in the database (guarded updates) and write draw, award and payout/credit."""
+    amount = pick.amount
+    assert amount is not None
+    if not _take_budget(campaign.id, amount):
+        raise Refused(DrawOutcome.budget_exhausted)
+    if not _take_tier(tier):
+        raise Refused(DrawOutcome.tier_exhausted)
+    if not _count_win(campaign, facts):
+        raise Refused(DrawOutcome.limit_reached)
+    draw = _record(campaign, facts, pick, DrawOutcome.won, tier)
+    db.session.flush()
+    award = Award(
+        brand_id=facts.brand_id, campaign_id=campaign.id, draw_id=draw.id,
+        consumer_id=facts.consumer_id, kind=campaign.kind, amount=amount,
+        status=AwardStatus.pending if campaign.kind is CampaignKind.red_packet
+        else AwardStatus.credited,
+        scan_id=facts.scan_id, code_key_id=facts.code_key_id, serial=facts.serial,
+        created_at=facts.at, updated_at=facts.at,
+    )  # fmt: skip
+    db.session.add(award)
+    db.session.flush()
+    if campaign.kind is CampaignKind.red_packet:
+        award.payout = payouts.create_payout(award)
+    else:
+        _credit_points(campaign, award, facts)
+    db.session.flush()
+    return award
+
+
+def _take_budget(campaign_id: uuid.UUID, amount: int) -> bool:
+    row = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.spent + amount <= Campaign.budget)
+        .values(spent=Campaign.spent + amount, awards_count=Campaign.awards_count + 1)
+        .returning(Campaign.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return row is not None
+
+
+def _take_tier(tier: PrizeTier) -> bool:
+    guard = [PrizeTier.id == tier.id]
+    if tier.quantity is not None:
+        guard.append(PrizeTier.awarded < PrizeTier.quantity)
+    row = db.session.execute(
+        update(PrizeTier)
+        .where(*guard)
+        .values(awarded=PrizeTier.awarded + 1)
+        .returning(PrizeTier.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return row is not None
+
+
+def _count_win(campaign: Campaign, facts: ScanFacts) -> bool:
+    """Count the win against the consumer's limits; False when a limit is already reached."""
+    total_cap, day_cap = campaign.per_consumer_total, campaign.per_consumer_per_day
+    if total_cap is None and day_cap is None:
+        return True
+    day, w = facts.china_day, ConsumerWins
+    guard: list[Any] = []
+    if total_cap is not None:
+        guard.append(w.total < total_cap)
+    if day_cap is not None:
+        guard.append((w.day != day) | (w.day_count < day_cap))
+    stmt = db.insert(ConsumerWins).values(
+        campaign_id=campaign.id, consumer_id=facts.consumer_id, total=1, day=day, day_count=1
+    )
+    row = db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["campaign_id", "consumer_id"],
+            set_={
+                "total": w.total + 1,
+                "day_count": _day_count_after(day),
+                "day": day,
+            },
+            where=_all(guard),
+        ).returning(w.total)
+    ).first()
+    return row is not None
+
+
+def _day_count_after(day: date) -> Any:
+    return case((ConsumerWins.day == day, ConsumerWins.day_count + 1), else_=1)
+
+
+def _all(conditions: list[Any]) -> Any:
+    return and_(*conditions)
+
+
+def _credit_points(campaign: Campaign, award: Award, facts: ScanFacts) -> None:
+    days = campaign.points_valid_days or DEFAULT_POINTS_VALID_DAYS
+    points.credit(
+        facts.brand_id, facts.consumer_id, award.amount, reason="campaign_award",
+        expires_at=facts.at + timedelta(days=days),
+        ref=points.Reference(campaign_id=campaign.id, award_id=award.id, scan_id=facts.scan_id),
+    )  # fmt: skip
+
+
+def reward_payload(award: Award) -> dict[str, Any]:
+    """An award as the scan response and ``/me/awards`` show it (API.md)."""
+    body: dict[str, Any] = {
+        "award_id": str(award.id),
+        "campaign_id": str(award.campaign_id),
+        "kind": award.kind.value,
+    }
+    if award.kind is CampaignKind.red_packet:
+        body["amount_fen"] = award.amount
+        body["status"] = award.status.value
+        payout = award.payout
+        body["client_action"] = payout.client_action if payout is not None else None
+    else:
+        body["points"] = award.amount
+        body["status"] = award.status.value
+    return body

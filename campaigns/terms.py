@@ -1,0 +1,190 @@
+"""A campaign's terms as plain values, and the cross-field rules they must satisfy.
+
+The API speaks in kind-specific names (``amount_fen`` / ``points``, ``budget_fen`` /
+``budget_points``); inside, amounts are unit-free integers and probabilities integer parts per
+million. ``build`` turns a request body (whole, or a patch over current terms) into ``Terms`` and
+raises ``InvalidTerms`` with per-field errors when the result breaks a rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from campaigns.draws import to_ppm
+from campaigns.errors import InvalidTerms
+from campaigns.models import PPM, Campaign, CampaignKind
+
+UNIT = {CampaignKind.red_packet: "fen", CampaignKind.points: "points"}
+MAX_TIERS = 20
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One prize: ``min_amount == max_amount`` for a fixed amount."""
+
+    min_amount: int
+    max_amount: int
+    probability_ppm: int
+    quantity: int | None = None
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Everything a marketer decides about a campaign."""
+
+    name: str
+    kind: CampaignKind
+    budget: int
+    starts_at: datetime
+    ends_at: datetime
+    tiers: tuple[Tier, ...]
+    per_consumer_per_day: int | None = None
+    per_consumer_total: int | None = None
+    product_ids: tuple[str, ...] = ()
+    code_batch_ids: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    new_consumers_only: bool = False
+    points_valid_days: int | None = None
+    errors: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-able record of these terms (the campaign version)."""
+        data = asdict(self)
+        data.pop("errors")
+        data["kind"] = self.kind.value
+        data["starts_at"], data["ends_at"] = self.starts_at.isoformat(), self.ends_at.isoformat()
+        return data
+
+
+def amount_name(kind: CampaignKind, prefix: str = "") -> str:
+    """``amount_fen`` / ``points`` (with ``min_`` or ``max_``)."""
+    if kind is CampaignKind.red_packet:
+        return f"{prefix}amount_fen"
+    return f"{prefix}points"
+
+
+def budget_name(kind: CampaignKind) -> str:
+    """``budget_fen`` or ``budget_points``."""
+    return f"budget_{UNIT[kind]}"
+
+
+def _tier(kind: CampaignKind, body: dict[str, Any], errors: dict[str, list[str]]) -> Tier | None:
+    other = CampaignKind.points if kind is CampaignKind.red_packet else CampaignKind.red_packet
+    foreign = [k for k in (amount_name(other, p) for p in ("", "min_", "max_")) if k in body]
+    if foreign:
+        errors.setdefault(foreign[0], []).append(f"not a field of a {kind.value} campaign")
+        return None
+    fixed = body.get(amount_name(kind))
+    low, high = body.get(amount_name(kind, "min_")), body.get(amount_name(kind, "max_"))
+    if fixed is not None and (low is not None or high is not None):
+        errors.setdefault(amount_name(kind), []).append("give a fixed amount or a range, not both")
+        return None
+    if fixed is None and (low is None or high is None):
+        errors.setdefault(amount_name(kind), []).append(
+            f"give {amount_name(kind)} or both {amount_name(kind, 'min_')} and "
+            f"{amount_name(kind, 'max_')}"
+        )
+        return None
+    low, high = (fixed, fixed) if fixed is not None else (low, high)
+    if low > high:
+        errors.setdefault(amount_name(kind, "min_"), []).append("must not exceed the maximum")
+        return None
+    return Tier(low, high, to_ppm(body["probability"]), body.get("quantity"))
+
+
+def _tiers(
+    kind: CampaignKind, prizes: list[dict[str, Any]], errors: dict[str, Any]
+) -> tuple[Tier, ...]:
+    tiers, per_prize = [], {}
+    for index, prize in enumerate(prizes):
+        problems: dict[str, list[str]] = {}
+        tier = _tier(kind, prize, problems)
+        if tier is not None and tier.probability_ppm == 0:
+            problems.setdefault("probability", []).append(f"rounds to 0 at 1/{PPM} precision")
+        if problems:
+            per_prize[index] = problems
+        elif tier is not None:
+            tiers.append(tier)
+    if per_prize:
+        errors["prizes"] = per_prize
+    elif sum(t.probability_ppm for t in tiers) > PPM:
+        errors["prizes"] = ["probabilities sum to more than 1"]
+    return tuple(tiers)
+
+
+def _from_body(
+    body: dict[str, Any], base: dict[str, Any], errors: dict[str, Any]
+) -> dict[str, Any]:
+    values = dict(base)
+    kind = CampaignKind(body.get("kind", values.get("kind")))
+    values["kind"] = kind
+    for key in ("name", "starts_at", "ends_at"):
+        if key in body:
+            values[key] = body[key]
+    if budget_name(kind) in body:
+        values["budget"] = body[budget_name(kind)]
+    other_budget = budget_name(CampaignKind.points if kind is CampaignKind.red_packet
+                               else CampaignKind.red_packet)  # fmt: skip
+    if other_budget in body:
+        errors[other_budget] = [f"not a field of a {kind.value} campaign"]
+    if "prizes" in body:
+        values["tiers"] = _tiers(kind, body["prizes"], errors)
+    for section in ("limits", "targeting"):
+        for key, value in (body.get(section) or {}).items():
+            values[key] = tuple(value) if isinstance(value, list) else value
+    if "points_valid_days" in body:
+        values["points_valid_days"] = body["points_valid_days"]
+    return values
+
+
+def _check(terms: Terms, errors: dict[str, Any]) -> None:
+    if terms.ends_at <= terms.starts_at:
+        errors.setdefault("ends_at", []).append("must be after starts_at")
+    if terms.tiers and "prizes" not in errors:
+        largest = max(t.max_amount for t in terms.tiers)
+        if terms.budget < largest:
+            errors.setdefault(budget_name(terms.kind), []).append(
+                f"is smaller than the largest prize ({largest} {UNIT[terms.kind]})"
+            )
+    if terms.points_valid_days is not None and terms.kind is not CampaignKind.points:
+        errors.setdefault("points_valid_days", []).append("only for points campaigns")
+
+
+def build(body: dict[str, Any], current: Terms | None = None) -> Terms:
+    """Terms from a full body (``current`` None) or from a patch over ``current``; validated."""
+    errors: dict[str, Any] = {}
+    base = {k: v for k, v in asdict(current).items() if k != "errors"} if current else {}
+    if current is not None:
+        base["tiers"] = current.tiers
+    if current is not None and "kind" in body and CampaignKind(body["kind"]) is not current.kind:
+        raise InvalidTerms("A campaign's kind cannot change.", field="kind")
+    values = _from_body(body, base, errors)
+    if "budget" not in values:
+        errors[budget_name(values["kind"])] = ["is required"]
+    if errors:
+        raise InvalidTerms(errors=errors)
+    terms = Terms(**values)
+    _check(terms, errors)
+    if errors:
+        raise InvalidTerms(errors=errors)
+    return terms
+
+
+def of(campaign: Campaign) -> Terms:
+    """The current terms of a stored campaign."""
+    return Terms(
+        name=campaign.name, kind=campaign.kind, budget=campaign.budget,
+        starts_at=campaign.starts_at, ends_at=campaign.ends_at,
+        tiers=tuple(Tier(t.min_amount, t.max_amount, t.probability_ppm, t.quantity)
+                    for t in campaign.tiers),
+        per_consumer_per_day=campaign.per_consumer_per_day,
+        per_consumer_total=campaign.per_consumer_total,
+        product_ids=tuple(campaign.product_ids), code_batch_ids=tuple(campaign.code_batch_ids),
+        regions=tuple(campaign.regions), new_consumers_only=campaign.new_consumers_only,
+        points_valid_days=campaign.points_valid_days,
+    )  # fmt: skip
+
+
+__all__ = ["Terms", "Tier", "build", "of", "replace"]
