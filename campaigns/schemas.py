@@ -163,6 +163,12 @@ class SimulatedDaySchema(Schema):
     remaining_budget = fields.Float()
 
 
+class SimulatedTierSchema(Schema):
+    id = fields.String()
+    expected_winners = fields.Float()
+    exhausted_on = fields.Date(allow_none=True)
+
+
 class SimulationSchema(Schema):
     scans_per_day = fields.Integer()
     start_date = fields.Date()
@@ -174,7 +180,7 @@ class SimulationSchema(Schema):
     expected_total_spend = fields.Float()
     expected_total_winners = fields.Float()
     budget_exhausted_on = fields.Date(allow_none=True)
-    tiers = fields.List(fields.Dict())
+    tiers = fields.List(fields.Nested(SimulatedTierSchema))
     days = fields.List(fields.Nested(SimulatedDaySchema))
 
 

@@ -63,6 +63,12 @@ def _mean(tier: Tier) -> float:
     return (tier.min_amount + tier.max_amount) / 2
 
 
+def _cheapest(tiers: Sequence[Tier], in_stock: Sequence[bool]) -> float:
+    """The smallest prize still available (infinite when none is): less budget is exhausted."""
+    return min((t.min_amount for t, ok in zip(tiers, in_stock, strict=True) if ok),
+               default=float("inf"))  # fmt: skip
+
+
 def _days(plan: Plan) -> int:
     return max(0, min((plan.end - plan.start).days + 1, MAX_DAYS))
 
@@ -100,7 +106,7 @@ def expect(plan: Plan) -> Forecast:
             result.expected_winners_per_day, result.expected_spend_per_day = sum(wins), spend
         if len(result.days) < DAILY_ROWS:
             result.days.append(Day(day, sum(wins), spend, budget))
-        if scale < 1.0 or budget < min((t.min_amount for t in tiers), default=1):
+        if scale < 1.0 or budget < _cheapest(tiers, [s > 1e-9 for s in stock]):
             result.budget_exhausted_on = day
             break
     return result
@@ -122,7 +128,6 @@ def monte_carlo(plan: Plan, rng: random.Random) -> Run:
     stock = [None if t.quantity is None else t.quantity - d
              for t, d in zip(tiers, plan.tier_awarded, strict=True)]  # fmt: skip
     budget, run = plan.remaining_budget, Run()
-    smallest = min((t.min_amount for t in tiers), default=1)
     for offset in range(_days(plan)):
         spent_today = 0
         for _ in range(plan.draws_per_day):
@@ -139,7 +144,7 @@ def monte_carlo(plan: Plan, rng: random.Random) -> Run:
             run.total_winners += 1
         run.total_spend += spent_today
         run.daily_spend.append(spent_today)
-        if budget < smallest:
+        if budget < _cheapest(tiers, [left is None or left > 0 for left in stock]):
             run.budget_exhausted_on = plan.start + timedelta(days=offset)
             break
     return run

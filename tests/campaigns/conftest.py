@@ -53,3 +53,8 @@ def scan_as(client: FlaskClient, headers: dict[str, str], url: str, **body: Any)
     assert response.status_code == 200, response.get_data(as_text=True)
     data: dict[str, Any] = response.get_json()
     return data
+
+
+@pytest.fixture(autouse=True)
+def _app(app: Any) -> None:
+    """Every test here runs against the app (and so inside a rolled-back transaction)."""
