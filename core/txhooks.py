@@ -2,7 +2,8 @@
 
 Used for side effects outside the database that must follow it: jobs are sent only after a
 commit, and Redis reservations taken during a transaction are released if it rolls back.
-Savepoints do not count: only the outermost transaction's end decides.
+Savepoints do not count: only the outermost transaction's end decides (a callback registered
+inside a savepoint that rolls back still runs at the outer commit, so jobs re-read their rows).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def _run(callbacks: list[Callback]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # SQLAlchemy also fires after_commit when a savepoint is released
     session.info.pop(_ON_ROLLBACK, None)
     _run(session.info.pop(_ON_COMMIT, []))
 

@@ -35,6 +35,21 @@ def test_job_enqueued_in_rolled_back_transaction_never_runs(app: Flask) -> None:
     assert recorded() == []
 
 
+def test_a_released_savepoint_is_not_the_commit(app: Flask) -> None:
+    from app import db
+    from workers.job import enqueue_after_commit
+
+    enqueue_after_commit(jobs.record, "too-early")
+    with db.session.begin_nested():
+        pass  # SQLAlchemy fires after_commit when a savepoint is released
+    run_workers()
+    assert recorded() == []
+    db.session.rollback()
+    db.commit()
+    run_workers()
+    assert recorded() == []
+
+
 def test_job_runs_only_after_commit(app: Flask) -> None:
     from app import db
     from workers.job import enqueue_after_commit

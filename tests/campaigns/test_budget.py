@@ -1,0 +1,107 @@
+"""Redis reservations: released when the database or the transaction refuses; reconciled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.campaigns.conftest import scan_as
+
+
+def remaining(campaign: Any) -> int | None:
+    from campaigns import budget
+    from workers.broker import redis_client
+
+    value = redis_client().get(budget.remaining_key(campaign.id))
+    return None if value is None else int(value)
+
+
+def test_activation_seeds_and_draws_reserve(
+    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
+) -> None:
+    from app import db
+
+    c = make_codes()
+    campaign = make_campaign(c.owner, budget_fen=1000)
+    assert remaining(campaign) is None  # seeded when the activation commits
+    db.commit()
+    assert remaining(campaign) == 1000
+    scan_as(client, bearer(make_consumer(c.brand)), c.urls[0])
+    assert remaining(campaign) == 912
+
+
+def test_a_failed_request_releases_its_reservation(
+
+    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from app import db
+    from campaigns.models import Award, Draw
+    from engagement import service
+
+    c = make_codes()
+    campaign = make_campaign(c.owner, budget_fen=1000)
+    shopper = make_consumer(c.brand)
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("the response could not be built")
+
+    monkeypatch.setattr(service, "scan_payload", broken)
+    response = client.post("/api/v1/scans", json={"code": c.urls[0]}, headers=bearer(shopper))
+    assert response.status_code == 500 and response.get_json()["reason"] == "internal_error"
+    assert remaining(campaign) == 1000
+    assert db.session.query(Award).count() == 0 and db.session.query(Draw).count() == 0
+
+
+def test_missing_counters_are_seeded_from_the_database(
+    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
+) -> None:
+    from workers.broker import redis_client
+
+    c = make_codes()
+    prizes = [{"amount_fen": 100, "probability": 1, "quantity": 3}]
+    campaign = make_campaign(c.owner, budget_fen=1000, prizes=prizes)
+    shopper = make_consumer(c.brand)
+    scan_as(client, bearer(shopper), c.urls[0])
+    redis_client().flushdb()  # Redis restarted empty
+    rewards = [len(scan_as(client, bearer(shopper), u)["rewards"]) for u in c.urls[1:5]]
+    assert rewards == [1, 1, 0, 0]  # the tier's quantity (3) held across the loss
+    assert remaining(campaign) == 700
+
+
+def test_reconciliation_resets_drifted_counters(
+    make_codes: Any, make_campaign: Any, make_consumer: Any, client: FlaskClient, bearer: Any
+) -> None:
+    from campaigns import budget
+    from campaigns.jobs import reconcile_budgets
+    from workers.broker import redis_client
+
+    c = make_codes()
+    campaign = make_campaign(c.owner, budget_fen=1000)
+    scan_as(client, bearer(make_consumer(c.brand)), c.urls[0])
+    assert reconcile_budgets() == {}
+    redis_client().decrby(budget.remaining_key(campaign.id), 300)  # a reservation never released
+    assert reconcile_budgets() == {str(campaign.id): 300}
+    assert remaining(campaign) == 912
+
+
+def test_ending_a_campaign_drops_its_counters(make_codes: Any, make_campaign: Any) -> None:
+    from campaigns import service
+
+    c = make_codes()
+    campaign = make_campaign(c.owner)
+    service.transition(c.brand, str(campaign.id), "end")
+    from app import db
+
+    db.commit()
+    assert remaining(campaign) is None
+
+
+def test_sweeps_are_enqueued_once_per_interval(app: Any) -> None:
+    from workers import sweeps
+
+    first = sweeps.tick()
+    assert set(first) == {s.func for s in sweeps.SWEEPS}
+    assert sweeps.tick() == []
