@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from accounts.auth import current_brand, current_staff, staff_required
 from accounts.models import Role
-from campaigns import catalogue, service
+from campaigns import awards, catalogue, service
 from campaigns.models import Award, Campaign, CampaignVersion, CatalogueItem, Draw
 from campaigns.schemas import (
     AwardQuerySchema,
@@ -18,6 +18,7 @@ from campaigns.schemas import (
     CampaignListQuerySchema,
     CampaignPatchSchema,
     CampaignSchema,
+    CancelSchema,
     CatalogueItemCreateSchema,
     CatalogueItemPatchSchema,
     CatalogueItemSchema,
@@ -130,6 +131,15 @@ def list_awards(query: dict[str, Any], pagination_parameters: Any) -> list[Award
     p = pagination_parameters
     rows, p.item_count = service.list_awards(current_brand(), p.page, p.page_size, **query)
     return rows
+
+
+@blp.post("/awards/<award_id>/cancel")
+@staff_required(Role.marketer, Role.operator)
+@blp.arguments(CancelSchema)
+@blp.response(200, AwardSchema)
+def cancel_award(body: dict[str, Any], award_id: str) -> Award:
+    """Cancel an unpaid red packet or unspent points; the amount returns to the budget."""
+    return awards.cancel(current_brand(), award_id, body["reason"])
 
 
 @blp.route("/catalogue-items")

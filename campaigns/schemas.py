@@ -193,6 +193,10 @@ class PayoutSchema(Schema):
     paid_at = fields.DateTime(allow_none=True)
 
 
+class CancelSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
 class AwardQuerySchema(Schema):
     campaign_id = fields.String(validate=validate.Length(max=64))
     status = fields.String(validate=validate.OneOf([s.value for s in AwardStatus]))

@@ -1,8 +1,9 @@
-"""``flask demo``: seed a demo brand, product, lot and an active code batch (idempotent)."""
+"""``flask demo``: seed a demo brand, product, lot, an active code batch, an active red-packet
+campaign and a points catalogue item (idempotent)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import click
 from flask import current_app
@@ -15,6 +16,10 @@ from anticounterfeit import codes
 from anticounterfeit import service as catalog
 from anticounterfeit.models import CodeBatch, Product
 from app import db
+from campaigns import catalogue
+from campaigns import service as campaigns
+from campaigns.models import Campaign, CatalogueItem
+from core.db import utcnow
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.example"
@@ -46,17 +51,39 @@ def seed_codes(brand: Brand) -> CodeBatch:
     return catalog.activate_code_batch(batch)
 
 
+def seed_campaign(brand: Brand) -> Campaign:
+    """An active red-packet campaign for a year, and a catalogue item, created on first use."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.brand_id == brand.id))
+    if campaign is not None:
+        return campaign
+    now = utcnow()
+    terms = {
+        "name": "扫码领红包 Scan for a red packet", "kind": "red_packet", "budget_fen": 100_000,
+        "starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=365),
+        "prizes": [{"amount_fen": 88, "probability": 0.3},
+                   {"min_amount_fen": 30, "max_amount_fen": 200, "probability": 0.5}],
+        "limits": {"per_consumer_per_day": 3},
+    }  # fmt: skip
+    campaign = campaigns.create_campaign(brand, terms)
+    if db.session.scalar(select(CatalogueItem).where(CatalogueItem.brand_id == brand.id)) is None:
+        catalogue.create_item(brand, name="品鉴装 Tasting pack", points_cost=100, stock=50)
+    return campaigns.transition(brand, str(campaign.id), "activate")
+
+
 @click.command("demo")
 @click.option("--show", default=3, help="How many scannable URLs to print.")
 @with_appcontext
 def demo_command(show: int) -> None:
     """Seed the demo and print how to log in and what to scan."""
-    batch = seed_codes(seed_brand())
+    brand = seed_brand()
+    batch = seed_codes(brand)
+    campaign = seed_campaign(brand)
     db.commit()
     base = current_app.config["PUBLIC_BASE_URL"]
     job = catalog.print_job(batch, base)
     click.echo(f"Demo brand '{DEMO_SLUG}': staff login {DEMO_EMAIL} / {DEMO_PASSWORD}")
     click.echo(f"API docs: {base}/api/docs")
+    click.echo(f"Campaign {campaign.id} ({campaign.name}, {campaign.status.value}).")
     click.echo(f"Code batch {batch.id} ({batch.quantity} codes, active). Open one to scan:")
     stop = min(job.stop, job.start + show)
     for serial, code, pin in codes.encode_range(job.key, job.start, stop):

@@ -105,3 +105,63 @@ def test_sweeps_are_enqueued_once_per_interval(app: Any) -> None:
     first = sweeps.tick()
     assert set(first) == {s.func for s in sweeps.SWEEPS}
     assert sweeps.tick() == []
+
+
+def test_cancelling_awards_returns_their_amount(
+    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any,
+    make_brand: Any,
+) -> None:  # fmt: skip
+    from app import db
+    from campaigns.models import Campaign, PrizeTier
+    from tests.test_app import assert_envelope
+
+    c = make_codes()
+    cash = make_campaign(c.owner, budget_fen=1000)
+    points = make_campaign(c.owner, "points", budget_points=1000)
+    app_ = client.application
+    app_.config["PAYOUT_PROVIDER"] = "wechat_v3_transfer"  # not available: payouts stay pending
+    try:
+        shopper = make_consumer(c.brand)
+        rewards = {r["kind"]: r for r in scan_as(client, bearer(shopper), c.urls[0])["rewards"]}
+    finally:
+        app_.config["PAYOUT_PROVIDER"] = "sandbox"
+    db.commit()
+    headers = bearer(c.owner)
+    path = "/api/v1/awards/{}/cancel"
+    for kind in ("red_packet", "points"):
+        response = client.post(path.format(rewards[kind]["award_id"]), json={"reason": "fraud"},
+                               headers=headers)  # fmt: skip
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["status"] == (
+            "cancelled" if kind == "red_packet" else "reversed"
+        )
+        again = client.post(path.format(rewards[kind]["award_id"]), json={"reason": "x"},
+                            headers=headers)  # fmt: skip
+        assert_envelope(again, 409, "invalid_transition")
+    db.session.expire_all()
+    for campaign in (cash, points):
+        fresh = db.session.get(Campaign, campaign.id)
+        assert fresh is not None and fresh.spent == 0 and fresh.awards_count == 0
+        assert remaining(campaign) == 1000
+    assert all(t.awarded == 0 for t in db.session.query(PrizeTier))
+    me = client.get("/api/v1/me", headers=bearer(shopper)).get_json()
+    assert me["points_balance"] == 0 and me["red_packet_total_fen"] == 0
+    other = bearer(make_brand())
+    response = client.post(path.format(rewards["points"]["award_id"]), json={"reason": "x"},
+                           headers=other)  # fmt: skip
+    assert_envelope(response, 404, "unknown_award")
+
+
+def test_a_paid_red_packet_cannot_be_cancelled(
+    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
+) -> None:
+    from tests.test_app import assert_envelope
+    from tests.workers import run_workers
+
+    c = make_codes()
+    make_campaign(c.owner)
+    [reward] = scan_as(client, bearer(make_consumer(c.brand)), c.urls[0])["rewards"]
+    run_workers()
+    response = client.post(f"/api/v1/awards/{reward['award_id']}/cancel", json={"reason": "x"},
+                           headers=bearer(c.owner))  # fmt: skip
+    assert_envelope(response, 409, "invalid_transition")

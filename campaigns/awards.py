@@ -1,0 +1,102 @@
+"""Cancelling an award: the prize goes back to its campaign's budget and tier.
+
+Only prizes that did not reach the shopper can be cancelled: a red packet not yet paid (and not
+being paid right now), or points that are all still unspent (they are reversed in the ledger).
+Spent budget, the tier's count and the Redis counters give the amount back; the code stays
+drawn (a code wins at most once) and the consumer's win counts stay as they are.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, update
+
+from accounts.models import Brand
+from app import db
+from campaigns import budget, points
+from campaigns.errors import AwardNotCancellable, UnknownAward
+from campaigns.models import (
+    Award,
+    AwardStatus,
+    Campaign,
+    CampaignKind,
+    Draw,
+    PayoutStatus,
+    PointsEntry,
+    PrizeTier,
+)
+from core import txhooks
+from core.queries import parse_id
+from workers.broker import redis_client
+
+CANCELLABLE = (AwardStatus.pending, AwardStatus.held, AwardStatus.awaiting_user, AwardStatus.failed)
+
+
+def _locked(brand: Brand, award_id: str | uuid.UUID) -> Award:
+    award = db.session.scalar(
+        select(Award)
+        .where(Award.id == parse_id(award_id, UnknownAward), Award.brand_id == brand.id)
+        .with_for_update(of=Award)
+        .execution_options(populate_existing=True)
+    )
+    if award is None:
+        raise UnknownAward()
+    return award
+
+
+def _cancel_red_packet(award: Award) -> None:
+    if award.status not in CANCELLABLE:
+        raise AwardNotCancellable(f"A {award.status.value} red packet cannot be cancelled.")
+    payout = award.payout
+    if payout is not None:
+        db.session.refresh(payout, with_for_update=True)
+        if payout.status is PayoutStatus.processing:
+            raise AwardNotCancellable("The payment is in progress; query it before cancelling.")
+        if payout.status is PayoutStatus.paid:
+            raise AwardNotCancellable("The red packet has been paid.")
+        payout.status = PayoutStatus.cancelled
+    award.status = AwardStatus.cancelled
+
+
+def _reverse_points(award: Award, reason: str) -> None:
+    if award.status is not AwardStatus.credited:
+        raise AwardNotCancellable(f"A {award.status.value} points award cannot be reversed.")
+    left = db.session.scalar(select(PointsEntry.remaining).where(PointsEntry.award_id == award.id))
+    if left != award.amount:
+        raise AwardNotCancellable("Some of these points have been spent or have expired.")
+    points.reverse_credit(award.id, reason=reason)
+    award.status = AwardStatus.reversed
+
+
+def _give_back(award: Award) -> None:
+    db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == award.campaign_id)
+        .values(spent=Campaign.spent - award.amount, awards_count=Campaign.awards_count - 1)
+    )
+    tier_id = db.session.scalar(select(Draw.tier_id).where(Draw.id == award.draw_id))
+    db.session.execute(
+        update(PrizeTier).where(PrizeTier.id == tier_id).values(awarded=PrizeTier.awarded - 1)
+    )
+    redis, campaign_id, amount = redis_client(), award.campaign_id, award.amount
+
+    def release() -> None:
+        redis.incrby(budget.remaining_key(campaign_id), amount)
+        if tier_id is not None and redis.exists(budget.stock_key(campaign_id, tier_id)):
+            redis.incr(budget.stock_key(campaign_id, tier_id))
+
+    if redis.exists(budget.remaining_key(campaign_id)):
+        txhooks.on_commit(db.session(), release)
+
+
+def cancel(brand: Brand, award_id: str, reason: str) -> Award:
+    """Cancel an award that has not reached the shopper; its amount returns to the budget."""
+    award = _locked(brand, award_id)
+    if award.kind is CampaignKind.red_packet:
+        _cancel_red_packet(award)
+    else:
+        _reverse_points(award, reason)
+    _give_back(award)
+    db.session.flush()
+    return award

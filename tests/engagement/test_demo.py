@@ -1,0 +1,28 @@
+"""``flask demo``: idempotent seed whose printed URLs scan as authentic and can win."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask
+
+
+def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any, bearer: Any) -> None:
+    from app import db
+    from campaigns.models import Campaign, CampaignStatus
+    from profiles.models import Consumer
+
+    runner = app.test_cli_runner()
+    first, second = runner.invoke(args=["demo"]), runner.invoke(args=["demo"])
+    assert first.exit_code == 0 and second.exit_code == 0, first.output
+    assert db.session.query(Campaign).count() == 1
+    campaign = db.session.query(Campaign).one()
+    assert campaign.status is CampaignStatus.active
+    urls = re.findall(r"(https?://\S+/01/\d{14}/21/[A-Z2-7]+)", first.output)
+    assert len(urls) == 3
+    consumer = Consumer(brand_id=campaign.brand_id)
+    db.session.add(consumer)
+    db.session.flush()
+    response = client.post("/api/v1/scans", json={"code": urls[0]}, headers=bearer(consumer))
+    assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
