@@ -22,6 +22,7 @@ from campaigns.models import (
     Campaign,
     CampaignKind,
     Draw,
+    Payout,
     PayoutStatus,
     PointsEntry,
     PrizeTier,
@@ -48,9 +49,11 @@ def _locked(brand: Brand, award_id: str | uuid.UUID) -> Award:
 def _cancel_red_packet(award: Award) -> None:
     if award.status not in CANCELLABLE:
         raise AwardNotCancellable(f"A {award.status.value} red packet cannot be cancelled.")
-    payout = award.payout
+    payout = db.session.scalar(
+        select(Payout).where(Payout.award_id == award.id).with_for_update(of=Payout)
+        .execution_options(populate_existing=True)
+    )  # fmt: skip
     if payout is not None:
-        db.session.refresh(payout, with_for_update=True)
         if payout.status is PayoutStatus.processing:
             raise AwardNotCancellable("The payment is in progress; query it before cancelling.")
         if payout.status is PayoutStatus.paid:
