@@ -1,0 +1,181 @@
+"""Scans that draw prizes against scans that do not, in one run (PostgreSQL + Redis).
+
+    python bench/bench_draws.py [--duration 5] [--rounds 3] [--connections 32] [--codes 30000]
+
+Three loads, round after round, on the Procfile's gunicorn settings:
+
+    hello     bench/hello_app.py GET /hello (the baseline)
+    no-draw   POST /api/v1/scans by a logged-in consumer, every request the first scan of a
+              distinct genuine code of a brand WITHOUT campaigns
+    draw      the same for a brand with an active red-packet campaign (win probability 0.8:
+              88 fen at 0.5, 30-100 fen at 0.3): Redis reservation, guarded budget/tier updates,
+              draw + award + payout rows, payout job enqueued after commit
+
+It checks that every response was a 200 and that every draw request left a recorded draw.
+Needs PostgreSQL and Redis on 127.0.0.1 (database ``yiwuyima_bench_draws``, Redis db 12).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import ROOT, VENV_BIN, load, serve  # noqa: E402
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+DB_NAME = "yiwuyima_bench_draws"
+APP_ENV = {
+    "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}",
+    "REDIS_URL": "redis://127.0.0.1:6379/12",
+    "SECRET_KEY": "bench-draws",
+    "RATELIMIT_ENABLED": "false",
+    "PUBLIC_BASE_URL": "https://qr.bench.test",
+    "DB_POOL_SIZE": "10",
+}
+SEED = """
+import json, sys
+from datetime import timedelta
+from app import create_app, db
+from accounts.service import create_brand
+from anticounterfeit import codes, service
+from campaigns import service as campaigns
+from core.db import utcnow
+from profiles.models import Consumer
+from profiles.service import issue_consumer_token
+app = create_app()
+out = {}
+with app.app_context():
+    for slug, gtin in (("draw", "06901234567892"), ("nodraw", "06901234567908")):
+        brand = create_brand(slug, slug, f"o@{slug}.test", "password1").brand
+        p = service.create_product(brand, "Bench tea", gtin)
+        b = service.create_code_batch(brand, str(p.id), int(sys.argv[1]))
+        service.activate_code_batch(b)
+        consumer = Consumer(brand_id=brand.id)
+        db.session.add(consumer)
+        db.session.flush()
+        if slug == "draw":
+            now = utcnow()
+            c = campaigns.create_campaign(brand, {
+                "name": "bench", "kind": "red_packet", "budget_fen": 10**12,
+                "starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=30),
+                "prizes": [{"amount_fen": 88, "probability": 0.5},
+                           {"min_amount_fen": 30, "max_amount_fen": 100, "probability": 0.3}]})
+            campaigns.transition(brand, str(c.id), "activate")
+        job = service.print_job(b, app.config["PUBLIC_BASE_URL"])
+        db.commit()
+        urls = [f"{job.base_url}/01/{job.gtin}/21/{code}"
+                for _, code, _ in codes.encode_range(job.key, job.start, job.stop)]
+        out[slug] = {"token": issue_consumer_token(consumer).access_token, "urls": urls}
+print(json.dumps(out))
+"""
+
+
+def _psql(sql: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=True) as conn:
+        row = conn.execute(sql).fetchone()
+        return str(row[0]) if row else ""
+
+
+def prepare(codes: int) -> dict[str, dict[str, object]]:
+    """A fresh database with the two brands; returns each one's consumer token and URLs."""
+    import psycopg
+    import redis
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    redis.Redis.from_url(APP_ENV["REDIS_URL"]).flushdb()
+    env = {**os.environ, **APP_ENV}
+    subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "app", "db", "upgrade"],
+        cwd=ROOT, env=env, check=True, timeout=120, capture_output=True,
+    )  # fmt: skip
+    out = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", SEED, str(codes)],
+        cwd=ROOT, env=env, check=True, timeout=600, capture_output=True, text=True,
+    )  # fmt: skip
+    seeded: dict[str, dict[str, object]] = json.loads(out.stdout.strip().splitlines()[-1])
+    return seeded
+
+
+def _bodies(urls: list[str]) -> list[bytes]:
+    return [json.dumps({"code": u}).encode() for u in urls]
+
+
+Rows = list[dict[str, dict[str, object]]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--codes", type=int, default=30_000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    seeded = prepare(args.codes)
+    per_round = args.codes // args.rounds
+    rows: Rows = []
+    sent = 0
+    with (
+        serve("bench.hello_app:app", env={}, ready_path="/hello") as hello,
+        serve("app:create_app()", env=APP_ENV, ready_path="/api/v1/health") as app,
+    ):
+        for r in range(args.rounds):
+            row: dict[str, dict[str, object]] = {}
+            row["hello"] = load(
+                hello + "/hello", duration=args.duration, connections=args.connections
+            ).as_dict()
+            for name, slug in (("no-draw", "nodraw"), ("draw", "draw")):
+                urls = list(seeded[slug]["urls"])  # type: ignore[call-overload]
+                result = load(
+                    app + "/api/v1/scans", method="POST",
+                    bodies=_bodies(urls[r * per_round : (r + 1) * per_round]),
+                    headers={"Authorization": f"Bearer {seeded[slug]['token']}"},
+                    duration=args.duration, connections=args.connections,
+                )  # fmt: skip
+                if result.requests > per_round:
+                    print(
+                        f"warning: round {r + 1} ran out of codes; raise --codes", file=sys.stderr
+                    )
+                if name == "draw":
+                    sent += result.requests
+                row[name] = result.as_dict()
+            rows.append(row)
+    draws = int(_psql("SELECT count(*) FROM draws"))
+    awards = int(_psql("SELECT count(*) FROM awards"))
+    report(rows, draws, awards, sent, args)
+
+
+def report(rows: Rows, draws: int, awards: int, sent: int, args: argparse.Namespace) -> None:
+    """Per-round table, median ratios, and the checks."""
+    heads = ("hello rps", "no-draw rps", "draw rps", "draw/no-draw", "draw/hello")
+    print(f"{'round':<7}" + "".join(f"{h:>14}" for h in heads))
+    ratios, vs_hello = [], []
+    for i, row in enumerate(rows):
+        h, n, d = (float(row[k]["rps"]) for k in ("hello", "no-draw", "draw"))  # type: ignore[arg-type]
+        ratios.append(d / n)
+        vs_hello.append(d / h)
+        print(f"{i + 1:<7}{h:>14.0f}{n:>14.0f}{d:>14.0f}{d / n:>14.2f}{d / h:>14.2f}")
+    print(f"median draw/no-draw {statistics.median(ratios):.2f}, "
+          f"draw/hello {statistics.median(vs_hello):.2f}")  # fmt: skip
+    ok = all(set(row[k]["status_counts"]) == {"200"} for row in rows for k in row)  # type: ignore[arg-type]
+    print(f"all responses 200: {ok}")
+    print(f"draws recorded: {draws} for {sent} draw requests counted (all: {draws >= sent}); "
+          f"awards: {awards} ({awards / max(draws, 1):.2f} of draws, expected ~0.80)")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps({"rounds": rows, "draws": draws, "awards": awards}))
+
+
+if __name__ == "__main__":
+    main()
