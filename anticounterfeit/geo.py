@@ -169,3 +169,14 @@ def region_for(lat: float, lng: float) -> Region | None:
     if place is None or distance_km(lat, lng, place.lat, place.lng) > MAX_DISTANCE_KM:
         return None
     return _region(index, place.adcode)
+
+
+@lru_cache(maxsize=1)
+def region_names() -> frozenset[str]:
+    """Every province and city name a ``Region`` can carry (for validating targeting)."""
+    index = _index()
+    return frozenset(
+        name
+        for code, name in index.names.items()
+        if code[4:] == "0" * 8 and name not in _PLACEHOLDER_NAMES
+    )

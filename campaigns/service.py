@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from accounts.models import Brand, StaffUser
+from anticounterfeit.geo import region_names
 from anticounterfeit.models import CodeBatch, Product
 from app import db
 from campaigns import budget, simulation, terms
@@ -43,7 +44,7 @@ TRANSITIONS: dict[str, tuple[set[CampaignStatus], CampaignStatus]] = {
 
 
 def _check_targets(brand: Brand, t: terms.Terms) -> None:
-    """Targeting may only name the brand's own products and code batches (422 otherwise)."""
+    """Targeting may only name the brand's products and code batches, and real regions (422)."""
     errors: dict[str, list[str]] = {}
     for key, model in (("product_ids", Product), ("code_batch_ids", CodeBatch)):
         ids = getattr(t, key)
@@ -65,6 +66,10 @@ def _check_targets(brand: Brand, t: terms.Terms) -> None:
             )
         if key in errors and not errors[key]:
             errors.pop(key)
+    unknown = [r for r in t.regions if r not in region_names()]
+    if unknown:
+        errors["regions"] = [f"unknown region {r!r} (use full names, e.g. 上海市, 浙江省)"
+                             for r in unknown]  # fmt: skip
     if errors:
         raise UnknownTarget(errors={"targeting": errors})
 

@@ -129,6 +129,7 @@ def test_another_brands_products_are_refused(
         {"product_ids": [str(theirs.batch.product_id)]},
         {"code_batch_ids": [str(theirs.batch.id)]},
         {"product_ids": ["not-a-uuid"]},
+        {"regions": ["上海"]},
     ):
         body = campaign_body(targeting=targeting)
         response = client.post("/api/v1/campaigns", json=body, headers=bearer(owner))
