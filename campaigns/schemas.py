@@ -15,9 +15,9 @@ from marshmallow import Schema, fields, post_dump, validate
 from campaigns.models import AwardStatus, CampaignKind, CampaignStatus, DrawOutcome
 
 MAX_AMOUNT = 10**12
-_amount = {"strict": True, "validate": validate.Range(1, MAX_AMOUNT)}
-_count = {"strict": True, "validate": validate.Range(1, 10**9)}
-_when = {"format": "iso", "default_timezone": UTC}
+_amount: dict[str, Any] = {"strict": True, "validate": validate.Range(1, MAX_AMOUNT)}
+_count: dict[str, Any] = {"strict": True, "validate": validate.Range(1, 10**9)}
+_when: dict[str, Any] = {"format": "iso", "default_timezone": UTC}
 
 
 class PrizeSchema(Schema):
@@ -39,7 +39,7 @@ class LimitsSchema(Schema):
 
 
 class TargetingSchema(Schema):
-    _ids = {"validate": validate.Length(max=1000)}
+    _ids: dict[str, Any] = {"validate": validate.Length(max=1000)}
     product_ids = fields.List(fields.String(validate=validate.Length(max=64)), **_ids)
     code_batch_ids = fields.List(fields.String(validate=validate.Length(max=64)), **_ids)
     regions = fields.List(fields.String(validate=validate.Length(min=1, max=50)), **_ids)

@@ -12,7 +12,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from accounts.models import Brand, StaffUser
 from anticounterfeit.geo import region_names
@@ -177,7 +177,7 @@ def update_campaign(
         campaign.version += 1
     else:
         db.session.execute(
-            CampaignVersion.__table__.delete().where(CampaignVersion.campaign_id == campaign.id)
+            delete(CampaignVersion).where(CampaignVersion.campaign_id == campaign.id)
         )
     _apply(campaign, t)
     if "prizes" in body:

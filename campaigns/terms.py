@@ -88,6 +88,7 @@ def _tier(kind: CampaignKind, body: dict[str, Any], errors: dict[str, list[str]]
         )
         return None
     low, high = (fixed, fixed) if fixed is not None else (low, high)
+    assert low is not None and high is not None
     if low > high:
         errors.setdefault(amount_name(kind, "min_"), []).append("must not exceed the maximum")
         return None
@@ -118,7 +119,7 @@ def _from_body(
     body: dict[str, Any], base: dict[str, Any], errors: dict[str, Any]
 ) -> dict[str, Any]:
     values = dict(base)
-    kind = CampaignKind(body.get("kind", values.get("kind")))
+    kind = CampaignKind(body.get("kind") or values["kind"])
     values["kind"] = kind
     for key in ("name", "starts_at", "ends_at"):
         if key in body:
