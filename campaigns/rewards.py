@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import and_, case, exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import db
 from campaigns import budget, draws, payouts, points
@@ -32,6 +34,7 @@ from campaigns.models import (
     PrizeTier,
 )
 from core import txhooks
+from core.db import new_id
 from workers.broker import redis_client
 
 CHINA = timezone(timedelta(hours=8))
@@ -83,8 +86,9 @@ def active_campaigns(brand_id: uuid.UUID, at: datetime) -> list[Campaign]:
             Campaign.ends_at > at,
         )
         .order_by(Campaign.id)
+        .options(joinedload(Campaign.tiers))
     )
-    return list(rows)
+    return list(rows.unique())
 
 
 def _is_new_consumer(facts: ScanFacts) -> bool:
@@ -125,7 +129,8 @@ def draw_for_scan(facts: ScanFacts) -> list[Award]:
 def _record(campaign: Campaign, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
             tier: PrizeTier | None = None) -> Draw:  # fmt: skip
     draw = Draw(
-        brand_id=facts.brand_id, campaign_id=campaign.id, campaign_version=campaign.version,
+        id=new_id(), brand_id=facts.brand_id, campaign_id=campaign.id,
+        campaign_version=campaign.version,
         scan_id=facts.scan_id, code_key_id=facts.code_key_id, serial=facts.serial,
         consumer_id=facts.consumer_id, random_ppm=pick.random_ppm,
         tier_id=tier.id if tier else None, amount=pick.amount, outcome=outcome,
@@ -178,9 +183,8 @@ def _claim(campaign: Campaign, tier: PrizeTier, facts: ScanFacts, pick: draws.Pi
     if not _count_win(campaign, facts):
         raise Refused(DrawOutcome.limit_reached)
     draw = _record(campaign, facts, pick, DrawOutcome.won, tier)
-    db.session.flush()
     award = Award(
-        brand_id=facts.brand_id, campaign_id=campaign.id, draw_id=draw.id,
+        id=new_id(), brand_id=facts.brand_id, campaign_id=campaign.id, draw=draw,
         consumer_id=facts.consumer_id, kind=campaign.kind, amount=amount,
         status=AwardStatus.pending if campaign.kind is CampaignKind.red_packet
         else AwardStatus.credited,
@@ -188,12 +192,12 @@ def _claim(campaign: Campaign, tier: PrizeTier, facts: ScanFacts, pick: draws.Pi
         created_at=facts.at, updated_at=facts.at,
     )  # fmt: skip
     db.session.add(award)
+    # Draw, award and payout go out in one flush; the payout is attached without a lazy load.
+    payout = payouts.create_payout(award) if campaign.kind is CampaignKind.red_packet else None
     db.session.flush()
-    if campaign.kind is CampaignKind.red_packet:
-        award.payout = payouts.create_payout(award)
-    else:
+    set_committed_value(award, "payout", payout)
+    if payout is None:
         _credit_points(campaign, award, facts)
-    db.session.flush()
     return award
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from campaigns.models.campaign import CampaignKind
+from campaigns.models.campaign import CampaignKind, Draw
 from core.db import Base, new_id, utcnow
 
 
@@ -74,6 +74,8 @@ class Award(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     payout: Mapped[Payout | None] = relationship(back_populates="award", lazy="selectin")
+    # Declared so that one flush inserts the draw before its award.
+    draw: Mapped[Draw] = relationship(lazy="select")
 
 
 class Payout(Base):
