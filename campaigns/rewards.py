@@ -227,10 +227,11 @@ def _take_tier(tier: PrizeTier) -> bool:
 
 
 def _count_win(campaign: Campaign, facts: ScanFacts) -> bool:
-    """Count the win against the consumer's limits; False when a limit is already reached."""
+    """Count the consumer's win; False when a limit is already reached.
+
+    Wins are counted even without limits, so that limits added to a live campaign hold.
+    """
     total_cap, day_cap = campaign.per_consumer_total, campaign.per_consumer_per_day
-    if total_cap is None and day_cap is None:
-        return True
     day, w = facts.china_day, ConsumerWins
     guard: list[Any] = []
     if total_cap is not None:
@@ -248,7 +249,7 @@ def _count_win(campaign: Campaign, facts: ScanFacts) -> bool:
                 "day_count": _day_count_after(day),
                 "day": day,
             },
-            where=_all(guard),
+            where=and_(*guard) if guard else None,
         ).returning(w.total)
     ).first()
     return row is not None
@@ -256,10 +257,6 @@ def _count_win(campaign: Campaign, facts: ScanFacts) -> bool:
 
 def _day_count_after(day: date) -> Any:
     return case((ConsumerWins.day == day, ConsumerWins.day_count + 1), else_=1)
-
-
-def _all(conditions: list[Any]) -> Any:
-    return and_(*conditions)
 
 
 def _credit_points(campaign: Campaign, award: Award, facts: ScanFacts) -> None:

@@ -221,3 +221,17 @@ def test_me_requires_a_consumer_token(client: FlaskClient, make_brand: Any, bear
 
     assert_envelope(client.get("/api/v1/me"), 401, "unauthenticated")
     assert_envelope(client.get("/api/v1/me", headers=bearer(make_brand())), 403, "wrong_token_kind")
+
+
+def test_limits_added_to_a_live_campaign_count_earlier_wins(
+    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
+) -> None:
+    c = make_codes()
+    campaign = make_campaign(c.owner)
+    shopper = make_consumer(c.brand)
+    assert [len(scan_as(client, bearer(shopper), u)["rewards"]) for u in c.urls[:2]] == [1, 1]
+    limits = {"limits": {"per_consumer_total": 2}}
+    path = f"/api/v1/campaigns/{campaign.id}"
+    response = client.patch(path, json=limits, headers=bearer(c.owner))
+    assert response.status_code == 200 and response.get_json()["version"] == 2
+    assert scan_as(client, bearer(shopper), c.urls[2])["rewards"] == []
