@@ -165,3 +165,40 @@ def test_a_paid_red_packet_cannot_be_cancelled(
     response = client.post(f"/api/v1/awards/{reward['award_id']}/cancel", json={"reason": "x"},
                            headers=bearer(c.owner))  # fmt: skip
     assert_envelope(response, 409, "invalid_transition")
+
+
+def test_stuck_payouts_are_redriven_and_paid_once(
+    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
+) -> None:
+    from datetime import timedelta
+
+    from app import db
+    from campaigns import payouts
+    from campaigns.jobs import pay_award, sweep_payouts
+    from campaigns.models import Payout
+    from core.db import utcnow
+    from tests.workers import run_workers
+
+    c = make_codes()
+    make_campaign(c.owner)
+    app_ = client.application
+    app_.config["PAYOUT_PROVIDER"] = "wechat_v3_transfer"  # not available yet: stays pending
+    try:
+        scan_as(client, bearer(make_consumer(c.brand)), c.urls[0])
+        run_workers()
+    finally:
+        app_.config["PAYOUT_PROVIDER"] = "sandbox"
+    payout = db.session.query(Payout).one()
+    db.session.refresh(payout)
+    assert payout.status == "pending" and payout.attempts == 1
+    assert payout.last_error == "payout provider 'wechat_v3_transfer' is not available"
+    assert payouts.stuck() == []  # touched just now
+    payout.updated_at = utcnow() - timedelta(minutes=5)
+    db.commit()
+    assert sweep_payouts() == 1
+    run_workers()
+    db.session.refresh(payout)
+    assert payout.status == "paid" and payout.attempts == 2 and payout.award.status == "paid"
+    assert pay_award(str(payout.id)) == "paid"  # a duplicate job changes nothing
+    db.session.refresh(payout)
+    assert payout.attempts == 2
