@@ -243,7 +243,7 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
     from accounts.cli import brand_cli
     from anticounterfeit.api import blp as codes_api
-    from anticounterfeit.cli import codes_cli
+    from anticounterfeit.cli import codes_cli, scans_cli
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
@@ -258,6 +258,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(codes_cli)
+    app.cli.add_command(scans_cli)
     app.cli.add_command(demo_command)
 
 

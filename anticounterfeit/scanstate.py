@@ -1,0 +1,252 @@
+"""The per-code scan state in Redis, and the stream of scan events written behind to PostgreSQL.
+
+Keys (one Redis primary; the script touches several keys, so this is not Redis Cluster ready):
+
+- ``scan:v1:code:{key_id}:{serial}``: hash ``n`` (counted scans), ``f`` (first scan, microseconds
+  since the epoch), ``r`` (first region), ``c`` (first logged-in consumer). TTL ``STATE_TTL``,
+  renewed at every scan.
+- ``scan:v1:code:{key_id}:{serial}:sightings``: the last ``HISTORY_LIMIT`` counted sightings
+  (JSON), newest first; same TTL.
+- ``scan:v1:scanned:{batch_id}``: one bit per code of the batch, set at its first counted scan.
+  It tells a code never scanned from one whose state expired (then re-read from PostgreSQL).
+  No TTL: bounded by one bit per issued code (1.25 MB for a batch of 10 million).
+- ``scan:v1:complete``: the marker "every code with a row in ``code_states`` has its bit set",
+  holding the Redis ``run_id`` it was set under. Without it (Redis lost its data, restarted or
+  failed over) a code with no state in Redis is read from PostgreSQL before it is scanned
+  (``seed``), until the flusher has rebuilt the bits and set the marker again.
+- ``scan:v1:events``: the stream of scan events, moved into PostgreSQL by the flusher
+  (``anticounterfeit.writebehind``) and deleted once committed there.
+- ``scan:v1:batches:{code_key_id}``: the batch version token (``anticounterfeit.batchcache``).
+
+``record`` is the scan's one Redis call. It checks the batch token, updates the code's state
+atomically (concurrent scans of one code serialise in Redis: exactly one of them is the first),
+and returns the previous sightings, from which Python derives the verdict. A code's first scan is
+decided in the script alone, so its event (verdict ``authentic``, computed before the call) is
+appended in the same call; a later scan's verdict needs its history, so Python appends that event
+right after (a crash between the two loses that one event, never the state).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis import Redis
+from redis.commands.core import Script
+
+from anticounterfeit.verdicts import Sighting
+
+PREFIX = "scan:v1"
+EVENTS = f"{PREFIX}:events"
+COMPLETE = f"{PREFIX}:complete"
+HISTORY_LIMIT = 200
+STATE_TTL = 90 * 86_400
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+# KEYS: token, complete, scanned bitmap, state, sightings, events
+# ARGV: token, mode, bit, now_us, region, consumer, sighting, ttl, limit, event fields...
+_RECORD = Script(
+    None,  # type: ignore[arg-type]
+    b"""
+local unpack = unpack or table.unpack
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'stale'} end
+if ARGV[2] == 'inactive' then
+  redis.call('XADD', KEYS[6], '*', unpack(ARGV, 10))
+  return {'ok'}
+end
+local n = redis.call('HGET', KEYS[4], 'n')
+if n then
+  n = tonumber(n)
+elseif redis.call('EXISTS', KEYS[2]) == 1 and redis.call('GETBIT', KEYS[3], ARGV[3]) == 0 then
+  n = 0
+else
+  return {'unknown'}
+end
+local limit = tonumber(ARGV[9])
+local previous = redis.call('LRANGE', KEYS[5], 0, limit - 1)
+n = n + 1
+if n == 1 then redis.call('HSET', KEYS[4], 'f', ARGV[4], 'r', ARGV[5]) end
+local first_consumer = 0
+if ARGV[6] ~= '' and redis.call('HSETNX', KEYS[4], 'c', ARGV[6]) == 1 then first_consumer = 1 end
+redis.call('HSET', KEYS[4], 'n', n)
+redis.call('LPUSH', KEYS[5], ARGV[7])
+redis.call('LTRIM', KEYS[5], 0, limit - 1)
+redis.call('EXPIRE', KEYS[4], ARGV[8])
+redis.call('EXPIRE', KEYS[5], ARGV[8])
+redis.call('SETBIT', KEYS[3], ARGV[3], 1)
+if n == 1 then redis.call('XADD', KEYS[6], '*', 'seq', '1', unpack(ARGV, 10)) end
+local first = redis.call('HMGET', KEYS[4], 'f', 'r')
+return {'ok', n, first[1], first[2] or '', first_consumer, unpack(previous)}
+""",
+)
+
+# KEYS: state, sightings, scanned bitmap.  ARGV: n, f, r, c, ttl, bit, sightings...
+_SEED = Script(
+    None,  # type: ignore[arg-type]
+    b"""
+local unpack = unpack or table.unpack
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'n', ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'f', ARGV[2], 'r', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'c', ARGV[4]) end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('DEL', KEYS[2])
+if #ARGV > 6 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7))
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+end
+if tonumber(ARGV[1]) > 0 then redis.call('SETBIT', KEYS[3], ARGV[6], 1) end
+return 1
+""",
+)
+
+
+@dataclass(frozen=True)
+class CodeRef:
+    """Where one code's state lives in Redis."""
+
+    key_id: int  # the 16-bit key id printed in the code
+    code_key_id: uuid.UUID  # its code_keys row
+    serial: int
+    batch_id: uuid.UUID
+    offset: int  # serial - batch.serial_start
+
+    @property
+    def state(self) -> str:
+        return f"{PREFIX}:code:{self.key_id}:{self.serial}"
+
+    @property
+    def sightings(self) -> str:
+        return f"{self.state}:sightings"
+
+    @property
+    def scanned(self) -> str:
+        return scanned_key(self.batch_id)
+
+    @property
+    def batch_token(self) -> str:
+        return version_key(self.code_key_id)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The reply of ``record``: ``status`` is ok, stale (batch token moved) or unknown (seed)."""
+
+    status: str
+    scan_count: int = 0
+    first_at: datetime | None = None
+    first_region: str | None = None
+    first_consumer: bool = False
+    previous: tuple[Sighting, ...] = ()
+
+
+def scanned_key(batch_id: uuid.UUID) -> str:
+    """The Redis bitmap of a batch's codes that have been scanned."""
+    return f"{PREFIX}:scanned:{batch_id}"
+
+
+def version_key(code_key_id: uuid.UUID) -> str:
+    """The Redis key of a code key's batch version token (see ``anticounterfeit.batchcache``)."""
+    return f"{PREFIX}:batches:{code_key_id}"
+
+
+def to_micros(at: datetime) -> int:
+    """A timestamp as integer microseconds since the epoch (exact, unlike a float)."""
+    return (at - EPOCH) // _MICRO
+
+
+def from_micros(value: int | str | bytes) -> datetime:
+    """The inverse of ``to_micros``."""
+    return EPOCH + timedelta(microseconds=int(value))
+
+
+def encode_sighting(s: Sighting) -> str:
+    """A sighting as stored in Redis."""
+    return json.dumps(
+        [to_micros(s.at), s.consumer_id, s.device_id, s.lat, s.lng, s.accuracy_m, s.ip],
+        separators=(",", ":"),
+    )
+
+
+def decode_sighting(raw: bytes | str) -> Sighting:
+    """The inverse of ``encode_sighting``."""
+    at, consumer, device, lat, lng, acc, ip = json.loads(raw)
+    return Sighting(from_micros(at), consumer, device, lat, lng, acc, ip)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _flatten(fields: dict[str, str]) -> list[str]:
+    return [item for pair in fields.items() for item in pair]
+
+
+def record(
+    redis: Redis,
+    ref: CodeRef,
+    *,
+    token: str,
+    now: datetime,
+    region: str | None,
+    consumer_id: str | None,
+    sighting: Sighting,
+    first_event: dict[str, str],
+) -> Recorded:
+    """Count one scan of an active code; ``first_event`` is appended if it is the first."""
+    keys = [ref.batch_token, COMPLETE, ref.scanned, ref.state, ref.sightings, EVENTS]
+    args: list[Any] = [
+        token, "active", ref.offset, to_micros(now), region or "", consumer_id or "",
+        encode_sighting(sighting), STATE_TTL, HISTORY_LIMIT, *_flatten(first_event),
+    ]  # fmt: skip
+    reply = _RECORD(keys=keys, args=args, client=redis)
+    status = _text(reply[0])
+    if status != "ok":
+        return Recorded(status)
+    n, first_at, first_region, first_consumer, *previous = reply[1:]
+    return Recorded(
+        "ok", int(n), from_micros(first_at), _text(first_region) or None, bool(first_consumer),
+        tuple(decode_sighting(s) for s in previous),
+    )  # fmt: skip
+
+
+def record_inactive(redis: Redis, ref: CodeRef, *, token: str, event: dict[str, str]) -> str:
+    """Append the event of a scan of a not yet active or revoked code: ok or stale."""
+    keys = [ref.batch_token, COMPLETE, ref.scanned, ref.state, ref.sightings, EVENTS]
+    args: list[Any] = [token, "inactive", 0, 0, "", "", "", 0, 0, *_flatten(event)]
+    return _text(_RECORD(keys=keys, args=args, client=redis)[0])
+
+
+def append_event(redis: Redis, event: dict[str, str]) -> None:
+    """Append a scan event whose verdict needed the code's history."""
+    redis.xadd(EVENTS, event)  # type: ignore[arg-type]
+
+
+def seed(
+    redis: Redis,
+    ref: CodeRef,
+    *,
+    scan_count: int,
+    first_at: datetime | None,
+    first_region: str | None,
+    first_consumer_id: str | None,
+    sightings: Sequence[Sighting],
+) -> bool:
+    """Load a code's state read from PostgreSQL into Redis, unless Redis already has one."""
+    counted = scan_count > 0
+    args: list[Any] = [
+        scan_count,
+        to_micros(first_at) if counted and first_at else "",
+        (first_region or "") if counted else "",
+        (first_consumer_id or "") if counted else "",
+        STATE_TTL,
+        ref.offset,
+        *(encode_sighting(s) for s in (sightings if counted else ())),
+    ]
+    done = _SEED(keys=[ref.state, ref.sightings, ref.scanned], args=args, client=redis)
+    return bool(done)
