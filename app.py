@@ -12,7 +12,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request, send_from_directory
+from flask import Flask, Request, Response, jsonify, render_template, request, send_from_directory
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_smorest import Api
 from marshmallow import ValidationError
 from redis.exceptions import RedisError
@@ -103,6 +104,16 @@ class EnvelopeApi(Api):
 
 
 api = EnvelopeApi()
+
+
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without building its signer on every request: the API
+    authenticates with bearer tokens and sets no session cookie, so most requests carry none."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 HTTP_REASONS = {
     400: "bad_request",
@@ -217,6 +228,8 @@ def _register_errors(app: Flask) -> None:
 
 def _commit_or_rollback(response: Response) -> Response:
     """The one commit of a request, at the boundary: only for successful responses."""
+    if not db.in_use():
+        return response  # the request never touched the database (scans, health)
     if response.status_code < 400:
         db.commit()
     else:
@@ -269,6 +282,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_from_env(Path(app.instance_path)))
     app.config.update(config or {})
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.session_interface = CookieSessionInterface()
     import_models()
     db.init_app(app)
     broker.init_app(app)

@@ -28,6 +28,7 @@ from workers.broker import broker
 log = logging.getLogger(__name__)
 FOLLOW_BLOCK_MS = 1000
 FOLLOW_RETRY_SECONDS = 1.0
+FOLLOW_GATHER_SECONDS = 0.2
 
 
 @click.group("codes")
@@ -96,4 +97,6 @@ def flush_command(follow: bool, batch_size: int) -> None:
         total += moved
         if not follow and moved == 0:
             break
+        if follow and 0 < moved < batch_size:
+            time.sleep(FOLLOW_GATHER_SECONDS)  # let a batch gather: fewer, larger transactions
     click.echo(f"flushed {total} scan events", err=True)

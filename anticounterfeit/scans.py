@@ -38,6 +38,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -259,8 +260,7 @@ def _record_active(
             result, facts, now, assessment, first_at=recorded.first_at,
             first_region=recorded.first_region, first_consumer=recorded.first_consumer,
         )  # fmt: skip
-        event["seq"] = str(recorded.scan_count)
-        scanstate.append_event(redis, event)
+        scanstate.append_event(redis, event, recorded.scan_count)
     result.verdict, result.why, result.assessment = assessment.verdict, assessment.why, assessment
     result.first_consumer_scan = recorded.first_consumer
     result.state = CodeHistory(
@@ -278,28 +278,29 @@ def _event(
     first_at: datetime | None = None,
     first_region: str | None = None,
     first_consumer: bool = False,
-) -> dict[str, str]:
-    """The scan event as stream fields (absent fields are None)."""
+) -> dict[str, Any]:
+    """The scan event as stored in the stream (fields that would be None are left out)."""
     batch, loc, region = result.batch, facts.location, result.region
     assert batch is not None
     verdict = assessment.verdict if assessment else result.verdict
-    fields = {
+    fields: dict[str, Any] = {
         "id": str(result.scan_id), "brand": str(batch.brand_id), "batch": str(batch.id),
-        "key": str(batch.code_key_id), "serial": str(result.serial), "verdict": verdict.value,
-        "at": str(to_micros(now)), "consumer": result.consumer_id, "device": facts.device_id,
+        "key": str(batch.code_key_id), "serial": result.serial, "verdict": verdict.value,
+        "at": to_micros(now), "consumer": str(result.consumer_id) if result.consumer_id else None,
+        "device": facts.device_id,
         "ip": facts.ip, "lat": loc.lat if loc else None, "lng": loc.lng if loc else None,
         "acc": loc.accuracy_m if loc else None, "province": region.province if region else None,
         "city": region.city if region else None, "scene": facts.scene,
-        "pin": None if result.pin_verified is None else int(result.pin_verified),
+        "pin": result.pin_verified,
     }  # fmt: skip
     if assessment is not None:
         fields.update(
             people=assessment.people, devices=assessment.devices,
-            suspect=int(assessment.verdict is Verdict.suspect_copy),
+            suspect=assessment.verdict is Verdict.suspect_copy,
             first_at=to_micros(first_at) if first_at else None, first_region=first_region,
-            first_consumer=int(first_consumer),
+            first_consumer=first_consumer,
         )  # fmt: skip
-    return {k: str(v) for k, v in fields.items() if v is not None}
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _seed(ref: CodeRef) -> None:

@@ -49,14 +49,14 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 
 # KEYS: token, complete, scanned bitmap, state, sightings, events
-# ARGV: token, mode, bit, now_us, region, consumer, sighting, ttl, limit, event fields...
+# ARGV: token, mode, bit, now_us, region, consumer, sighting, ttl, limit, event (JSON)
 _RECORD = Script(
     None,  # type: ignore[arg-type]
     b"""
 local unpack = unpack or table.unpack
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'stale'} end
 if ARGV[2] == 'inactive' then
-  redis.call('XADD', KEYS[6], '*', unpack(ARGV, 10))
+  redis.call('XADD', KEYS[6], '*', 'e', ARGV[10])
   return {'ok'}
 end
 local n = redis.call('HGET', KEYS[4], 'n')
@@ -79,7 +79,7 @@ redis.call('LTRIM', KEYS[5], 0, limit - 1)
 redis.call('EXPIRE', KEYS[4], ARGV[8])
 redis.call('EXPIRE', KEYS[5], ARGV[8])
 redis.call('SETBIT', KEYS[3], ARGV[3], 1)
-if n == 1 then redis.call('XADD', KEYS[6], '*', 'seq', '1', unpack(ARGV, 10)) end
+if n == 1 then redis.call('XADD', KEYS[6], '*', 'seq', '1', 'e', ARGV[10]) end
 local first = redis.call('HMGET', KEYS[4], 'f', 'r')
 return {'ok', n, first[1], first[2] or '', first_consumer, unpack(previous)}
 """,
@@ -183,8 +183,9 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _flatten(fields: dict[str, str]) -> list[str]:
-    return [item for pair in fields.items() for item in pair]
+def encode_event(event: dict[str, Any]) -> str:
+    """A scan event as stored in the stream (one JSON field: cheaper to send than many)."""
+    return json.dumps(event, separators=(",", ":"))
 
 
 def record(
@@ -196,13 +197,13 @@ def record(
     region: str | None,
     consumer_id: str | None,
     sighting: Sighting,
-    first_event: dict[str, str],
+    first_event: dict[str, Any],
 ) -> Recorded:
     """Count one scan of an active code; ``first_event`` is appended if it is the first."""
     keys = [ref.batch_token, COMPLETE, ref.scanned, ref.state, ref.sightings, EVENTS]
     args: list[Any] = [
         token, "active", ref.offset, to_micros(now), region or "", consumer_id or "",
-        encode_sighting(sighting), STATE_TTL, HISTORY_LIMIT, *_flatten(first_event),
+        encode_sighting(sighting), STATE_TTL, HISTORY_LIMIT, encode_event(first_event),
     ]  # fmt: skip
     reply = _RECORD(keys=keys, args=args, client=redis)
     status = _text(reply[0])
@@ -215,16 +216,16 @@ def record(
     )  # fmt: skip
 
 
-def record_inactive(redis: Redis, ref: CodeRef, *, token: str, event: dict[str, str]) -> str:
+def record_inactive(redis: Redis, ref: CodeRef, *, token: str, event: dict[str, Any]) -> str:
     """Append the event of a scan of a not yet active or revoked code: ok or stale."""
     keys = [ref.batch_token, COMPLETE, ref.scanned, ref.state, ref.sightings, EVENTS]
-    args: list[Any] = [token, "inactive", 0, 0, "", "", "", 0, 0, *_flatten(event)]
+    args: list[Any] = [token, "inactive", 0, 0, "", "", "", 0, 0, encode_event(event)]
     return _text(_RECORD(keys=keys, args=args, client=redis)[0])
 
 
-def append_event(redis: Redis, event: dict[str, str]) -> None:
-    """Append a scan event whose verdict needed the code's history."""
-    redis.xadd(EVENTS, event)  # type: ignore[arg-type]
+def append_event(redis: Redis, event: dict[str, Any], seq: int) -> None:
+    """Append a scan event whose verdict needed the code's history (``seq``: its scan number)."""
+    redis.xadd(EVENTS, {"seq": seq, "e": encode_event(event)})
 
 
 def seed(

@@ -14,25 +14,22 @@ current Redis ``run_id`` once the per-batch "scanned" bitmaps hold every code of
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from redis import Redis
 from redis.commands.core import Script
 from redis.exceptions import ResponseError
-from sqlalchemy import case, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
-from anticounterfeit.models import CodeBatch, CodeState, ScanEvent
-from anticounterfeit.scanstate import COMPLETE, EVENTS, PREFIX, from_micros, scanned_key
+from anticounterfeit.bulkwrite import StoredEvent, parse, write
+from anticounterfeit.models import CodeBatch, CodeState
+from anticounterfeit.scanstate import COMPLETE, EVENTS, PREFIX, scanned_key
 from app import db
-from core.db import new_id
 from workers.broker import redis_client
 
 log = logging.getLogger(__name__)
@@ -59,122 +56,6 @@ return 1
 Entry = tuple[bytes, Mapping[bytes, bytes]]
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    """One stream entry, parsed."""
-
-    fields: Mapping[str, str]
-
-    def get(self, name: str) -> str | None:
-        return self.fields.get(name) or None
-
-    def ident(self, name: str) -> uuid.UUID | None:
-        value = self.get(name)
-        return uuid.UUID(value) if value else None
-
-    def number(self, name: str) -> float | None:
-        value = self.get(name)
-        return float(value) if value else None
-
-    def integer(self, name: str, default: int = 0) -> int:
-        value = self.get(name)
-        return int(value) if value else default
-
-    def moment(self, name: str) -> datetime | None:
-        value = self.get(name)
-        return from_micros(value) if value else None
-
-    @property
-    def code(self) -> tuple[uuid.UUID, int]:
-        key = self.ident("key")
-        assert key is not None
-        return key, self.integer("serial")
-
-
-def parse(fields: Mapping[bytes, bytes]) -> StoredEvent:
-    """A stream entry's fields as text."""
-    return StoredEvent({k.decode(): v.decode() for k, v in fields.items()})
-
-
-def _insert(table: Any) -> Any:
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def _state_rows(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
-    """One ``code_states`` row per code: the furthest state its events reached."""
-    rows: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
-    for e in sorted((e for e in events if e.get("seq")), key=lambda e: e.integer("seq")):
-        key_id, serial = e.code
-        at = e.moment("at")
-        row = rows.setdefault((key_id, serial), {
-            "id": new_id(), "brand_id": e.ident("brand"), "code_key_id": key_id,
-            "serial": serial, "code_batch_id": e.ident("batch"), "scan_count": 0,
-            "distinct_consumers": 0, "distinct_devices": 0,
-            "first_scanned_at": e.moment("first_at") or at,
-            "first_region": e.get("first_region"), "first_consumer_id": None,
-            "last_scanned_at": at, "is_suspect": False,
-        })  # fmt: skip
-        row["scan_count"] = e.integer("seq")
-        row["distinct_consumers"] = e.integer("people")
-        row["distinct_devices"] = e.integer("devices")
-        row["last_scanned_at"] = max(row["last_scanned_at"], at)
-        row["is_suspect"] = row["is_suspect"] or e.get("suspect") == "1"
-        if e.get("first_consumer") == "1" and row["first_consumer_id"] is None:
-            row["first_consumer_id"] = e.ident("consumer")
-    return list(rows.values())
-
-
-def _upsert_states(events: Sequence[StoredEvent]) -> dict[tuple[uuid.UUID, int], uuid.UUID]:
-    """Create or move forward the code states of these events; their ids by (key, serial)."""
-    rows = _state_rows(events)
-    if not rows:
-        return {}
-    table = CodeState.__table__
-    stmt = _insert(table)
-    new, old = stmt.excluded, table.c
-    ahead = new.scan_count > old.scan_count
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["code_key_id", "serial"],
-        set_={
-            "scan_count": case((ahead, new.scan_count), else_=old.scan_count),
-            "distinct_consumers": case(
-                (ahead, new.distinct_consumers), else_=old.distinct_consumers
-            ),
-            "distinct_devices": case((ahead, new.distinct_devices), else_=old.distinct_devices),
-            "last_scanned_at": case(
-                (new.last_scanned_at > old.last_scanned_at, new.last_scanned_at),
-                else_=old.last_scanned_at,
-            ),
-            "is_suspect": or_(old.is_suspect, new.is_suspect),
-            "first_consumer_id": func.coalesce(old.first_consumer_id, new.first_consumer_id),
-        },
-    ).returning(old.id, old.code_key_id, old.serial)
-    result = db.session.execute(stmt, rows)
-    return {(key_id, serial): state_id for state_id, key_id, serial in result}
-
-
-def _event_row(e: StoredEvent, states: Mapping[tuple[uuid.UUID, int], uuid.UUID]) -> dict[str, Any]:
-    pin = e.get("pin")
-    return {
-        "id": e.ident("id"), "brand_id": e.ident("brand"), "code_batch_id": e.ident("batch"),
-        "code_state_id": states.get(e.code) if e.get("seq") else None,
-        "serial": e.integer("serial"), "verdict": e.get("verdict"),
-        "consumer_id": e.ident("consumer"), "device_id": e.get("device"), "ip": e.get("ip"),
-        "lat": e.number("lat"), "lng": e.number("lng"), "accuracy_m": e.number("acc"),
-        "province": e.get("province"), "city": e.get("city"),
-        "scene": e.integer("scene") if e.get("scene") else None,
-        "pin_verified": None if pin is None else pin == "1", "created_at": e.moment("at"),
-    }  # fmt: skip
-
-
-def write(events: Sequence[StoredEvent]) -> None:
-    """Insert the events and move their codes' states forward (idempotent; no commit)."""
-    states = _upsert_states(events)
-    stmt = _insert(ScanEvent.__table__).on_conflict_do_nothing(index_elements=["id"])
-    db.session.execute(stmt, [_event_row(e, states) for e in events])
-
-
 def store(redis: Redis, events: Sequence[StoredEvent]) -> int:
     """``write``, isolating events the database refuses into the dead-letter stream.
 
@@ -194,7 +75,7 @@ def store(redis: Redis, events: Sequence[StoredEvent]) -> int:
         except (IntegrityError, DataError) as exc:
             refused += 1
             log.error("scan event %s refused: %s", e.get("id"), exc.orig)
-            dead: dict[Any, Any] = {**e.fields, "error": str(exc.orig)[:500]}
+            dead: dict[Any, Any] = {"e": json.dumps(e.data), "error": str(exc.orig)[:500]}
             redis.xadd(DEAD_LETTERS, dead, maxlen=DEAD_LETTERS_MAX, approximate=True)
     return refused
 
@@ -229,6 +110,19 @@ def read_batch(
     return _read(redis, consumer, count, block_ms)
 
 
+def _parse_all(redis: Redis, entries: Sequence[Entry]) -> list[StoredEvent]:
+    """The entries' events; one that cannot be read goes to the dead-letter stream."""
+    events = []
+    for entry_id, fields in entries:
+        try:
+            events.append(parse(fields))
+        except (KeyError, ValueError, TypeError) as exc:
+            log.error("unreadable scan event %s: %r", entry_id, exc)
+            dead: dict[Any, Any] = {**fields, "error": f"unreadable: {exc!r}"[:500]}
+            redis.xadd(DEAD_LETTERS, dead, maxlen=DEAD_LETTERS_MAX, approximate=True)
+    return events
+
+
 def acknowledge(redis: Redis, ids: Iterable[bytes]) -> None:
     """Forget entries that are committed in the database."""
     ids = list(ids)
@@ -246,7 +140,7 @@ def flush(consumer: str, *, count: int = BATCH_SIZE, block_ms: int | None = None
     entries = read_batch(redis, consumer, count, block_ms)
     if not entries:
         return 0
-    store(redis, [parse(fields) for _, fields in entries])
+    store(redis, _parse_all(redis, entries))
     db.commit()
     acknowledge(redis, (entry_id for entry_id, _ in entries))
     return len(entries)

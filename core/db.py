@@ -181,6 +181,10 @@ class Database:
             self.session_factory.kw.clear()
             self.session_factory.kw.update(saved)
 
+    def in_use(self) -> bool:
+        """Whether the current unit of work has a session (it may have queried or written)."""
+        return bool(self.session.registry.has())
+
     def commit(self) -> None:
         """Commit the current unit of work, rolling back if the commit fails."""
         try:
