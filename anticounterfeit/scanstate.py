@@ -2,11 +2,10 @@
 
 Keys (one Redis primary; the script touches several keys, so this is not Redis Cluster ready):
 
-- ``scan:v1:code:{key_id}:{serial}``: hash ``n`` (counted scans), ``f`` (first scan, microseconds
-  since the epoch), ``r`` (first region), ``c`` (first logged-in consumer). TTL ``STATE_TTL``,
+- ``scan:v1:code:{key_id}:{serial}``: the code's state, one string: a header line
+  ``count TAB first-scan-microseconds TAB first-region TAB first-logged-in-consumer``, then its
+  last ``HISTORY_LIMIT`` counted sightings (JSON), newest first, one per line. TTL ``STATE_TTL``,
   renewed at every scan.
-- ``scan:v1:code:{key_id}:{serial}:sightings``: the last ``HISTORY_LIMIT`` counted sightings
-  (JSON), newest first; same TTL.
 - ``scan:v1:scanned:{batch_id}``: one bit per code of the batch, set at its first counted scan.
   It tells a code never scanned from one whose state expired (then re-read from PostgreSQL).
   No TTL: bounded by one bit per issued code (1.25 MB for a batch of 10 million).
@@ -48,59 +47,55 @@ STATE_TTL = 90 * 86_400
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 
-# KEYS: token, complete, scanned bitmap, state, sightings, events
-# ARGV: token, mode, bit, now_us, region, consumer, sighting, ttl, limit, event (JSON)
+# KEYS: token, complete, scanned bitmap, state, events
+# ARGV: token, mode, bit, now_us, region, consumer, sighting, ttl, event (JSON), history limit
 _RECORD = Script(
     None,  # type: ignore[arg-type]
-    b"""
-local unpack = unpack or table.unpack
+    rb"""
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'stale'} end
 if ARGV[2] == 'inactive' then
-  redis.call('XADD', KEYS[6], '*', 'e', ARGV[10])
+  redis.call('XADD', KEYS[5], '*', 'e', ARGV[9])
   return {'ok'}
 end
-local n = redis.call('HGET', KEYS[4], 'n')
-if n then
+local state = redis.call('GET', KEYS[4])
+local n, first, region, consumer, previous = 0, '', '', '', ''
+if state then
+  local cut = string.find(state, '\n', 1, true)
+  local head = state
+  if cut then head, previous = string.sub(state, 1, cut - 1), string.sub(state, cut + 1) end
+  n, first, region, consumer = string.match(head, '^(%d+)\t([^\t]*)\t([^\t]*)\t([^\t]*)$')
   n = tonumber(n)
-elseif redis.call('EXISTS', KEYS[2]) == 1 and redis.call('GETBIT', KEYS[3], ARGV[3]) == 0 then
-  n = 0
-else
+elseif redis.call('EXISTS', KEYS[2]) == 0 or redis.call('GETBIT', KEYS[3], ARGV[3]) == 1 then
   return {'unknown'}
 end
-local limit = tonumber(ARGV[9])
-local previous = redis.call('LRANGE', KEYS[5], 0, limit - 1)
+if n == 0 then first, region = ARGV[4], ARGV[5] end
 n = n + 1
-if n == 1 then redis.call('HSET', KEYS[4], 'f', ARGV[4], 'r', ARGV[5]) end
 local first_consumer = 0
-if ARGV[6] ~= '' and redis.call('HSETNX', KEYS[4], 'c', ARGV[6]) == 1 then first_consumer = 1 end
-redis.call('HSET', KEYS[4], 'n', n)
-redis.call('LPUSH', KEYS[5], ARGV[7])
-redis.call('LTRIM', KEYS[5], 0, limit - 1)
-redis.call('EXPIRE', KEYS[4], ARGV[8])
-redis.call('EXPIRE', KEYS[5], ARGV[8])
-redis.call('SETBIT', KEYS[3], ARGV[3], 1)
-if n == 1 then redis.call('XADD', KEYS[6], '*', 'seq', '1', 'e', ARGV[10]) end
-local first = redis.call('HMGET', KEYS[4], 'f', 'r')
-return {'ok', n, first[1], first[2] or '', first_consumer, unpack(previous)}
+if consumer == '' and ARGV[6] ~= '' then consumer, first_consumer = ARGV[6], 1 end
+local kept, at = previous, 0
+for _ = 1, tonumber(ARGV[10]) - 1 do
+  at = string.find(previous, '\n', at + 1, true)
+  if not at then break end
+end
+if at then kept = string.sub(previous, 1, at - 1) end
+local sightings = ARGV[7]
+if kept ~= '' then sightings = sightings .. '\n' .. kept end
+local head = n .. '\t' .. first .. '\t' .. region .. '\t' .. consumer
+redis.call('SET', KEYS[4], head .. '\n' .. sightings, 'EX', ARGV[8])
+if n == 1 then
+  redis.call('SETBIT', KEYS[3], ARGV[3], 1)
+  redis.call('XADD', KEYS[5], '*', 'seq', '1', 'e', ARGV[9])
+end
+return {'ok', n, first, region, first_consumer, previous}
 """,
 )
 
-# KEYS: state, sightings, scanned bitmap.  ARGV: n, f, r, c, ttl, bit, sightings...
+# KEYS: state, scanned bitmap.  ARGV: state, ttl, bit, count
 _SEED = Script(
     None,  # type: ignore[arg-type]
     b"""
-local unpack = unpack or table.unpack
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'n', ARGV[1])
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'f', ARGV[2], 'r', ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'c', ARGV[4]) end
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('DEL', KEYS[2])
-if #ARGV > 6 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 7))
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
-end
-if tonumber(ARGV[1]) > 0 then redis.call('SETBIT', KEYS[3], ARGV[6], 1) end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 0 end
+if tonumber(ARGV[4]) > 0 then redis.call('SETBIT', KEYS[2], ARGV[3], 1) end
 return 1
 """,
 )
@@ -119,10 +114,6 @@ class CodeRef:
     @property
     def state(self) -> str:
         return f"{PREFIX}:code:{self.key_id}:{self.serial}"
-
-    @property
-    def sightings(self) -> str:
-        return f"{self.state}:sightings"
 
     @property
     def scanned(self) -> str:
@@ -188,6 +179,11 @@ def encode_event(event: dict[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"))
 
 
+def _field(value: str | None) -> str:
+    # The state's header is tab-separated, its sightings newline-separated.
+    return (value or "").replace("\t", " ").replace("\n", " ")
+
+
 def record(
     redis: Redis,
     ref: CodeRef,
@@ -200,26 +196,25 @@ def record(
     first_event: dict[str, Any],
 ) -> Recorded:
     """Count one scan of an active code; ``first_event`` is appended if it is the first."""
-    keys = [ref.batch_token, COMPLETE, ref.scanned, ref.state, ref.sightings, EVENTS]
+    keys = [ref.batch_token, COMPLETE, ref.scanned, ref.state, EVENTS]
     args: list[Any] = [
-        token, "active", ref.offset, to_micros(now), region or "", consumer_id or "",
-        encode_sighting(sighting), STATE_TTL, HISTORY_LIMIT, encode_event(first_event),
+        token, "active", ref.offset, to_micros(now), _field(region), consumer_id or "",
+        encode_sighting(sighting), STATE_TTL, encode_event(first_event), HISTORY_LIMIT,
     ]  # fmt: skip
     reply = _RECORD(keys=keys, args=args, client=redis)
-    status = _text(reply[0])
-    if status != "ok":
-        return Recorded(status)
-    n, first_at, first_region, first_consumer, *previous = reply[1:]
+    if len(reply) == 1:
+        return Recorded(_text(reply[0]))
+    _, n, first_at, first_region, first_consumer, previous = reply
     return Recorded(
         "ok", int(n), from_micros(first_at), _text(first_region) or None, bool(first_consumer),
-        tuple(decode_sighting(s) for s in previous),
+        tuple(decode_sighting(s) for s in previous.split(b"\n")) if previous else (),
     )  # fmt: skip
 
 
 def record_inactive(redis: Redis, ref: CodeRef, *, token: str, event: dict[str, Any]) -> str:
     """Append the event of a scan of a not yet active or revoked code: ok or stale."""
-    keys = [ref.batch_token, COMPLETE, ref.scanned, ref.state, ref.sightings, EVENTS]
-    args: list[Any] = [token, "inactive", 0, 0, "", "", "", 0, 0, encode_event(event)]
+    keys = [ref.batch_token, COMPLETE, ref.scanned, ref.state, EVENTS]
+    args: list[Any] = [token, "inactive", 0, 0, "", "", "", 0, encode_event(event), 0]
     return _text(_RECORD(keys=keys, args=args, client=redis)[0])
 
 
@@ -239,15 +234,14 @@ def seed(
     sightings: Sequence[Sighting],
 ) -> bool:
     """Load a code's state read from PostgreSQL into Redis, unless Redis already has one."""
-    counted = scan_count > 0
-    args: list[Any] = [
-        scan_count,
-        to_micros(first_at) if counted and first_at else "",
-        (first_region or "") if counted else "",
-        (first_consumer_id or "") if counted else "",
-        STATE_TTL,
-        ref.offset,
-        *(encode_sighting(s) for s in (sightings if counted else ())),
-    ]
-    done = _SEED(keys=[ref.state, ref.sightings, ref.scanned], args=args, client=redis)
+    if scan_count > 0 and first_at is not None:
+        head = f"{scan_count}\t{to_micros(first_at)}\t{_field(first_region)}\t"
+        head += first_consumer_id or ""
+        lines = [head, *(encode_sighting(s) for s in sightings[:HISTORY_LIMIT])]
+    else:
+        scan_count, lines = 0, ["0\t\t\t"]
+    state = "\n".join(lines)
+    done = _SEED(
+        keys=[ref.state, ref.scanned], args=[state, STATE_TTL, ref.offset, scan_count], client=redis
+    )
     return bool(done)
