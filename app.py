@@ -111,7 +111,7 @@ class CookieSessionInterface(SecureCookieSessionInterface):
     authenticates with bearer tokens and sets no session cookie, so most requests carry none."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if not request.cookies.get(self.get_cookie_name(app)):
+        if "HTTP_COOKIE" not in request.environ:  # most API calls: not even a header to parse
             return self.session_class()
         return super().open_session(app, request)
 
@@ -282,6 +282,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_from_env(Path(app.instance_path)))
     app.config.update(config or {})
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
     app.session_interface = CookieSessionInterface()
     import_models()
     db.init_app(app)

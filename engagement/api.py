@@ -17,6 +17,8 @@ blp = Blueprint("engagement", __name__, url_prefix="/api/v1", description="Scans
 
 def prefers_english() -> bool:
     """zh-CN unless the caller's Accept-Language prefers English."""
+    if "Accept-Language" not in request.headers:
+        return False
     return request.accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN") == "en"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from anticounterfeit import gs1, messages
+from anticounterfeit import messages
 from anticounterfeit.scans import ScanInput, ScanResult, scan
 from core.ratelimit import Limit, hit
 from workers.broker import redis_client
@@ -75,7 +75,8 @@ def scan_payload(outcome: ScanOutcome, base_url: str) -> dict[str, Any]:
     product, lot = r.batch.product, r.batch.product_batch
     body["code"] = {
         "serial": str(r.serial),
-        "digital_link": gs1.digital_link(base_url, product.gtin, r.code),
+        # Both parts are already normalised (GTIN-14 as stored, the code as verified).
+        "digital_link": f"{base_url.rstrip('/')}/01/{product.gtin}/21/{r.code}",
     }
     body["product"] = {"id": str(product.id), "name": product.name, "gtin": product.gtin}
     if lot is not None:
