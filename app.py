@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
+from functools import cached_property
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -114,6 +116,7 @@ class CookieSessionInterface(SecureCookieSessionInterface):
         if "HTTP_COOKIE" not in request.environ:  # most API calls: not even a header to parse
             return self.session_class()
         return super().open_session(app, request)
+
 
 HTTP_REASONS = {
     400: "bad_request",
@@ -275,9 +278,24 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(demo_command)
 
 
+class App(Flask):
+    """Flask, remembering which views and hooks are plain functions: ``ensure_sync`` runs for
+    every view decorator and hook of every request, and each time inspects the function."""
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        known = self._sync_functions.get(func)
+        if known is None:
+            known = self._sync_functions.setdefault(func, super().ensure_sync(func))
+        return known
+
+    @cached_property
+    def _sync_functions(self) -> dict[Callable[..., Any], Callable[..., Any]]:
+        return {}
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask application; ``config`` overrides the environment (tests)."""
-    app = Flask(__name__, instance_path=str(ROOT / "instance"), static_folder="static")
+    app = App(__name__, instance_path=str(ROOT / "instance"), static_folder="static")
     app.config.update(API_SETTINGS)
     app.config.update(config_from_env(Path(app.instance_path)))
     app.config.update(config or {})

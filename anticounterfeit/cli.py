@@ -28,7 +28,7 @@ from workers.broker import broker
 log = logging.getLogger(__name__)
 FOLLOW_BLOCK_MS = 1000
 FOLLOW_RETRY_SECONDS = 1.0
-FOLLOW_GATHER_SECONDS = 0.2
+FOLLOW_GATHER_SECONDS = 0.5
 
 
 @click.group("codes")
@@ -73,14 +73,27 @@ def scans_cli() -> None:
 @scans_cli.command("flush")
 @click.option("--follow", is_flag=True, help="Keep flushing until stopped (the Procfile process).")
 @click.option("--batch", "batch_size", default=writebehind.BATCH_SIZE, show_default=True)
+@click.option(
+    "--gather", default=FOLLOW_GATHER_SECONDS, show_default=True,
+    help="With --follow, seconds to wait after a partial batch: fewer, larger transactions, at"
+    " the price of that much more delay before scans reach the database.",
+)  # fmt: skip
 @with_appcontext
-def flush_command(follow: bool, batch_size: int) -> None:
+def flush_command(follow: bool, batch_size: int, gather: float) -> None:
     """Move scan events from Redis into the database (write-behind)."""
     if broker().embedded:
         raise click.ClickException("REDIS_URL is not set: in embedded mode scans flush inline")
-    consumer = f"{socket.gethostname()}-{os.getpid()}"
     stopping: list[int] = []
-    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    try:
+        total = _flush_until(stopping, follow, batch_size, gather)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    click.echo(f"flushed {total} scan events", err=True)
+
+
+def _flush_until(stopping: list[int], follow: bool, batch_size: int, gather: float) -> int:
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
     total = 0
     while not stopping:
         try:
@@ -98,5 +111,5 @@ def flush_command(follow: bool, batch_size: int) -> None:
         if not follow and moved == 0:
             break
         if follow and 0 < moved < batch_size:
-            time.sleep(FOLLOW_GATHER_SECONDS)  # let a batch gather: fewer, larger transactions
-    click.echo(f"flushed {total} scan events", err=True)
+            time.sleep(gather)
+    return total

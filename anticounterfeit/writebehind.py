@@ -90,7 +90,7 @@ def _ensure_group(redis: Redis) -> None:
 
 def _read(redis: Redis, consumer: str, count: int, block_ms: int | None) -> list[Entry]:
     """Entries left pending by a dead flusher first, then new ones."""
-    claimed = redis.xautoclaim(EVENTS, GROUP, consumer, CLAIM_IDLE_MS, count=count)
+    claimed: Any = redis.xautoclaim(EVENTS, GROUP, consumer, CLAIM_IDLE_MS, count=count)
     if claimed[1]:
         return [(i, f) for i, f in claimed[1] if f]
     reply: Any = redis.xreadgroup(GROUP, consumer, {EVENTS: ">"}, count=count, block=block_ms)
@@ -149,7 +149,8 @@ def flush(consumer: str, *, count: int = BATCH_SIZE, block_ms: int | None = None
 def run_id(redis: Redis) -> str:
     """The Redis server's run id: it changes when the server restarts or fails over."""
     try:
-        return str(redis.info("server")["run_id"])
+        info: Any = redis.info("server")
+        return str(info["run_id"])
     except ResponseError:  # the in-process Redis of embedded mode: it lives as long as we do
         return "embedded"
 

@@ -155,6 +155,21 @@ def redis_cpu() -> float:
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
+def postgres_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL server's live processes (from /proc)."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def backlog() -> int:
     """Scan events not yet committed to PostgreSQL (the flusher deletes them after commit)."""
     return int(_redis().xlen(STREAM))
@@ -174,7 +189,8 @@ def measure(
 ) -> dict[str, object]:  # fmt: skip
     """One load: the result and CPU ms per request (server; with ``flusher_pid`` also the
     flusher's and Redis's, until the stream is drained)."""
-    server0, redis0 = url.cpu_seconds(), redis_cpu()
+    server0, redis0, by_process0 = url.cpu_seconds(), redis_cpu(), url.cpu_by_process()
+    postgres0 = postgres_cpu()
     flush0 = process_group_cpu(flusher_pid) if flusher_pid else 0.0
     method = "POST" if bodies else "GET"
     result = load(
@@ -182,14 +198,17 @@ def measure(
         connections=args.connections,
     )  # fmt: skip
     server = url.cpu_seconds() - server0
+    used = [cpu - by_process0.get(pid, 0.0) for pid, cpu in url.cpu_by_process().items()]
     row: dict[str, object] = result.as_dict()
     n = max(result.requests, 1)
     row["server_cpu_ms"] = round(server * 1000 / n, 3)
+    row["busiest_share"] = round(max(used) / sum(used), 2) if sum(used) > 0 else None
     if flusher_pid:
         row["backlog_at_end"] = backlog()
         row["drain_seconds"] = round(drain(), 2)
         row["flusher_cpu_ms"] = round((process_group_cpu(flusher_pid) - flush0) * 1000 / n, 3)
         row["redis_cpu_ms"] = round((redis_cpu() - redis0) * 1000 / n, 3)
+        row["postgres_cpu_ms"] = round((postgres_cpu() - postgres0) * 1000 / n, 3)
     return row
 
 
@@ -202,6 +221,12 @@ RATIOS = (
     ("hello gevent / gthread", "hello/gevent", "hello/gthread"),
 )
 Rows = list[dict[str, dict[str, Any]]]
+SKEWED = 0.75
+
+
+def skewed(*loads: dict[str, Any]) -> bool:
+    """Whether one worker did nearly all of a load's work (2 workers: 0.5 is even)."""
+    return any((load.get("busiest_share") or 0) > SKEWED for load in loads)
 
 
 def stored() -> tuple[int, int]:
@@ -277,17 +302,24 @@ def report(rows: Rows, states: int, events: int, sent: int, args: argparse.Names
     print(f"{'round':<7}" + "".join(f"{n:>20}" for n in names))
     for i, row in enumerate(rows):
         print(f"{i + 1:<7}" + "".join(f"{float(row[n]['rps']):>20,.0f}" for n in names))
-    print("\nserver CPU ms per request (median)")
+    print("\nserver CPU ms per request (median); busiest worker's share of it, per round")
     for n in names:
-        print(f"  {n:<22}{statistics.median(float(r[n]['server_cpu_ms']) for r in rows):.3f}")
-    print("\nauthentic loads: flusher and Redis CPU ms per scan, backlog at end, drain s (median)")
+        cpu = statistics.median(float(r[n]["server_cpu_ms"]) for r in rows)
+        shares = " ".join(f"{r[n]['busiest_share']}" for r in rows)
+        print(f"  {n:<22}{cpu:.3f}   {shares}")
+    print(
+        "\nauthentic loads, median: CPU ms per scan of the flusher, Redis and PostgreSQL (until"
+        " the stream was drained); events not yet in PostgreSQL when the load ended; drain s"
+    )
     for cls in CLASSES:
         cells = [r[f"app/{cls} auth"] for r in rows]
         med = {k: statistics.median(float(c[k]) for c in cells) for k in (
-            "flusher_cpu_ms", "redis_cpu_ms", "backlog_at_end", "drain_seconds")}  # fmt: skip
+            "flusher_cpu_ms", "redis_cpu_ms", "postgres_cpu_ms", "backlog_at_end",
+            "drain_seconds")}  # fmt: skip
         print(
             f"  {cls:<8} flusher {med['flusher_cpu_ms']:.3f}  redis {med['redis_cpu_ms']:.3f}"
-            f"  backlog {med['backlog_at_end']:.0f}  drain {med['drain_seconds']:.2f}"
+            f"  postgres {med['postgres_cpu_ms']:.3f}  backlog {med['backlog_at_end']:.0f}"
+            f"  drain {med['drain_seconds']:.2f}"
         )
     print(
         f"\nratio of requests/s{'':<18}"
@@ -295,11 +327,18 @@ def report(rows: Rows, states: int, events: int, sent: int, args: argparse.Names
     )
     for label, top, bottom in RATIOS:
         per = [float(r[top]["rps"]) / float(r[bottom]["rps"]) for r in rows]
+        fair = [x for x, r in zip(per, rows, strict=True) if not skewed(r[top], r[bottom])]
+        marks = ["*" if skewed(r[top], r[bottom]) else " " for r in rows]
         print(
             f"  {label:<35}"
-            + "".join(f"{x:>7.2f}" for x in per)
+            + "".join(f"{x:>6.2f}{m}" for x, m in zip(per, marks, strict=True))
             + f"   median {statistics.median(per):.2f}"
+            + (f", balanced rounds {statistics.median(fair):.2f}" if fair else "")
         )
+    print(
+        f"  * a load where one worker did more than {SKEWED:.0%} of the server's work (wrk's"
+        " connections all went to it), so the ratio says little"
+    )
     bad = [
         f"round {i} {n}: {c['status_counts']} errors={c['errors']}"
         for i, row in enumerate(rows, 1)

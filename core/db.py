@@ -85,9 +85,10 @@ def _session_scope() -> int:
     override = _scope_override.get()
     if override is not None:
         return override
-    if request_ctx:
-        return id(request_ctx._get_current_object())
-    return id(app_ctx._get_current_object()) if app_ctx else 0
+    try:  # one context lookup, not two (this runs a few times per request)
+        return id(request_ctx._get_current_object())  # type: ignore[attr-defined]
+    except RuntimeError:  # outside a request
+        return id(app_ctx._get_current_object()) if app_ctx else 0  # type: ignore[attr-defined]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

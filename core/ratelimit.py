@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from redis import Redis
 
@@ -33,7 +34,8 @@ def _key(limit: Limit, subject: str) -> str:
 
 def hit(redis: Redis, limit: Limit, subject: str) -> None:
     """Count one event; raise RateLimited when the window's allowance is exceeded."""
-    n, ttl = redis.eval(_HIT, 1, _key(limit, subject), limit.seconds)
+    reply: Any = redis.eval(_HIT, 1, _key(limit, subject), str(limit.seconds))
+    n, ttl = reply
     if int(n) > limit.count:
         raise RateLimited(retry_after=int(ttl))
 

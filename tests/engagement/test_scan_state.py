@@ -395,3 +395,17 @@ def test_simultaneous_anonymous_and_logged_in_scans_make_one_first_consumer_scan
     flush_scans()
     state = db.session.scalar(select(CodeState))
     assert state.scan_count == 40 and state.first_consumer_id == firsts[0].consumer_id
+
+
+def test_flush_command(app: Flask, make_codes: Any) -> None:
+    from anticounterfeit.models import ScanEvent
+    from workers.broker import broker
+
+    c = make_codes()
+    scan(c.urls[0])
+    result = app.test_cli_runner().invoke(args=["scans", "flush"])
+    if broker().embedded:
+        assert result.exit_code != 0 and "embedded" in result.output
+        return
+    assert result.exit_code == 0, result.output
+    assert "flushed 1 scan events" in result.output and count(ScanEvent) == 1
