@@ -21,16 +21,20 @@ The hot path is Redis-first, with PostgreSQL as the durable record written behin
 
 Durability trade-off: a scan is acknowledged to the shopper once Redis has it. What Redis loses
 before the flusher commits (with AOF ``everysec``, about the last second; more on a failover to a
-lagging replica) is lost from PostgreSQL too: those scan events, and those codes' counts. Money
-is not at stake here: rewards are granted in PostgreSQL under its own unique constraints.
+lagging replica) is lost from PostgreSQL too: those scan events, and what they taught about their
+codes, so such a code can be ``authentic`` (or a consumer's first scan) once more. Anything worth
+money must therefore keep its own guard in PostgreSQL (campaigns: one win per code, a unique
+constraint), not rely on ``first_consumer_scan`` alone.
 
 Fallback when Redis lost its data: the marker ``scan:v1:complete`` says that Redis knows every
 code ever scanned (a bit per code in a per-batch bitmap). It holds the Redis ``run_id`` it was
-set under; the flusher removes it when that changes (restart, failover) and sets it again after
-rebuilding the bitmaps from ``code_states``. While it is absent, a code with no state in Redis is
-read from PostgreSQL first (its ``code_states`` row and last 200 counted events, ``_seed``) and
-then scanned as usual: correct, two queries slower, only until the rebuild is done. Per-code
-state expires after 90 idle days and is re-read the same way (its bit is set).
+set under; the flusher (each batch, so within about a second) removes it when that changes
+(restart, failover) and sets it again after rebuilding the bitmaps from ``code_states``. While it
+is absent, a code with no state in Redis is read from PostgreSQL first (its ``code_states`` row
+and last 200 counted events, ``_seed``) and then scanned as usual: two queries slower, and as
+current as PostgreSQL, only until the rebuild is done. Per-code state expires after 90 idle days
+and is re-read the same way (its bit says it was scanned). Batches come from the cache whatever
+happens: a lost token reads as "stale", never as current.
 """
 
 from __future__ import annotations
