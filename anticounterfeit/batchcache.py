@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import math
 import secrets
 import threading
 import time
@@ -103,7 +104,7 @@ class KeyBatches:
     """Every batch of one code key, sorted by first serial, and the token they were read under."""
 
     token: str
-    loaded_at: float
+    read_at: float  # time.monotonic() when the token was read, before the database
     starts: tuple[int, ...]
     batches: tuple[BatchInfo, ...]
 
@@ -141,27 +142,38 @@ class BatchCache:
 
     def __init__(self) -> None:
         self._keys: dict[uuid.UUID, KeyBatches] = {}
-        self._lock = threading.Lock()
+        self._loading = threading.Lock()
 
-    def load(self, redis: Redis, code_key_id: uuid.UUID) -> KeyBatches:
-        """Read the key's batches from the database (token first, see the module docstring)."""
-        token = current_token(redis, code_key_id)
-        rows = db.session.scalars(
-            select(CodeBatch)
-            .where(CodeBatch.code_key_id == code_key_id)
-            .order_by(CodeBatch.serial_start)
-        ).unique()
-        batches = tuple(snapshot(b) for b in rows)
-        entry = KeyBatches(token, time.monotonic(), tuple(b.serial_start for b in batches), batches)
-        with self._lock:
-            self._keys[code_key_id] = entry
-        return entry
+    def load(
+        self, redis: Redis, code_key_id: uuid.UUID, *, unless_read_after: float = math.inf
+    ) -> KeyBatches:
+        """Read the key's batches from the database (token first, see the module docstring).
+
+        One load at a time: threads that found the same copy stale while another was reloading
+        it take that thread's copy (read after ``unless_read_after``) instead of querying again.
+        """
+        with self._loading:
+            entry = self._keys.get(code_key_id)
+            if entry is not None and entry.read_at > unless_read_after:
+                return entry
+            read_at = time.monotonic()
+            token = current_token(redis, code_key_id)
+            rows = db.session.scalars(
+                select(CodeBatch)
+                .where(CodeBatch.code_key_id == code_key_id)
+                .order_by(CodeBatch.serial_start)
+            ).unique()
+            batches = tuple(snapshot(b) for b in rows)
+            starts = tuple(b.serial_start for b in batches)
+            entry = self._keys[code_key_id] = KeyBatches(token, read_at, starts, batches)
+            return entry
 
     def get(self, redis: Redis, code_key_id: uuid.UUID) -> KeyBatches:
         """The cached batches of a key, loaded when absent or older than ``MAX_AGE_SECONDS``."""
         entry = self._keys.get(code_key_id)
-        if entry is None or time.monotonic() - entry.loaded_at > MAX_AGE_SECONDS:
-            entry = self.load(redis, code_key_id)
+        now = time.monotonic()
+        if entry is None or now - entry.read_at > MAX_AGE_SECONDS:
+            entry = self.load(redis, code_key_id, unless_read_after=now)
         return entry
 
     def lookup(
@@ -174,8 +186,9 @@ class BatchCache:
         """
         entry = self.get(redis, code_key_id)
         batch = entry.find(serial)
+        now = time.monotonic()
         if batch is None and redis.get(version_key(code_key_id)) != entry.token.encode():
-            entry = self.load(redis, code_key_id)
+            entry = self.load(redis, code_key_id, unless_read_after=now)
             batch = entry.find(serial)
         return batch, entry.token
 

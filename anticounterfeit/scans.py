@@ -39,6 +39,7 @@ happens: a lost token reads as "stale", never as current.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -211,7 +212,9 @@ def _record(result: ScanResult, facts: ScanInput, loaded: LoadedKey, token: str)
         if status == "unknown":
             _seed(ref)
             continue
-        entry = batch_cache().load(redis_client(), loaded.record_id)  # stale
+        entry = batch_cache().load(  # stale: the token moved after this copy was read
+            redis_client(), loaded.record_id, unless_read_after=time.monotonic()
+        )
         reloaded, token = entry.find(result.serial), entry.token
         if reloaded is None:
             raise ScanContention("a batch disappeared")

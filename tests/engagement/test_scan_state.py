@@ -70,13 +70,30 @@ def test_revocation_reaches_a_cache_loaded_before_it(make_codes: Any, monkeypatc
     loads: list[uuid.UUID] = []
     original = BatchCache.load
     monkeypatch.setattr(
-        BatchCache, "load", lambda self, r, key: loads.append(key) or original(self, r, key)
+        BatchCache,
+        "load",
+        lambda self, r, key, **kw: loads.append(key) or original(self, r, key, **kw),
     )
     before = len(stream_entries())
     result = scan(c.urls[1])
     assert result.verdict == "revoked" and result.state is None
     assert loads == [c.batch.code_key_id]  # exactly one reload, after the "stale" reply
     assert len(stream_entries()) == before + 1  # the stale attempt recorded nothing
+
+
+def test_a_stale_copy_is_reloaded_once_for_all_threads(make_codes: Any) -> None:
+    import time
+
+    from anticounterfeit.batchcache import BatchCache
+    from workers.broker import redis_client
+
+    c = make_codes()
+    cache, redis, key = BatchCache(), redis_client(), c.batch.code_key_id
+    first = cache.load(redis, key)
+    went_stale = time.monotonic()
+    second = cache.load(redis, key, unless_read_after=went_stale)  # the first thread reloads
+    assert second is not first and second.read_at > went_stale
+    assert cache.load(redis, key, unless_read_after=went_stale) is second  # the others reuse it
 
 
 def test_activation_reaches_a_cache_loaded_before_it(make_codes: Any) -> None:
