@@ -186,10 +186,11 @@ class BatchCache:
         """
         entry = self.get(redis, code_key_id)
         batch = entry.find(serial)
-        now = time.monotonic()
-        if batch is None and redis.get(version_key(code_key_id)) != entry.token.encode():
-            entry = self.load(redis, code_key_id, unless_read_after=now)
-            batch = entry.find(serial)
+        if batch is None:
+            checked = time.monotonic()
+            if redis.get(version_key(code_key_id)) != entry.token.encode():
+                entry = self.load(redis, code_key_id, unless_read_after=checked)
+                batch = entry.find(serial)
         return batch, entry.token
 
 
