@@ -11,7 +11,7 @@ from typing import Any
 
 from anticounterfeit import messages
 from anticounterfeit.scans import ScanInput, ScanResult, scan
-from core.ratelimit import Limit, hit
+from core.ratelimit import Limit, hit_all
 from workers.broker import redis_client
 
 SCANS_PER_IP = Limit("scan-ip", count=120, seconds=60)
@@ -28,11 +28,8 @@ class ScanOutcome:
 
 
 def _limit(facts: ScanInput) -> None:
-    redis = redis_client()
-    if facts.ip:
-        hit(redis, SCANS_PER_IP, facts.ip)
-    if facts.device_id:
-        hit(redis, SCANS_PER_DEVICE, facts.device_id)
+    hits = [(SCANS_PER_IP, facts.ip), (SCANS_PER_DEVICE, facts.device_id)]
+    hit_all(redis_client(), [(limit, subject) for limit, subject in hits if subject])
 
 
 def _message(result: ScanResult, english: bool) -> str:

@@ -426,3 +426,21 @@ def test_flush_command(app: Flask, make_codes: Any) -> None:
         return
     assert result.exit_code == 0, result.output
     assert "flushed 1 scan events" in result.output and count(ScanEvent) == 1
+
+
+def test_the_ip_and_device_limits_take_one_call(monkeypatch: Any) -> None:
+    from core.errors import RateLimited
+    from core.ratelimit import Limit, hit_all
+    from workers.broker import redis_client
+
+    redis = redis_client()
+    per_ip, per_device = Limit("t-ip", 3, 60), Limit("t-device", 1, 60)
+    hit_all(redis, [(Limit("t-warm", 9, 60), "w")])  # the script is loaded once, first
+    calls: list[Any] = []
+    original = redis.evalsha
+    monkeypatch.setattr(redis, "evalsha", lambda *a: calls.append(a) or original(*a))
+    hit_all(redis, [(per_ip, "1.2.3.4"), (per_device, "phone")])
+    with pytest.raises(RateLimited) as limited:
+        hit_all(redis, [(per_ip, "1.2.3.4"), (per_device, "phone")])
+    assert len(calls) == 2 and 0 < limited.value.retry_after <= 60
+    assert redis.get("rl:t-ip:1.2.3.4") == b"2" and redis.get("rl:t-device:phone") == b"2"
