@@ -8,11 +8,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
+from functools import cached_property
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request, send_from_directory
+from flask import Flask, Request, Response, jsonify, render_template, request, send_from_directory
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_smorest import Api
 from marshmallow import ValidationError
 from redis.exceptions import RedisError
@@ -103,6 +106,17 @@ class EnvelopeApi(Api):
 
 
 api = EnvelopeApi()
+
+
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without building its signer on every request: the API
+    authenticates with bearer tokens and sets no session cookie, so most requests carry none."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if "HTTP_COOKIE" not in request.environ:  # most API calls: not even a header to parse
+            return self.session_class()
+        return super().open_session(app, request)
+
 
 HTTP_REASONS = {
     400: "bad_request",
@@ -217,6 +231,8 @@ def _register_errors(app: Flask) -> None:
 
 def _commit_or_rollback(response: Response) -> Response:
     """The one commit of a request, at the boundary: only for successful responses."""
+    if not db.in_use():
+        return response  # the request never touched the database (scans, health)
     if response.status_code < 400:
         db.commit()
     else:
@@ -244,7 +260,7 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
     from accounts.cli import brand_cli
     from anticounterfeit.api import blp as codes_api
-    from anticounterfeit.cli import codes_cli
+    from anticounterfeit.cli import codes_cli, scans_cli
     from campaigns.api import blp as campaigns_api
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
@@ -261,16 +277,34 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(codes_cli)
+    app.cli.add_command(scans_cli)
     app.cli.add_command(demo_command)
+
+
+class App(Flask):
+    """Flask, remembering which views and hooks are plain functions: ``ensure_sync`` runs for
+    every view decorator and hook of every request, and each time inspects the function."""
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        known = self._sync_functions.get(func)
+        if known is None:
+            known = self._sync_functions.setdefault(func, super().ensure_sync(func))
+        return known
+
+    @cached_property
+    def _sync_functions(self) -> dict[Callable[..., Any], Callable[..., Any]]:
+        return {}
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask application; ``config`` overrides the environment (tests)."""
-    app = Flask(__name__, instance_path=str(ROOT / "instance"), static_folder="static")
+    app = App(__name__, instance_path=str(ROOT / "instance"), static_folder="static")
     app.config.update(API_SETTINGS)
     app.config.update(config_from_env(Path(app.instance_path)))
     app.config.update(config or {})
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
+    app.session_interface = CookieSessionInterface()
     import_models()
     db.init_app(app)
     broker.init_app(app)

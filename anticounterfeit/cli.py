@@ -1,20 +1,34 @@
-"""``flask codes export``: write a batch's printer file, with a progress bar on a terminal."""
+"""``flask codes export``: write a batch's printer file, with a progress bar on a terminal;
+``flask scans flush [--follow]``: the write-behind of scan events (Procfile ``scanflush``)."""
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import socket
 import sys
+import time
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from anticounterfeit import service
+from anticounterfeit import service, writebehind
 from anticounterfeit.models import CodeBatch
 from app import db
 from core.errors import DomainError
+from workers.broker import broker
+
+log = logging.getLogger(__name__)
+FOLLOW_BLOCK_MS = 1000
+FOLLOW_RETRY_SECONDS = 1.0
+FOLLOW_GATHER_SECONDS = 0.5
 
 
 @click.group("codes")
@@ -49,3 +63,53 @@ def export_command(batch_id: str, out: Path) -> None:
             bar.update(chunk.count("\n") - (1 if chunk.startswith("serial,") else 0))
     bar.close()
     click.echo(f"wrote {job.stop - job.start} codes to {out}", err=True)
+
+
+@click.group("scans")
+def scans_cli() -> None:
+    """Scan events."""
+
+
+@scans_cli.command("flush")
+@click.option("--follow", is_flag=True, help="Keep flushing until stopped (the Procfile process).")
+@click.option("--batch", "batch_size", default=writebehind.BATCH_SIZE, show_default=True)
+@click.option(
+    "--gather", default=FOLLOW_GATHER_SECONDS, show_default=True,
+    help="With --follow, seconds to wait after a partial batch: fewer, larger transactions, at"
+    " the price of that much more delay before scans reach the database.",
+)  # fmt: skip
+@with_appcontext
+def flush_command(follow: bool, batch_size: int, gather: float) -> None:
+    """Move scan events from Redis into the database (write-behind)."""
+    if broker().embedded:
+        raise click.ClickException("REDIS_URL is not set: in embedded mode scans flush inline")
+    stopping: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    try:
+        total = _flush_until(stopping, follow, batch_size, gather)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    click.echo(f"flushed {total} scan events", err=True)
+
+
+def _flush_until(stopping: list[int], follow: bool, batch_size: int, gather: float) -> int:
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
+    total = 0
+    while not stopping:
+        try:
+            with db.own_session():
+                moved = writebehind.flush(
+                    consumer, count=batch_size, block_ms=FOLLOW_BLOCK_MS if follow else None
+                )
+        except (RedisError, SQLAlchemyError):
+            if not follow:
+                raise
+            log.exception("flush failed; retrying in %s s", FOLLOW_RETRY_SECONDS)
+            time.sleep(FOLLOW_RETRY_SECONDS)
+            continue
+        total += moved
+        if not follow and moved == 0:
+            break
+        if follow and 0 < moved < batch_size:
+            time.sleep(gather)
+    return total

@@ -8,6 +8,8 @@ extra qualifiers, or just the bare code; ``parse_scanned`` accepts all of them.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -19,6 +21,8 @@ _GTIN_AI = "01"
 _SERIAL_AI = "21"
 _COMPACT_SEGMENTS = ("c", "C")
 _URI_SCHEMES = ("", "http", "https")
+# The form this service prints, as almost every scan sends it back: read without urlsplit.
+_PRINTED = re.compile(r"(?:https?://[^/?#\s]+)?/01/([0-9]{14})/21/([A-Za-z2-7]{20})")
 
 
 def _is_digits(text: str) -> bool:
@@ -41,6 +45,7 @@ def is_valid_gtin(gtin: str) -> bool:
     return gtin_check_digit(gtin[:-1]) == int(gtin[-1])
 
 
+@functools.lru_cache(maxsize=4096)  # a brand has few GTINs; every scan checks one
 def normalize_gtin(gtin: str) -> str:
     """``gtin`` as 14 digits (zero-padded); ValueError when it is not a valid GTIN."""
     text = gtin.strip()
@@ -73,6 +78,13 @@ def parse_scanned(text: str) -> ScannedCode:
     if not isinstance(text, str) or len(text) > MAX_SCANNED_LENGTH:
         raise MalformedCode("scanned text is not a string of at most 2048 characters")
     stripped = text.strip()
+    printed = _PRINTED.fullmatch(stripped)
+    if printed is not None:
+        code = normalize_code(printed[2])
+        try:
+            return ScannedCode(code, normalize_gtin(printed[1]))
+        except ValueError as exc:
+            raise MalformedCode("the GTIN in the link is not valid") from exc
     if "/" not in stripped:
         return ScannedCode(code=normalize_code(stripped), gtin=None)
     return _parse_uri(stripped)

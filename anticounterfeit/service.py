@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand
 from anticounterfeit import codes, gs1
+from anticounterfeit.batchcache import batches_changed
 from anticounterfeit.errors import (
     BatchRevoked,
     DuplicateGtin,
@@ -131,6 +132,7 @@ def create_code_batch(
     )  # fmt: skip
     db.session.add(batch)
     db.session.flush()
+    batches_changed(batch.code_key_id)
     return batch
 
 
@@ -153,7 +155,8 @@ def activate_code_batch(batch: CodeBatch) -> CodeBatch:
     if batch.status is BatchStatus.generated:
         batch.status = BatchStatus.active
         batch.activated_at = utcnow()
-    db.session.flush()
+        db.session.flush()
+        batches_changed(batch.code_key_id)
     return batch
 
 
@@ -163,7 +166,8 @@ def revoke_code_batch(batch: CodeBatch, reason: str) -> CodeBatch:
         batch.status = BatchStatus.revoked
         batch.revoked_reason = reason
         batch.revoked_at = utcnow()
-    db.session.flush()
+        db.session.flush()
+        batches_changed(batch.code_key_id)
     return batch
 
 

@@ -85,9 +85,10 @@ def _session_scope() -> int:
     override = _scope_override.get()
     if override is not None:
         return override
-    if request_ctx:
-        return id(request_ctx._get_current_object())
-    return id(app_ctx._get_current_object()) if app_ctx else 0
+    try:  # one context lookup, not two (this runs a few times per request)
+        return id(request_ctx._get_current_object())  # type: ignore[attr-defined]
+    except RuntimeError:  # outside a request
+        return id(app_ctx._get_current_object()) if app_ctx else 0  # type: ignore[attr-defined]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -187,6 +188,10 @@ class Database:
 
         dialect = self.session.get_bind().dialect.name
         return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+    def in_use(self) -> bool:
+        """Whether the current unit of work has a session (it may have queried or written)."""
+        return bool(self.session.registry.has())
 
     def commit(self) -> None:
         """Commit the current unit of work, rolling back if the commit fails."""

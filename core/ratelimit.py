@@ -1,21 +1,34 @@
-"""Fixed-window rate limits and lockouts in Redis: one atomic Lua call per check."""
+"""Fixed-window rate limits and lockouts in Redis: one atomic Lua call per check (or per set of
+checks made together)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redis import Redis
+from redis.commands.core import Script
 
 from core.errors import RateLimited
 
 # INCR and set the TTL in one step, so a crash between the two cannot leave an immortal key.
-_HIT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {n, ttl}
-"""
+# Several limits at once (KEYS[i] with a window of ARGV[i] seconds): one round trip for all.
+_HIT = Script(
+    None,  # type: ignore[arg-type]
+    b"""
+local out = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+  local ttl = redis.call('TTL', key)
+  if ttl < 0 then redis.call('EXPIRE', key, ARGV[i]); ttl = tonumber(ARGV[i]) end
+  out[#out + 1] = n
+  out[#out + 1] = ttl
+end
+return out
+""",
+)
 
 
 @dataclass(frozen=True)
@@ -33,9 +46,19 @@ def _key(limit: Limit, subject: str) -> str:
 
 def hit(redis: Redis, limit: Limit, subject: str) -> None:
     """Count one event; raise RateLimited when the window's allowance is exceeded."""
-    n, ttl = redis.eval(_HIT, 1, _key(limit, subject), limit.seconds)
-    if int(n) > limit.count:
-        raise RateLimited(retry_after=int(ttl))
+    hit_all(redis, [(limit, subject)])
+
+
+def hit_all(redis: Redis, hits: Sequence[tuple[Limit, str]]) -> None:
+    """Count one event against each (limit, subject) in one round trip; raise RateLimited for
+    the first whose allowance is exceeded (every count is taken either way)."""
+    if not hits:
+        return
+    keys = [_key(limit, subject) for limit, subject in hits]
+    reply: Any = _HIT(keys=keys, args=[limit.seconds for limit, _ in hits], client=redis)
+    for i, (limit, _) in enumerate(hits):
+        if int(reply[2 * i]) > limit.count:
+            raise RateLimited(retry_after=int(reply[2 * i + 1]))
 
 
 def check(redis: Redis, limit: Limit, subject: str) -> None:

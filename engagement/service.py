@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from anticounterfeit import gs1, messages
+from anticounterfeit import messages
 from anticounterfeit.scans import ScanInput, ScanResult, scan
 from anticounterfeit.verdicts import Verdict
 from campaigns.rewards import ScanFacts, draw_for_scan, reward_payload
 from core.db import utcnow
-from core.ratelimit import Limit, hit
+from core.ratelimit import Limit, hit_all
 from workers.broker import redis_client
 
 SCANS_PER_IP = Limit("scan-ip", count=120, seconds=60)
@@ -33,11 +33,8 @@ class ScanOutcome:
 
 
 def _limit(facts: ScanInput) -> None:
-    redis = redis_client()
-    if facts.ip:
-        hit(redis, SCANS_PER_IP, facts.ip)
-    if facts.device_id:
-        hit(redis, SCANS_PER_DEVICE, facts.device_id)
+    hits = [(SCANS_PER_IP, facts.ip), (SCANS_PER_DEVICE, facts.device_id)]
+    hit_all(redis_client(), [(limit, subject) for limit, subject in hits if subject])
 
 
 def _message(result: ScanResult, english: bool) -> str:
@@ -96,7 +93,8 @@ def scan_payload(outcome: ScanOutcome, base_url: str) -> dict[str, Any]:
     product, lot = r.batch.product, r.batch.product_batch
     body["code"] = {
         "serial": str(r.serial),
-        "digital_link": gs1.digital_link(base_url, product.gtin, r.code),
+        # Both parts are already normalised (GTIN-14 as stored, the code as verified).
+        "digital_link": f"{base_url.rstrip('/')}/01/{product.gtin}/21/{r.code}",
     }
     body["product"] = {"id": str(product.id), "name": product.name, "gtin": product.gtin}
     if lot is not None:

@@ -121,6 +121,7 @@ def _flush_redis() -> None:
 
     redis_client().flushdb()
     current_app.extensions.pop("keyring", None)
+    current_app.extensions.pop("batch_cache", None)
 
 
 @pytest.fixture
@@ -137,6 +138,21 @@ def committed(app: Flask) -> Iterator[None]:
         with db.engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(text(f'DELETE FROM "{table.name}"'))
+
+
+@pytest.fixture
+def flush_scans() -> Callable[[], int]:
+    """Move pending scan events into the database now (embedded mode already did, inline)."""
+
+    def flush() -> int:
+        from anticounterfeit import writebehind
+
+        total = 0
+        while moved := writebehind.flush("tests"):
+            total += moved
+        return total
+
+    return flush
 
 
 @pytest.fixture

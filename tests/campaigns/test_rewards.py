@@ -21,8 +21,9 @@ def _rows(model: Any) -> list[Any]:
 
 
 def test_authentic_scan_wins_a_red_packet_paid_by_the_sandbox(
-    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
-) -> None:
+    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any,
+    flush_scans: Any,
+) -> None:  # fmt: skip
     from app import db
     from campaigns.models import Award, Draw, Payout
 
@@ -46,6 +47,7 @@ def test_authentic_scan_wins_a_red_packet_paid_by_the_sandbox(
     assert len(payout.out_trade_no) <= 28 and payout.out_trade_no.isalnum()
     db.session.refresh(campaign)
     assert campaign.spent == 88 and campaign.awards_count == 1
+    flush_scans()  # scan events reach PostgreSQL behind the response
     me = client.get("/api/v1/me", headers=bearer(shopper)).get_json()
     assert me == {"id": str(shopper.id), "points_balance": 0, "scan_count": 1,
                   "red_packet_total_fen": 88}  # fmt: skip

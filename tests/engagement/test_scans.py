@@ -237,12 +237,18 @@ def test_scan_rate_limit_per_device(client: FlaskClient, make_codes: Any) -> Non
 
 
 def test_another_brands_consumer_scans_anonymously(
-    client: FlaskClient, make_codes: Any, make_brand: Any, make_consumer: Any, bearer: Any
+    client: FlaskClient,
+    make_codes: Any,
+    make_brand: Any,
+    make_consumer: Any,
+    bearer: Any,
+    flush_scans: Any,
 ) -> None:
     c = make_codes()
     stranger = make_consumer(make_brand().brand)
     body = post_scan(client, c.urls[0], bearer(stranger))
     assert body["verdict"] == "authentic"
+    flush_scans()
     from anticounterfeit.models import ScanEvent
     from app import db
 
@@ -271,7 +277,7 @@ def test_landing_page_shows_the_verdict(client: FlaskClient, make_codes: Any) ->
 
 @pytest.mark.realservices
 def test_fifty_simultaneous_first_scans_make_exactly_one_first(
-    app: Flask, committed: None, make_codes: Any, make_consumer: Any
+    app: Flask, committed: None, make_codes: Any, make_consumer: Any, flush_scans: Any
 ) -> None:
     from anticounterfeit.models import CodeState, ScanEvent
     from app import db
@@ -297,6 +303,7 @@ def test_fifty_simultaneous_first_scans_make_exactly_one_first(
         app.config["RATELIMIT_ENABLED"] = True
     assert verdicts.count("authentic") == 1
     assert verdicts.count("suspect_copy") == 49
+    assert flush_scans() == 50
     state = db.session.scalar(select(CodeState))
     assert state is not None and state.scan_count == 50 and state.distinct_consumers == 50
     assert db.session.scalar(select(func.count()).select_from(CodeState)) == 1
