@@ -126,25 +126,34 @@ def draw_for_scan(facts: ScanFacts) -> list[Award]:
     return awards
 
 
-def _record(campaign: Campaign, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
-            tier: PrizeTier | None = None) -> Draw:  # fmt: skip
-    draw = Draw(
+def _draw_row(campaign: Campaign, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
+              tier: PrizeTier | None) -> dict[str, Any]:  # fmt: skip
+    return dict(
         id=new_id(), brand_id=facts.brand_id, campaign_id=campaign.id,
-        campaign_version=campaign.version,
-        scan_id=facts.scan_id, code_key_id=facts.code_key_id, serial=facts.serial,
-        consumer_id=facts.consumer_id, random_ppm=pick.random_ppm,
-        tier_id=tier.id if tier else None, amount=pick.amount, outcome=outcome,
-        created_at=facts.at,
+        campaign_version=campaign.version, scan_id=facts.scan_id,
+        code_key_id=facts.code_key_id, serial=facts.serial, consumer_id=facts.consumer_id,
+        random_ppm=pick.random_ppm, tier_id=tier.id if tier else None, amount=pick.amount,
+        outcome=outcome, created_at=facts.at,
     )  # fmt: skip
-    db.session.add(draw)
-    return draw
+
+
+def _record(campaign: Campaign, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
+            tier: PrizeTier | None = None) -> None:  # fmt: skip
+    """Record a draw that won nothing; a code already drawn for the campaign keeps its draw.
+
+    (A code's first logged-in scan can repeat if Redis lost its state; the draw stays unique.)
+    """
+    row = _draw_row(campaign, facts, pick, outcome, tier)
+    db.session.execute(
+        db.insert(Draw).values(**row)
+        .on_conflict_do_nothing(index_elements=["campaign_id", "code_key_id", "serial"])
+    )  # fmt: skip
 
 
 def _draw(campaign: Campaign, facts: ScanFacts) -> Award | None:
     pick = draws.choose(campaign.tiers)
     if pick.tier_index is None or pick.amount is None:
         _record(campaign, facts, pick, DrawOutcome.no_prize)
-        db.session.flush()
         return None
     tier = campaign.tiers[pick.tier_index]
     redis = redis_client()
@@ -157,7 +166,6 @@ def _draw(campaign: Campaign, facts: ScanFacts) -> Award | None:
         return None  # this code's draw for the campaign is another request's
     if not isinstance(held, budget.Reservation):
         _record(campaign, facts, pick, held, tier)
-        db.session.flush()
         return None
     txhooks.on_rollback(db.session(), lambda: held.release(redis))
     try:
@@ -166,7 +174,6 @@ def _draw(campaign: Campaign, facts: ScanFacts) -> Award | None:
     except Refused as refused:
         held.release(redis)
         _record(campaign, facts, pick, refused.outcome, tier)
-        db.session.flush()
     except IntegrityError:
         held.release(redis)  # the code already has its draw (unique): nothing to add
     return None
@@ -182,7 +189,8 @@ def _claim(campaign: Campaign, tier: PrizeTier, facts: ScanFacts, pick: draws.Pi
         raise Refused(DrawOutcome.tier_exhausted)
     if not _count_win(campaign, facts):
         raise Refused(DrawOutcome.limit_reached)
-    draw = _record(campaign, facts, pick, DrawOutcome.won, tier)
+    draw = Draw(**_draw_row(campaign, facts, pick, DrawOutcome.won, tier))
+    db.session.add(draw)
     award = Award(
         id=new_id(), brand_id=facts.brand_id, campaign_id=campaign.id, draw=draw,
         consumer_id=facts.consumer_id, kind=campaign.kind, amount=amount,

@@ -237,3 +237,35 @@ def test_limits_added_to_a_live_campaign_count_earlier_wins(
     response = client.patch(path, json=limits, headers=bearer(c.owner))
     assert response.status_code == 200 and response.get_json()["version"] == 2
     assert scan_as(client, bearer(shopper), c.urls[2])["rewards"] == []
+
+
+def test_a_repeated_first_scan_draws_nothing_more(
+    make_codes: Any, make_consumer: Any, make_campaign: Any
+) -> None:
+    """If Redis lost a code's state, its first logged-in scan can come again: no second draw."""
+    from uuid import uuid4
+
+    from campaigns.models import Award, Draw
+    from campaigns.rewards import ScanFacts, draw_for_scan
+    from core.db import utcnow
+
+    c = make_codes()
+    make_campaign(c.owner, prizes=[{"amount_fen": 88, "probability": 0.5}])
+    make_campaign(c.owner, "points", prizes=[{"points": 5, "probability": 1.0}])
+    shopper = make_consumer(c.brand)
+    serial = c.rows[0][0]
+
+    def facts() -> ScanFacts:
+        return ScanFacts(
+            brand_id=c.brand.id, scan_id=uuid4(), consumer_id=shopper.id,
+            code_key_id=c.batch.code_key_id, serial=serial, product_id=c.batch.product_id,
+            code_batch_id=c.batch.id, province=None, city=None, at=utcnow(),
+        )  # fmt: skip
+
+    first = draw_for_scan(facts())
+    from workers.broker import redis_client
+
+    redis_client().flushdb()  # the lost Redis state, code claims included
+    for _ in range(5):
+        assert draw_for_scan(facts()) == []
+    assert len(_rows(Draw)) == 2 and len(_rows(Award)) == len(first) >= 1
