@@ -11,7 +11,10 @@ Three loads, round after round, on the Procfile's gunicorn settings:
               88 fen at 0.5, 30-100 fen at 0.3): Redis reservation, guarded budget/tier updates,
               draw + award + payout rows, payout job enqueued after commit
 
-It checks that every response was a 200 and that every draw request left a recorded draw.
+The write-behind flusher (``flask scans flush --follow``) runs throughout, as in production, and
+each load starts once the previous one's scan events are in PostgreSQL. It reports requests/s
+and server CPU ms per request, and checks that every response was a 200 and that every draw
+request left a recorded draw.
 Needs PostgreSQL and Redis on 127.0.0.1 (database ``yiwuyima_bench_draws``, Redis db 12).
 """
 
@@ -23,11 +26,13 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, VENV_BIN, load, serve  # noqa: E402
+from bench.bench_scans import STREAM, flusher  # noqa: E402
+from bench.harness import ROOT, VENV_BIN, BaseUrl, load, serve  # noqa: E402
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 DB_NAME = "yiwuyima_bench_draws"
@@ -107,6 +112,31 @@ def prepare(codes: int) -> dict[str, dict[str, object]]:
     return seeded
 
 
+def _drain() -> None:
+    import redis
+
+    client, began = redis.Redis.from_url(APP_ENV["REDIS_URL"]), time.monotonic()
+    while client.xlen(STREAM) and time.monotonic() - began < 120:
+        time.sleep(0.05)
+
+
+def _measure(
+    app: BaseUrl, urls: list[str], token: str, args: argparse.Namespace
+) -> dict[str, object]:
+    cpu0 = app.cpu_seconds()
+    result = load(
+        app + "/api/v1/scans", method="POST", bodies=_bodies(urls),
+        headers={"Authorization": f"Bearer {token}"}, duration=args.duration,
+        connections=args.connections,
+    )  # fmt: skip
+    row = result.as_dict()
+    row["server_cpu_ms"] = round((app.cpu_seconds() - cpu0) * 1000 / max(result.requests, 1), 3)
+    if result.requests > len(urls):
+        print("warning: a load ran out of codes; raise --codes", file=sys.stderr)
+    _drain()
+    return row
+
+
 def _bodies(urls: list[str]) -> list[bytes]:
     return [json.dumps({"code": u}).encode() for u in urls]
 
@@ -128,6 +158,7 @@ def main() -> None:
     rows: Rows = []
     sent = 0
     with (
+        flusher(APP_ENV),
         serve("bench.hello_app:app", env={}, ready_path="/hello") as hello,
         serve("app:create_app()", env=APP_ENV, ready_path="/api/v1/health") as app,
     ):
@@ -138,19 +169,10 @@ def main() -> None:
             ).as_dict()
             for name, slug in (("no-draw", "nodraw"), ("draw", "draw")):
                 urls = list(seeded[slug]["urls"])  # type: ignore[call-overload]
-                result = load(
-                    app + "/api/v1/scans", method="POST",
-                    bodies=_bodies(urls[r * per_round : (r + 1) * per_round]),
-                    headers={"Authorization": f"Bearer {seeded[slug]['token']}"},
-                    duration=args.duration, connections=args.connections,
-                )  # fmt: skip
-                if result.requests > per_round:
-                    print(
-                        f"warning: round {r + 1} ran out of codes; raise --codes", file=sys.stderr
-                    )
+                chunk = urls[r * per_round : (r + 1) * per_round]
+                row[name] = _measure(app, chunk, str(seeded[slug]["token"]), args)
                 if name == "draw":
-                    sent += result.requests
-                row[name] = result.as_dict()
+                    sent += int(row[name]["requests"])  # type: ignore[call-overload]
             rows.append(row)
     draws = int(_psql("SELECT count(*) FROM draws"))
     awards = int(_psql("SELECT count(*) FROM awards"))
@@ -159,14 +181,15 @@ def main() -> None:
 
 def report(rows: Rows, draws: int, awards: int, sent: int, args: argparse.Namespace) -> None:
     """Per-round table, median ratios, and the checks."""
-    heads = ("hello rps", "no-draw rps", "draw rps", "draw/no-draw", "draw/hello")
+    heads = ("hello rps", "no-draw rps", "draw rps", "draw/no-draw", "draw/hello", "cpu ms n/d")
     print(f"{'round':<7}" + "".join(f"{h:>14}" for h in heads))
     ratios, vs_hello = [], []
     for i, row in enumerate(rows):
         h, n, d = (float(row[k]["rps"]) for k in ("hello", "no-draw", "draw"))  # type: ignore[arg-type]
         ratios.append(d / n)
         vs_hello.append(d / h)
-        print(f"{i + 1:<7}{h:>14.0f}{n:>14.0f}{d:>14.0f}{d / n:>14.2f}{d / h:>14.2f}")
+        cpu = f"{row['no-draw']['server_cpu_ms']}/{row['draw']['server_cpu_ms']}"
+        print(f"{i + 1:<7}{h:>14.0f}{n:>14.0f}{d:>14.0f}{d / n:>14.2f}{d / h:>14.2f}{cpu:>14}")
     print(f"median draw/no-draw {statistics.median(ratios):.2f}, "
           f"draw/hello {statistics.median(vs_hello):.2f}")  # fmt: skip
     ok = all(set(row[k]["status_counts"]) == {"200"} for row in rows for k in row)  # type: ignore[arg-type]

@@ -130,12 +130,13 @@ def forged_bodies(n: int) -> list[bytes]:
 
 
 @contextlib.contextmanager
-def flusher() -> Iterator[int]:
+def flusher(app_env: dict[str, str] | None = None) -> Iterator[int]:
     """Run ``flask scans flush --follow`` (in its own process group); yields its pid."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
     proc = subprocess.Popen(
         [str(VENV_BIN / "flask"), "--app", "app", "scans", "flush", "--follow"],
-        cwd=ROOT, env={**env, **APP_ENV}, stdin=subprocess.DEVNULL, start_new_session=True,
+        cwd=ROOT, env={**env, **(app_env or APP_ENV)}, stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )  # fmt: skip
     try:
         yield proc.pid

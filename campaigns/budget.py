@@ -17,7 +17,9 @@ from datetime import date, datetime, timedelta
 
 from redis import Redis
 
-from campaigns.models import Campaign, DrawOutcome, PrizeTier
+from app import db
+from campaigns.cache import CampaignInfo, TierInfo
+from campaigns.models import Campaign, DrawOutcome
 from core.db import utcnow
 
 KEEP_AFTER_END = timedelta(days=7)
@@ -83,7 +85,7 @@ def stock_key(campaign_id: uuid.UUID, tier_id: uuid.UUID) -> str:
     return f"{_prefix(campaign_id)}:tier:{tier_id}"
 
 
-def _ttl(campaign: Campaign, now: datetime) -> int:
+def _ttl(campaign: Campaign | CampaignInfo, now: datetime) -> int:
     return max(int((campaign.ends_at + KEEP_AFTER_END - now).total_seconds()), 3600)
 
 
@@ -103,7 +105,7 @@ class Reservation:
 
 
 def _keys(
-    campaign: Campaign, tier: PrizeTier, consumer_id: uuid.UUID, day: date, code: str
+    campaign: CampaignInfo, tier: TierInfo, consumer_id: uuid.UUID, day: date, code: str
 ) -> list[str]:
     p = _prefix(campaign.id)
     return [
@@ -117,8 +119,8 @@ def _keys(
 
 def reserve(
     redis: Redis,
-    campaign: Campaign,
-    tier: PrizeTier,
+    campaign: CampaignInfo,
+    tier: TierInfo,
     *,
     amount: int,
     consumer_id: uuid.UUID,
@@ -142,7 +144,9 @@ def reserve(
             raise CodeAlreadyClaimed()
         if status != -1:
             return _REFUSALS[status]
-        seed(redis, campaign, overwrite=False)
+        record = db.session.get(Campaign, campaign.id)
+        if record is not None:
+            seed(redis, record, overwrite=False)
     return DrawOutcome.budget_exhausted  # could not seed: refuse rather than guess
 
 

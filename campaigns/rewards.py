@@ -17,17 +17,16 @@ from typing import Any
 
 from sqlalchemy import and_, case, exists, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import db
 from campaigns import budget, draws, payouts, points
+from campaigns.cache import CampaignInfo, TierInfo, campaign_cache
 from campaigns.models import (
     Award,
     AwardStatus,
     Campaign,
     CampaignKind,
-    CampaignStatus,
     ConsumerWins,
     Draw,
     DrawOutcome,
@@ -75,20 +74,9 @@ class Refused(Exception):
         self.outcome = outcome
 
 
-def active_campaigns(brand_id: uuid.UUID, at: datetime) -> list[Campaign]:
+def active_campaigns(brand_id: uuid.UUID, at: datetime) -> list[CampaignInfo]:
     """The brand's campaigns running at ``at``, in a fixed order (consistent lock order)."""
-    rows = db.session.scalars(
-        select(Campaign)
-        .where(
-            Campaign.brand_id == brand_id,
-            Campaign.status == CampaignStatus.active,
-            Campaign.starts_at <= at,
-            Campaign.ends_at > at,
-        )
-        .order_by(Campaign.id)
-        .options(joinedload(Campaign.tiers))
-    )
-    return list(rows.unique())
+    return [c for c in campaign_cache().active(redis_client(), brand_id) if c.runs_at(at)]
 
 
 def _is_new_consumer(facts: ScanFacts) -> bool:
@@ -100,7 +88,7 @@ def _is_new_consumer(facts: ScanFacts) -> bool:
     )
 
 
-def targets(campaign: Campaign, facts: ScanFacts, is_new: bool | None) -> bool:
+def targets(campaign: CampaignInfo, facts: ScanFacts, is_new: bool | None) -> bool:
     """Whether the campaign's targeting covers this scan (``is_new`` None: not asked)."""
     if campaign.product_ids and str(facts.product_id) not in campaign.product_ids:
         return False
@@ -126,8 +114,8 @@ def draw_for_scan(facts: ScanFacts) -> list[Award]:
     return awards
 
 
-def _draw_row(campaign: Campaign, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
-              tier: PrizeTier | None) -> dict[str, Any]:  # fmt: skip
+def _draw_row(campaign: CampaignInfo, facts: ScanFacts, pick: draws.Pick,
+              outcome: DrawOutcome, tier: TierInfo | None) -> dict[str, Any]:  # fmt: skip
     return dict(
         id=new_id(), brand_id=facts.brand_id, campaign_id=campaign.id,
         campaign_version=campaign.version, scan_id=facts.scan_id,
@@ -137,8 +125,8 @@ def _draw_row(campaign: Campaign, facts: ScanFacts, pick: draws.Pick, outcome: D
     )  # fmt: skip
 
 
-def _record(campaign: Campaign, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
-            tier: PrizeTier | None = None) -> None:  # fmt: skip
+def _record(campaign: CampaignInfo, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
+            tier: TierInfo | None = None) -> None:  # fmt: skip
     """Record a draw that won nothing; a code already drawn for the campaign keeps its draw.
 
     (A code's first logged-in scan can repeat if Redis lost its state; the draw stays unique.)
@@ -150,7 +138,7 @@ def _record(campaign: Campaign, facts: ScanFacts, pick: draws.Pick, outcome: Dra
     )  # fmt: skip
 
 
-def _draw(campaign: Campaign, facts: ScanFacts) -> Award | None:
+def _draw(campaign: CampaignInfo, facts: ScanFacts) -> Award | None:
     pick = draws.choose(campaign.tiers)
     if pick.tier_index is None or pick.amount is None:
         _record(campaign, facts, pick, DrawOutcome.no_prize)
@@ -179,18 +167,15 @@ def _draw(campaign: Campaign, facts: ScanFacts) -> Award | None:
     return None
 
 
-def _claim(campaign: Campaign, tier: PrizeTier, facts: ScanFacts, pick: draws.Pick) -> Award:
-    """Take the win in the database (guarded updates) and write draw, award and payout/credit."""
+def _claim(campaign: CampaignInfo, tier: TierInfo, facts: ScanFacts, pick: draws.Pick) -> Award:
+    """Take the win in the database (guarded updates) and write draw, award and payout/credit.
+
+    The rows go first and the campaign's budget row last: every win of a campaign updates that
+    one row, so its lock is taken as late as possible and held only until the commit.
+    """
     amount = pick.amount
     assert amount is not None
-    if not _take_budget(campaign.id, amount):
-        raise Refused(DrawOutcome.budget_exhausted)
-    if not _take_tier(tier):
-        raise Refused(DrawOutcome.tier_exhausted)
-    if not _count_win(campaign, facts):
-        raise Refused(DrawOutcome.limit_reached)
     draw = Draw(**_draw_row(campaign, facts, pick, DrawOutcome.won, tier))
-    db.session.add(draw)
     award = Award(
         id=new_id(), brand_id=facts.brand_id, campaign_id=campaign.id, draw=draw,
         consumer_id=facts.consumer_id, kind=campaign.kind, amount=amount,
@@ -199,11 +184,17 @@ def _claim(campaign: Campaign, tier: PrizeTier, facts: ScanFacts, pick: draws.Pi
         scan_id=facts.scan_id, code_key_id=facts.code_key_id, serial=facts.serial,
         created_at=facts.at, updated_at=facts.at,
     )  # fmt: skip
-    db.session.add(award)
+    db.session.add_all([draw, award])
     # Draw, award and payout go out in one flush; the payout is attached without a lazy load.
     payout = payouts.create_payout(award) if campaign.kind is CampaignKind.red_packet else None
     db.session.flush()
     set_committed_value(award, "payout", payout)
+    if not _count_win(campaign, facts):
+        raise Refused(DrawOutcome.limit_reached)
+    if not _take_tier(tier):
+        raise Refused(DrawOutcome.tier_exhausted)
+    if not _take_budget(campaign.id, amount):
+        raise Refused(DrawOutcome.budget_exhausted)
     if payout is None:
         _credit_points(campaign, award, facts)
     return award
@@ -220,7 +211,7 @@ def _take_budget(campaign_id: uuid.UUID, amount: int) -> bool:
     return row is not None
 
 
-def _take_tier(tier: PrizeTier) -> bool:
+def _take_tier(tier: TierInfo) -> bool:
     guard = [PrizeTier.id == tier.id]
     if tier.quantity is not None:
         guard.append(PrizeTier.awarded < PrizeTier.quantity)
@@ -234,7 +225,7 @@ def _take_tier(tier: PrizeTier) -> bool:
     return row is not None
 
 
-def _count_win(campaign: Campaign, facts: ScanFacts) -> bool:
+def _count_win(campaign: CampaignInfo, facts: ScanFacts) -> bool:
     """Count the consumer's win; False when a limit is already reached.
 
     Wins are counted even without limits, so that limits added to a live campaign hold.
@@ -267,7 +258,7 @@ def _day_count_after(day: date) -> Any:
     return case((ConsumerWins.day == day, ConsumerWins.day_count + 1), else_=1)
 
 
-def _credit_points(campaign: Campaign, award: Award, facts: ScanFacts) -> None:
+def _credit_points(campaign: CampaignInfo, award: Award, facts: ScanFacts) -> None:
     days = campaign.points_valid_days or DEFAULT_POINTS_VALID_DAYS
     points.credit(
         facts.brand_id, facts.consumer_id, award.amount, reason="campaign_award",

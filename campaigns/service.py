@@ -19,6 +19,7 @@ from anticounterfeit.geo import region_names
 from anticounterfeit.models import CodeBatch, Product
 from app import db
 from campaigns import budget, simulation, terms
+from campaigns.cache import campaigns_changed
 from campaigns.errors import InvalidTerms, InvalidTransition, UnknownCampaign, UnknownTarget
 from campaigns.models import (
     Award,
@@ -188,6 +189,7 @@ def update_campaign(
     db.session.refresh(campaign)
     if campaign.status is CampaignStatus.active:
         _reseed_after_commit(campaign)
+    campaigns_changed(brand.id)
     return campaign
 
 
@@ -232,6 +234,7 @@ def transition(brand: Brand, campaign_id: str, action: str) -> Campaign:
         campaign.ended_at = now
         redis = redis_client()
         txhooks.on_commit(db.session(), lambda: budget.forget(redis, campaign))
+    campaigns_changed(brand.id)
     db.session.flush()
     return campaign
 

@@ -121,6 +121,7 @@ def _flush_redis() -> None:
 
     redis_client().flushdb()
     current_app.extensions.pop("keyring", None)
+    current_app.extensions.pop("campaign_cache", None)
     current_app.extensions.pop("batch_cache", None)
 
 

@@ -269,3 +269,27 @@ def test_a_repeated_first_scan_draws_nothing_more(
     for _ in range(5):
         assert draw_for_scan(facts()) == []
     assert len(_rows(Draw)) == 2 and len(_rows(Award)) == len(first) >= 1
+
+
+def test_cached_campaigns_follow_every_change(
+    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
+) -> None:
+    """Draws use a per-process copy of the active campaigns; any change is seen at once."""
+    c = make_codes()
+    campaign = make_campaign(c.owner)
+    shopper, path = make_consumer(c.brand), f"/api/v1/campaigns/{campaign.id}"
+    headers = bearer(c.owner)
+
+    def won(url: str) -> list[Any]:
+        return [r.get("amount_fen") for r in scan_as(client, bearer(shopper), url)["rewards"]]
+
+    assert won(c.urls[0]) == [88]
+    assert client.post(f"{path}/pause", headers=headers).status_code == 200
+    assert won(c.urls[1]) == []
+    assert client.post(f"{path}/activate", headers=headers).status_code == 200
+    assert won(c.urls[2]) == [88]
+    patch = {"prizes": [{"amount_fen": 66, "probability": 1.0}]}
+    assert client.patch(path, json=patch, headers=headers).status_code == 200
+    assert won(c.urls[3]) == [66]
+    make_campaign(c.owner, prizes=[{"amount_fen": 10, "probability": 1.0}])
+    assert sorted(won(c.urls[4])) == [10, 66]
