@@ -23,6 +23,7 @@ from anticounterfeit import service, writebehind
 from anticounterfeit.models import CodeBatch
 from app import db
 from core.errors import DomainError
+from core.queries import parse_id
 from workers.broker import broker
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def export_command(batch_id: str, out: Path) -> None:
     """Write the CSV ``serial,code,url,pin`` of a batch to FILE."""
     try:
         batch = db.session.scalar(
-            select(CodeBatch).where(CodeBatch.id == service._uuid(batch_id, ValueError))
+            select(CodeBatch).where(CodeBatch.id == parse_id(batch_id, ValueError))
         )
     except ValueError as exc:
         raise click.ClickException("not a batch id") from exc

@@ -6,9 +6,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand
@@ -28,33 +27,10 @@ from anticounterfeit.models import BatchStatus, CodeBatch, Product, ProductBatch
 from app import db
 from core.db import utcnow
 from core.errors import InvalidInput
+from core.queries import get_for_brand
+from core.queries import page as paginate
 
 MAX_BATCH_QUANTITY = 10_000_000
-
-
-def _uuid(value: str | uuid.UUID, error: type[Exception]) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError as exc:
-        raise error() from exc
-
-
-def _get_for_brand(
-    model: Any, row_id: str | uuid.UUID, brand: Brand, error: type[Exception]
-) -> Any:
-    """A row of ``model`` owned by ``brand``; another brand's id raises ``error`` (a 404)."""
-    row = db.session.scalar(
-        select(model).where(model.id == _uuid(row_id, error), model.brand_id == brand.id)
-    )
-    if row is None:
-        raise error()
-    return row
-
-
-def _page(query: Any, page: int, page_size: int) -> tuple[list[Any], int]:
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(query.offset((page - 1) * page_size).limit(page_size))
-    return list(rows.unique()), int(total or 0)
 
 
 def create_product(
@@ -76,14 +52,14 @@ def create_product(
 
 def get_product(brand: Brand, product_id: str | uuid.UUID) -> Product:
     """A product of ``brand``; another brand's id is UnknownProduct (404)."""
-    product: Product = _get_for_brand(Product, product_id, brand, UnknownProduct)
+    product: Product = get_for_brand(Product, product_id, brand.id, UnknownProduct)
     return product
 
 
 def list_products(brand: Brand, page: int, page_size: int) -> tuple[list[Product], int]:
     """A page of the brand's products, newest first."""
     query = select(Product).where(Product.brand_id == brand.id).order_by(Product.id.desc())
-    return _page(query, page, page_size)
+    return paginate(query, page, page_size)
 
 
 def create_lot(
@@ -110,7 +86,7 @@ def create_lot(
 
 def get_lot(brand: Brand, lot_id: str | uuid.UUID) -> ProductBatch:
     """A production lot of ``brand``."""
-    lot: ProductBatch = _get_for_brand(ProductBatch, lot_id, brand, UnknownBatch)
+    lot: ProductBatch = get_for_brand(ProductBatch, lot_id, brand.id, UnknownBatch)
     return lot
 
 
@@ -138,14 +114,14 @@ def create_code_batch(
 
 def get_code_batch(brand: Brand, batch_id: str | uuid.UUID) -> CodeBatch:
     """A code batch of ``brand``."""
-    batch: CodeBatch = _get_for_brand(CodeBatch, batch_id, brand, UnknownBatch)
+    batch: CodeBatch = get_for_brand(CodeBatch, batch_id, brand.id, UnknownBatch)
     return batch
 
 
 def list_code_batches(brand: Brand, page: int, page_size: int) -> tuple[list[CodeBatch], int]:
     """A page of the brand's code batches, newest first."""
     query = select(CodeBatch).where(CodeBatch.brand_id == brand.id).order_by(CodeBatch.id.desc())
-    return _page(query, page, page_size)
+    return paginate(query, page, page_size)
 
 
 def activate_code_batch(batch: CodeBatch) -> CodeBatch:
