@@ -101,7 +101,7 @@ class Reservation:
         """Give everything back (idempotent: a reservation is released at most once)."""
         if not self.released:
             self.released = True
-            redis.eval(_RELEASE, len(self.keys), *self.keys, self.amount)
+            redis.eval(_RELEASE, len(self.keys), *self.keys, str(self.amount))
 
 
 def _keys(
@@ -129,15 +129,15 @@ def reserve(
 ) -> Reservation | DrawOutcome:
     """Reserve one win, or say which rule refused it (seeding missing counters on the way)."""
     keys = _keys(campaign, tier, consumer_id, day, code)
-    args = (
+    args = tuple(str(a) for a in (
         amount,
         campaign.per_consumer_total if campaign.per_consumer_total is not None else -1,
         campaign.per_consumer_per_day if campaign.per_consumer_per_day is not None else -1,
         _ttl(campaign, utcnow()),
         2 * 86400,
-    )
+    ))  # fmt: skip
     for _ in range(2):
-        status = int(redis.eval(_RESERVE, len(keys), *keys, *args))
+        status = int(redis.eval(_RESERVE, len(keys), *keys, *args))  # type: ignore[arg-type]
         if status == 0:
             return Reservation(keys, amount)
         if status == 5:
@@ -168,7 +168,7 @@ def counters(redis: Redis, campaign: Campaign) -> dict[str, int | None]:
     keys = [remaining_key(campaign.id)] + [
         stock_key(campaign.id, t.id) for t in campaign.tiers if t.quantity is not None
     ]
-    values = redis.mget(keys)
+    values: list[bytes | None] = redis.mget(keys)  # type: ignore[assignment]
     return {k: (int(v) if v is not None else None) for k, v in zip(keys, values, strict=True)}
 
 

@@ -125,10 +125,10 @@ class CampaignCache:
     def _load(self, redis: Redis, brand_id: uuid.UUID) -> _Entry:
         with self._loading:
             read_at = time.monotonic()
-            token = redis.get(token_key(brand_id))
+            token: bytes | None = redis.get(token_key(brand_id))  # type: ignore[assignment]
             if token is None:
                 _bump(redis, brand_id)
-                token = redis.get(token_key(brand_id))
+                token = redis.get(token_key(brand_id))  # type: ignore[assignment]
             rows = db.session.scalars(
                 select(Campaign)
                 .where(Campaign.brand_id == brand_id, Campaign.status == CampaignStatus.active)
