@@ -20,6 +20,8 @@ from campaigns import catalogue
 from campaigns import service as campaigns
 from campaigns.models import Campaign, CatalogueItem
 from core.db import utcnow
+from profiles.models import Consumer
+from profiles.service import issue_consumer_token
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.example"
@@ -70,6 +72,18 @@ def seed_campaign(brand: Brand) -> Campaign:
     return campaigns.transition(brand, str(campaign.id), "activate")
 
 
+def seed_shopper(brand: Brand) -> Consumer:
+    """A demo shopper (WeChat cannot be reached from a demo), created on first use."""
+    shopper = db.session.scalar(
+        select(Consumer).where(Consumer.brand_id == brand.id).order_by(Consumer.created_at)
+    )
+    if shopper is None:
+        shopper = Consumer(brand_id=brand.id)
+        db.session.add(shopper)
+        db.session.flush()
+    return shopper
+
+
 @click.command("demo")
 @click.option("--show", default=3, help="How many scannable URLs to print.")
 @with_appcontext
@@ -78,12 +92,15 @@ def demo_command(show: int) -> None:
     brand = seed_brand()
     batch = seed_codes(brand)
     campaign = seed_campaign(brand)
+    shopper = seed_shopper(brand)
     db.commit()
     base = current_app.config["PUBLIC_BASE_URL"]
     job = catalog.print_job(batch, base)
     click.echo(f"Demo brand '{DEMO_SLUG}': staff login {DEMO_EMAIL} / {DEMO_PASSWORD}")
     click.echo(f"API docs: {base}/api/docs")
     click.echo(f"Campaign {campaign.id} ({campaign.name}, {campaign.status.value}).")
+    token = issue_consumer_token(shopper).access_token
+    click.echo(f"Demo shopper token (scan with it to win): Authorization: Bearer {token}")
     click.echo(f"Code batch {batch.id} ({batch.quantity} codes, active). Open one to scan:")
     stop = min(job.stop, job.start + show)
     for serial, code, pin in codes.encode_range(job.key, job.start, stop):

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 
-def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any, bearer: Any) -> None:
+def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> None:
     from app import db
     from campaigns.models import Campaign, CampaignStatus
     from profiles.models import Consumer
@@ -21,8 +21,8 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any, bear
     assert campaign.status is CampaignStatus.active
     urls = re.findall(r"(https?://\S+/01/\d{14}/21/[A-Z2-7]+)", first.output)
     assert len(urls) == 3
-    consumer = Consumer(brand_id=campaign.brand_id)
-    db.session.add(consumer)
-    db.session.flush()
-    response = client.post("/api/v1/scans", json={"code": urls[0]}, headers=bearer(consumer))
+    [token] = re.findall(r"Authorization: Bearer (\S+)", first.output)
+    headers = {"Authorization": f"Bearer {token}"}
+    response = client.post("/api/v1/scans", json={"code": urls[0]}, headers=headers)
     assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
+    assert db.session.query(Consumer).count() == 1
