@@ -55,9 +55,16 @@ def reconcile_budgets() -> dict[str, int]:
 
 
 @job
-def expire_points() -> int:
-    """Expire every credit past its date, consumer by consumer; returns the points removed."""
+def expire_points(*, batches: int = 50) -> int:
+    """Expire every credit past its date, consumer by consumer; returns the points removed.
+
+    Up to ``batches`` x 1,000 consumers per run (one transaction); the next run takes the rest.
+    """
     now, removed = utcnow(), 0
-    for consumer_id in points.consumers_with_due_credits(now):
-        removed += points.expire_due(consumer_id, now)
+    for _ in range(batches):
+        due = points.consumers_with_due_credits(now)
+        if not due:
+            break
+        for consumer_id in due:
+            removed += points.expire_due(consumer_id, now)
     return removed

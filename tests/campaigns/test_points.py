@@ -145,3 +145,19 @@ def test_reversal_takes_back_what_is_left(
     assert ledger.reverse_credit(UUID(reward["award_id"]), reason="fraud") == 0
     assert ledger.balance(shopper.id) == 0
     assert_ledger_consistent(shopper)
+
+
+def test_the_expiry_sweep_covers_every_consumer(make_brand: Any, make_consumer: Any) -> None:
+    from campaigns import points as ledger
+    from campaigns.jobs import expire_points
+
+    owner = make_brand()
+    shoppers = [make_consumer(owner.brand) for _ in range(3)]
+    for shopper in shoppers:
+        credit(owner.brand, shopper, 10, -1)
+        credit(owner.brand, shopper, 5, 30)
+    assert expire_points() == 30
+    assert expire_points() == 0
+    for shopper in shoppers:
+        assert ledger.balance(shopper.id) == 5
+        assert_ledger_consistent(shopper)
