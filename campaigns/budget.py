@@ -163,18 +163,20 @@ def seed(redis: Redis, campaign: Campaign, *, overwrite: bool) -> None:
     pipe.execute()
 
 
-def counters(redis: Redis, campaign: Campaign) -> dict[str, int | None]:
-    """The Redis view of a campaign's remaining budget and tier stocks (for reconciliation)."""
-    keys = [remaining_key(campaign.id)] + [
+def _counter_keys(campaign: Campaign) -> list[str]:
+    """The keys of a campaign's remaining budget and of its limited tiers' stocks."""
+    return [remaining_key(campaign.id)] + [
         stock_key(campaign.id, t.id) for t in campaign.tiers if t.quantity is not None
     ]
+
+
+def counters(redis: Redis, campaign: Campaign) -> dict[str, int | None]:
+    """The Redis view of a campaign's remaining budget and tier stocks (for reconciliation)."""
+    keys = _counter_keys(campaign)
     values: list[bytes | None] = redis.mget(keys)  # type: ignore[assignment]
     return {k: (int(v) if v is not None else None) for k, v in zip(keys, values, strict=True)}
 
 
 def forget(redis: Redis, campaign: Campaign) -> None:
     """Drop a campaign's budget counters (ended: nothing more can be reserved)."""
-    keys = [remaining_key(campaign.id)] + [
-        stock_key(campaign.id, t.id) for t in campaign.tiers if t.quantity is not None
-    ]
-    redis.delete(*keys)
+    redis.delete(*_counter_keys(campaign))

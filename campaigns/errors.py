@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import Conflict, DomainError, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 
 
 class UnknownCampaign(NotFound):
@@ -58,6 +58,3 @@ class ItemUnavailable(Conflict):
 class AwardNotCancellable(Conflict):
     reason = "invalid_transition"
     message = "The award can no longer be cancelled."
-
-
-__all__ = ["DomainError"]

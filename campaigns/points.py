@@ -12,12 +12,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import db
 from campaigns.errors import InsufficientPoints
 from campaigns.models import EntryKind, PointsAccount, PointsEntry
 from core.db import utcnow
+from core.queries import page as paginate
 
 
 @dataclass(frozen=True)
@@ -202,15 +203,7 @@ def reverse_credit(award_id: uuid.UUID, *, reason: str) -> int:
 
 def ledger(consumer_id: uuid.UUID, page: int, page_size: int) -> tuple[list[PointsEntry], int]:
     """The consumer's ledger, newest first."""
-
-    total = db.session.scalar(
-        select(func.count()).select_from(PointsEntry).where(PointsEntry.consumer_id == consumer_id)
+    query = select(PointsEntry).where(PointsEntry.consumer_id == consumer_id)
+    return paginate(
+        query.order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc()), page, page_size
     )
-    rows = db.session.scalars(
-        select(PointsEntry)
-        .where(PointsEntry.consumer_id == consumer_id)
-        .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    return list(rows), int(total or 0)

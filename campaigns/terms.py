@@ -8,7 +8,7 @@ raises ``InvalidTerms`` with per-field errors when the result breaks a rule.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -47,12 +47,10 @@ class Terms:
     regions: tuple[str, ...] = ()
     new_consumers_only: bool = False
     points_valid_days: int | None = None
-    errors: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able record of these terms (the campaign version)."""
         data = asdict(self)
-        data.pop("errors")
         data["kind"] = self.kind.value
         data["starts_at"], data["ends_at"] = self.starts_at.isoformat(), self.ends_at.isoformat()
         return data
@@ -156,7 +154,7 @@ def _check(terms: Terms, errors: dict[str, Any]) -> None:
 def build(body: dict[str, Any], current: Terms | None = None) -> Terms:
     """Terms from a full body (``current`` None) or from a patch over ``current``; validated."""
     errors: dict[str, Any] = {}
-    base = {k: v for k, v in asdict(current).items() if k != "errors"} if current else {}
+    base = asdict(current) if current else {}
     if current is not None:
         base["tiers"] = current.tiers
     if current is not None and "kind" in body and CampaignKind(body["kind"]) is not current.kind:
@@ -186,6 +184,3 @@ def of(campaign: Campaign) -> Terms:
         regions=tuple(campaign.regions), new_consumers_only=campaign.new_consumers_only,
         points_valid_days=campaign.points_valid_days,
     )  # fmt: skip
-
-
-__all__ = ["Terms", "Tier", "build", "of", "replace"]

@@ -67,6 +67,8 @@ def test_redeem_spends_oldest_credits_first(
 def test_refused_redemptions_write_nothing(
     client: FlaskClient, make_brand: Any, make_consumer: Any, bearer: Any
 ) -> None:
+    from uuid import UUID
+
     from app import db
     from campaigns.models import CatalogueItem, PointsEntry, Redemption
 
@@ -89,7 +91,7 @@ def test_refused_redemptions_write_nothing(
     assert_envelope(post(item_id=big), 409, "insufficient_points")
     assert db.session.scalar(select(func.count()).select_from(Redemption)) == 0
     assert db.session.scalar(select(func.count()).select_from(PointsEntry)) == 1
-    item = db.session.get(CatalogueItem, __import__("uuid").UUID(mug))
+    item = db.session.get(CatalogueItem, UUID(mug))
     db.session.refresh(item)
     assert item is not None and item.redeemed == 0
     assert post(item_id=mug).status_code == 201
