@@ -10,26 +10,30 @@ import os
 import secrets
 from collections.abc import Callable
 from functools import cached_property
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Request, Response, jsonify, render_template, request, send_from_directory
+from flask import Flask, Request, Response, send_from_directory
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask_smorest import Api
+from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
-from core.db import Database, resolve_database_url
+from core.api import (
+    api,
+    domain_error_response,
+    http_error_response,
+    redis_error_response,
+    unexpected_error_response,
+    validation_error_response,
+)
+from core.broker import broker
+from core.db import db, resolve_database_url
 from core.errors import DomainError
-from workers.broker import Broker
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
-
-db = Database()
-broker = Broker()
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -98,16 +102,6 @@ API_SETTINGS: dict[str, Any] = {
 }
 
 
-class EnvelopeApi(Api):
-    """flask-smorest's Api with the error envelope of API.md for HTTP errors."""
-
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
-        return http_error_response(error)
-
-
-api = EnvelopeApi()
-
-
 class CookieSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, without building its signer on every request: the API
     authenticates with bearer tokens and sets no session cookie, so most requests carry none."""
@@ -118,126 +112,12 @@ class CookieSessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-HTTP_REASONS = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "request_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "service_unavailable",
-}
-
-
-def wants_html() -> bool:
-    """Errors outside the API and the WeChat callbacks are HTML pages for people."""
-    path = request.path
-    return not (path.startswith("/api") or path.startswith("/wechat"))
-
-
-def error_response(
-    status: int,
-    reason: str,
-    message: str,
-    errors: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """The JSON error envelope (or an HTML page outside the API)."""
-    phrase = HTTPStatus(status).phrase
-    if wants_html():
-        page = "errors/404.html" if status == 404 else "errors/error.html"
-        html = render_template(page, code=status, status=phrase, message=message)
-        response = Response(html, status=status, mimetype="text/html")
-    else:
-        body: dict[str, Any] = {
-            "code": status,
-            "status": phrase,
-            "message": message,
-            "reason": reason,
-        }
-        if errors:
-            body["errors"] = errors
-        response = jsonify(body)
-        response.status_code = status
-    response.headers.update(headers or {})
-    return response
-
-
-def http_error_response(error: HTTPException) -> Response:
-    """Envelope for werkzeug/flask-smorest HTTP errors, including webargs validation."""
-    status = error.code or 500
-    data = getattr(error, "data", None) or {}
-    messages = data.get("messages")
-    reason = HTTP_REASONS.get(status, "http_error")
-    message = error.description or HTTPStatus(status).phrase
-    if status == 400 and messages and "json" in messages and "Invalid JSON" in str(messages):
-        reason, message = "malformed_json", "The request body is not valid JSON."
-        messages = None
-    elif status == 422:
-        message = "The request is not valid."
-    elif status == 413:
-        message = "The request body is too large."
-    headers = dict(data.get("headers") or {})
-    valid_methods = getattr(error, "valid_methods", None)
-    if status == 405 and valid_methods:
-        headers["Allow"] = ", ".join(valid_methods)
-    return error_response(status, reason, message, errors=messages, headers=headers)
-
-
-def domain_error_response(error: DomainError) -> Response:
-    """Envelope for the domain errors raised by services."""
-    return error_response(
-        error.http_status, error.reason, error.message, errors=error.errors, headers=error.headers()
-    )
-
-
-def validation_error_response(error: ValidationError) -> Response:
-    """Envelope for marshmallow errors raised outside flask-smorest's argument parsing."""
-    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-    return error_response(422, "validation_error", "The request is not valid.", errors=messages)
-
-
-def redis_error_response(error: RedisError) -> Response:
-    """Redis down is a 503, not a 500."""
-    log.error("redis unavailable: %s", error)
-    return error_response(
-        503,
-        "redis_unavailable",
-        "A service we depend on is unavailable; try again shortly.",
-        headers={"Retry-After": "5"},
-    )
-
-
-def unexpected_error_response(error: Exception) -> Response:
-    """Anything else: logged with its traceback, answered without internals."""
-    if isinstance(error, HTTPException):
-        return http_error_response(error)
-    log.exception("unhandled error on %s %s", request.method, request.path)
-    return error_response(500, "internal_error", "Something went wrong on our side.")
-
-
 def _register_errors(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error_response)
     app.register_error_handler(ValidationError, validation_error_response)
     app.register_error_handler(RedisError, redis_error_response)
     app.register_error_handler(HTTPException, http_error_response)
     app.register_error_handler(Exception, unexpected_error_response)
-
-
-def _commit_or_rollback(response: Response) -> Response:
-    """The one commit of a request, at the boundary: only for successful responses."""
-    if not db.in_use():
-        return response  # the request never touched the database (scans, health)
-    if response.status_code < 400:
-        db.commit()
-    else:
-        db.session.rollback()
-    return response
 
 
 def _register_docs_assets(app: Flask) -> None:
@@ -267,6 +147,8 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.demo import demo_command
     from engagement.views import bp as pages
     from profiles.api import blp as profiles_api
+    from workers.cli import worker_command
+    from workers.sweeps import scheduler_command
 
     api.register_blueprint(health_api)
     api.register_blueprint(accounts_api)
@@ -279,6 +161,8 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(codes_cli)
     app.cli.add_command(scans_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
 
 
 class App(Flask):
@@ -294,6 +178,21 @@ class App(Flask):
     @cached_property
     def _sync_functions(self) -> dict[Callable[..., Any], Callable[..., Any]]:
         return {}
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        """The request's one transaction boundary: the view (parse, one service call, dump) runs,
+        then the transaction commits, and only then is the response finalised and sent. Any
+        error, the commit's included, rolls back first and becomes an error response, so nothing
+        the view built (rewards, say) is announced unless it committed."""
+        try:
+            rv = super().dispatch_request()
+            if db.in_use():
+                db.commit()
+            return rv
+        except BaseException:
+            if db.in_use():
+                db.session.rollback()
+            raise
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -312,5 +211,4 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     _register_docs_assets(app)
     _register_blueprints(app)
-    app.after_request(_commit_or_rollback)
     return app

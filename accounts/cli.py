@@ -24,7 +24,7 @@ def brand_cli() -> None:
 @with_appcontext
 def create_command(slug: str, name: str, owner_email: str, owner_password: str) -> None:
     """Create a brand and its owner; prints {"brand_id", "slug", "owner_id"} as JSON."""
-    from app import db
+    from core.db import db
 
     try:
         owner = service.create_brand(slug, name, owner_email, owner_password)

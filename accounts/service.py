@@ -14,10 +14,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from accounts import tokens
 from accounts.errors import EmailTaken, InvalidCredentials, InvalidToken, SlugTaken
 from accounts.models import Brand, Role, StaffUser
-from app import db
+from core.broker import redis_client
+from core.db import db
 from core.errors import InvalidInput, NotFound
 from core.ratelimit import Limit, check, hit, reset
-from workers.broker import redis_client
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 LOGIN_PER_IP = Limit("login-ip", count=30, seconds=60)

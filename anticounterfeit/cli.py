@@ -19,12 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
-from anticounterfeit import service, writebehind
+from anticounterfeit import service
 from anticounterfeit.models import CodeBatch
-from app import db
+from anticounterfeit.scans import writebehind
+from core.broker import current_broker
+from core.db import db
 from core.errors import DomainError
 from core.queries import parse_id
-from workers.broker import broker
 
 log = logging.getLogger(__name__)
 FOLLOW_BLOCK_MS = 1000
@@ -82,7 +83,7 @@ def scans_cli() -> None:
 @with_appcontext
 def flush_command(follow: bool, batch_size: int, gather: float) -> None:
     """Move scan events from Redis into the database (write-behind)."""
-    if broker().embedded:
+    if current_broker().embedded:
         raise click.ClickException("REDIS_URL is not set: in embedded mode scans flush inline")
     stopping: list[int] = []
     previous = signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))

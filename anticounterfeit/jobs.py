@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anticounterfeit import writebehind
+from anticounterfeit.scans import writebehind
 from workers.job import job
 
 INLINE_CONSUMER = "inline"

@@ -22,7 +22,7 @@ from accounts.models import Brand
 from anticounterfeit import codes
 from anticounterfeit.errors import SerialSpaceExhausted
 from anticounterfeit.models import CodeKeyRecord
-from app import db
+from core.db import db
 
 REFRESH_SECONDS = 30.0
 MISS_RELOAD_SECONDS = 5.0

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand
 from anticounterfeit import codes, gs1
-from anticounterfeit.batchcache import batches_changed
 from anticounterfeit.errors import (
     BatchRevoked,
     DuplicateGtin,
@@ -24,8 +23,8 @@ from anticounterfeit.errors import (
 )
 from anticounterfeit.keys import _to_code_key, allocate_serials, current_key
 from anticounterfeit.models import BatchStatus, CodeBatch, Product, ProductBatch
-from app import db
-from core.db import utcnow
+from anticounterfeit.scans.batchcache import batches_changed
+from core.db import db, utcnow
 from core.errors import InvalidInput
 from core.queries import get_for_brand
 from core.queries import page as paginate

@@ -47,7 +47,8 @@ APP_ENV = {
 SEED = """
 import json, sys
 from datetime import timedelta
-from app import create_app, db
+from app import create_app
+from core.db import db
 from accounts.service import create_brand
 from anticounterfeit import codes, service
 from campaigns import service as campaigns

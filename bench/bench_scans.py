@@ -99,7 +99,8 @@ def prepare(codes: int) -> list[str]:
     )  # fmt: skip
     seed = (
         "import sys\n"
-        "from app import create_app, db\n"
+        "from app import create_app\n"
+        "from core.db import db\n"
         "from accounts.service import create_brand\n"
         "from anticounterfeit import codes, service\n"
         "app = create_app()\n"

@@ -13,7 +13,6 @@ import uuid
 from sqlalchemy import select, update
 
 from accounts.models import Brand
-from app import db
 from campaigns import budget, points
 from campaigns.errors import AwardNotCancellable, UnknownAward
 from campaigns.models import (
@@ -28,8 +27,9 @@ from campaigns.models import (
     PrizeTier,
 )
 from core import txhooks
+from core.broker import redis_client
+from core.db import db
 from core.queries import parse_id
-from workers.broker import redis_client
 
 CANCELLABLE = (AwardStatus.pending, AwardStatus.held, AwardStatus.awaiting_user, AwardStatus.failed)
 

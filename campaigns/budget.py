@@ -17,10 +17,9 @@ from datetime import date, datetime, timedelta
 
 from redis import Redis
 
-from app import db
 from campaigns.cache import CampaignInfo, TierInfo
 from campaigns.models import Campaign, DrawOutcome
-from core.db import utcnow
+from core.db import db, utcnow
 
 KEEP_AFTER_END = timedelta(days=7)
 

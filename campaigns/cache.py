@@ -3,7 +3,7 @@
 Every logged-in first scan asks "which campaigns are running for this brand?". Reading them
 from PostgreSQL each time costs a query (and a transaction) per scan even for brands without
 campaigns, so each process keeps snapshots per brand. Whether they are current is decided in
-Redis, as for code batches (``anticounterfeit.batchcache``): each brand has a *campaign version
+Redis, as for code batches (``scans.batchcache``): each brand has a *campaign version
 token* (``cmp:ver:{brand}``), replaced by a new random value when one of its campaigns changes,
 once at the change and again after the transaction commits. A draw reads the token (one Redis
 GET) and reloads when it moved; the reload reads the token before the database, so a change
@@ -26,10 +26,10 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app import db
 from campaigns.models import Campaign, CampaignKind, CampaignStatus
 from core import txhooks
-from workers.broker import redis_client
+from core.broker import redis_client
+from core.db import db
 
 MAX_AGE_SECONDS = 60.0
 TOKEN_TTL_SECONDS = 86_400

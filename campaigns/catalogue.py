@@ -14,10 +14,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand
-from app import db
 from campaigns import points
 from campaigns.errors import DuplicateRedemption, ItemUnavailable, OutOfStock, UnknownCatalogueItem
 from campaigns.models import CatalogueItem, Redemption
+from core.db import db
 from core.errors import InvalidInput
 from core.queries import get_for_brand, page
 

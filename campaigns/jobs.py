@@ -7,11 +7,10 @@ import uuid
 
 from sqlalchemy import select
 
-from app import db
 from campaigns import budget, payouts, points
 from campaigns.models import Campaign, CampaignStatus
-from core.db import utcnow
-from workers.broker import redis_client
+from core.broker import redis_client
+from core.db import db, utcnow
 from workers.job import enqueue_after_commit, job
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,8 @@ from typing import Any, Protocol
 from flask import current_app
 from sqlalchemy import select
 
-from app import db
 from campaigns.models import Award, AwardStatus, Payout, PayoutStatus
-from core.db import utcnow
+from core.db import db, utcnow
 from workers.job import enqueue_after_commit
 
 log = logging.getLogger(__name__)

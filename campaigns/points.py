@@ -14,10 +14,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app import db
 from campaigns.errors import InsufficientPoints
 from campaigns.models import EntryKind, PointsAccount, PointsEntry
-from core.db import utcnow
+from core.db import db, utcnow
 from core.queries import page as paginate
 
 

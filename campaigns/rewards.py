@@ -19,7 +19,6 @@ from sqlalchemy import and_, case, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app import db
 from campaigns import budget, draws, payouts, points
 from campaigns.cache import CampaignInfo, TierInfo, campaign_cache
 from campaigns.models import (
@@ -33,8 +32,8 @@ from campaigns.models import (
     PrizeTier,
 )
 from core import txhooks
-from core.db import new_id
-from workers.broker import redis_client
+from core.broker import redis_client
+from core.db import db, new_id
 
 CHINA = timezone(timedelta(hours=8))
 DEFAULT_POINTS_VALID_DAYS = 365

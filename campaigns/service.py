@@ -17,7 +17,6 @@ from sqlalchemy import delete, select
 from accounts.models import Brand, StaffUser
 from anticounterfeit.geo import region_names
 from anticounterfeit.models import CodeBatch, Product
-from app import db
 from campaigns import budget, simulation, terms
 from campaigns.cache import campaigns_changed
 from campaigns.errors import InvalidTerms, InvalidTransition, UnknownCampaign, UnknownTarget
@@ -30,9 +29,9 @@ from campaigns.models import (
     PrizeTier,
 )
 from core import txhooks
-from core.db import utcnow
+from core.broker import redis_client
+from core.db import db, utcnow
 from core.queries import get_for_brand, page
-from workers.broker import redis_client
 
 TRANSITIONS: dict[str, tuple[set[CampaignStatus], CampaignStatus]] = {
     "activate": ({CampaignStatus.draft, CampaignStatus.paused}, CampaignStatus.active),

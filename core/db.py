@@ -200,3 +200,6 @@ class Database:
         except BaseException:
             self.session.rollback()
             raise
+
+
+db = Database()

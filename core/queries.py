@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 
-from app import db
+from core.db import db
 
 M = TypeVar("M")
 

@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from accounts.auth import ConsumerIdentity
 from anticounterfeit.models import ScanEvent
-from app import db
 from campaigns import catalogue, points
 from campaigns.models import Award, CampaignKind, CatalogueItem, Redemption
 from campaigns.models.award import RELEASED
 from campaigns.rewards import reward_payload
+from core.db import db
 from core.queries import page
 
 

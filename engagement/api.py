@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -15,7 +15,7 @@ from accounts.auth import (
     consumer_required,
     current_consumer,
 )
-from anticounterfeit.scans import Location, ScanInput
+from anticounterfeit.scans.record import Location, ScanInput
 from campaigns.schemas import (
     CatalogueItemSchema,
     PointsEntrySchema,
@@ -23,17 +23,11 @@ from campaigns.schemas import (
     RedemptionResultSchema,
     RedemptionSchema,
 )
+from core.lang import prefers_english
 from engagement import account, service
 from engagement.schemas import MeSchema, MyAwardSchema, ScanRequestSchema, ScanResponseSchema
 
 blp = Blueprint("engagement", __name__, url_prefix="/api/v1", description="Scans")
-
-
-def prefers_english() -> bool:
-    """zh-CN unless the caller's Accept-Language prefers English."""
-    if "Accept-Language" not in request.headers:
-        return False
-    return request.accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN") == "en"
 
 
 @blp.post("/scans")

@@ -15,11 +15,10 @@ from accounts.models import Brand
 from anticounterfeit import codes
 from anticounterfeit import service as catalog
 from anticounterfeit.models import CodeBatch, Product
-from app import db
 from campaigns import catalogue
 from campaigns import service as campaigns
 from campaigns.models import Campaign, CatalogueItem
-from core.db import utcnow
+from core.db import db, utcnow
 from profiles.models import Consumer
 from profiles.service import issue_consumer_token
 

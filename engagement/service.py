@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from anticounterfeit import messages
-from anticounterfeit.scans import ScanInput, ScanResult, scan
+from anticounterfeit.scans.record import ScanInput, ScanResult, scan
 from anticounterfeit.verdicts import Verdict
 from campaigns.rewards import ScanFacts, draw_for_scan, reward_payload
+from core.broker import redis_client
 from core.db import utcnow
 from core.ratelimit import Limit, hit_all
-from workers.broker import redis_client
 
 SCANS_PER_IP = Limit("scan-ip", count=120, seconds=60)
 SCANS_PER_DEVICE = Limit("scan-device", count=60, seconds=60)

@@ -7,9 +7,9 @@ import secrets
 from flask import Blueprint, Response, current_app, make_response, render_template, request
 
 from accounts.auth import client_ip
-from anticounterfeit.scans import ScanInput
+from anticounterfeit.scans.record import ScanInput
+from core.lang import prefers_english
 from engagement import service
-from engagement.api import prefers_english
 
 bp = Blueprint("pages", __name__)
 DEVICE_COOKIE = "did"

@@ -11,13 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from accounts import tokens
 from accounts.models import Brand
 from accounts.service import IssuedToken, miniprogram_credentials
-from app import db
-from core.db import utcnow
+from core.broker import redis_client
+from core.db import db, utcnow
 from core.ratelimit import Limit, hit
 from profiles.errors import WechatNotConfigured
 from profiles.models import Consumer, WechatIdentity
 from profiles.wechat import WechatSession, code_to_session
-from workers.broker import redis_client
 
 WECHAT_LOGIN_PER_IP = Limit("wxlogin-ip", count=60, seconds=60)
 

@@ -76,7 +76,8 @@ def test_config(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def app(fake_wechat_server: Any) -> Iterator[Flask]:
     """The application, with its schema migrated once for the whole session."""
-    from app import create_app, db
+    from app import create_app
+    from core.db import db
     from core.dbcli import upgrade
 
     if DATABASE_URL.startswith("postgresql"):
@@ -98,7 +99,7 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     application: Flask = request.getfixturevalue("app")
-    from app import db
+    from core.db import db
 
     assert db.engine is not None
     with application.app_context():
@@ -117,7 +118,7 @@ def _flush_redis() -> None:
     """Empty Redis and the in-process caches that mirror the database."""
     from flask import current_app
 
-    from workers.broker import redis_client
+    from core.broker import redis_client
 
     redis_client().flushdb()
     current_app.extensions.pop("keyring", None)
@@ -128,8 +129,7 @@ def _flush_redis() -> None:
 @pytest.fixture
 def committed(app: Flask) -> Iterator[None]:
     """For tests about real commits and concurrency: no outer transaction; tables emptied after."""
-    from app import db
-    from core.db import Base
+    from core.db import Base, db
 
     with app.app_context():
         _flush_redis()
@@ -146,7 +146,7 @@ def flush_scans() -> Callable[[], int]:
     """Move pending scan events into the database now (embedded mode already did, inline)."""
 
     def flush() -> int:
-        from anticounterfeit import writebehind
+        from anticounterfeit.scans import writebehind
 
         total = 0
         while moved := writebehind.flush("tests"):

@@ -8,8 +8,7 @@ from flask import Flask
 
 
 def test_models_and_migrations_agree(app: Flask) -> None:
-    from app import db
-    from core.db import Base
+    from core.db import Base, db
 
     context = MigrationContext.configure(db.session.connection(), opts={"compare_type": True})
     diff = compare_metadata(context, Base.metadata)

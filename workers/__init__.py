@@ -1,3 +1,4 @@
-"""Background work: the Redis connection, RQ queues, the job wrapper and the worker command."""
+"""Background work: the job wrapper, enqueue-after-commit, the worker and scheduler commands.
 
-QUEUES = ("payouts", "fraud", "default")
+The Redis connection and the queue names live on the ground floor (``core.broker``).
+"""

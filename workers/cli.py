@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from workers import QUEUES
-from workers.broker import broker
+from core.broker import QUEUES, current_broker
+from workers.job import bind_process_app
 
 
 @click.command("worker")
@@ -17,7 +18,8 @@ from workers.broker import broker
 @with_appcontext
 def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
     """Process jobs from the given queues (default: all), with RQ's scheduler for retries."""
-    ext = broker()
+    bind_process_app(current_app._get_current_object())  # type: ignore[attr-defined]
+    ext = current_broker()
     if ext.embedded:
         raise click.ClickException("REDIS_URL is not set: in embedded mode jobs run inline")
     names = queues or QUEUES

@@ -18,7 +18,8 @@ from typing import Any, ParamSpec, TypeVar
 from flask import Flask, current_app, has_app_context
 
 from core import txhooks
-from workers.broker import queue
+from core.broker import queue
+from core.db import db
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -37,14 +38,17 @@ class PendingJob:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def _job_app() -> Flask:
+def bind_process_app(app: Flask) -> None:
+    """Remember the app that jobs of this process run in (``flask worker`` calls this)."""
     global _process_app
+    _process_app = app
+
+
+def _job_app() -> Flask:
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined, no-any-return]
     if _process_app is None:
-        from app import create_app
-
-        _process_app = create_app()
+        raise RuntimeError("jobs run under `flask --app app worker` (no application is bound)")
     return _process_app
 
 
@@ -53,8 +57,6 @@ def job(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        from app import db
-
         with _job_app().app_context(), db.own_session():
             try:
                 result = func(*args, **kwargs)
@@ -74,8 +76,6 @@ def enqueue_after_commit(
 
     RQ enqueue options (``job_id``, ``retry``, ``job_timeout``...) go in ``kwargs["rq"]``.
     """
-    from app import db
-
     options = kwargs.pop("rq", {})
     pending = PendingJob(func, queue_name, args, kwargs, options)
     txhooks.on_commit(db.session(), lambda: _send(pending))

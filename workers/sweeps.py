@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import click
 from flask.cli import with_appcontext
 
-from workers.broker import broker, queue
+from core.broker import current_broker, queue
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ SWEEPS = (
 
 def tick() -> list[str]:
     """Enqueue the sweeps that are due; returns their names."""
-    redis, due = broker().redis, []
+    redis, due = current_broker().redis, []
     assert redis is not None
     for sweep in SWEEPS:
         if redis.set(f"sweeps:{sweep.func}", "1", nx=True, ex=sweep.interval):

@@ -81,7 +81,7 @@ def test_expired_token(client: FlaskClient, make_brand: Any, bearer: Any, monkey
 def test_consumer_token_on_staff_endpoint(
     client: FlaskClient, make_brand: Any, bearer: Any
 ) -> None:
-    from app import db
+    from core.db import db
     from profiles.models import Consumer
 
     brand = make_brand("acme").brand
@@ -144,7 +144,7 @@ def test_other_brands_staff_is_404(
 def test_credentials_are_encrypted_and_write_only(
     app: Flask, client: FlaskClient, make_brand: Any, bearer: Any
 ) -> None:
-    from app import db
+    from core.db import db
 
     owner = make_brand("acme")
     response = client.patch(
@@ -165,7 +165,7 @@ def test_nothing_written_on_invalid_input(
     client: FlaskClient, make_brand: Any, bearer: Any
 ) -> None:
     from accounts.models import StaffUser
-    from app import db
+    from core.db import db
 
     owner = make_brand("acme")
     before = db.session.scalar(select(func.count()).select_from(StaffUser))

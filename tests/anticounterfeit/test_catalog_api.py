@@ -107,7 +107,7 @@ def verify_code(code: str) -> codes.DecodedCode | None:
 
 def code_state_count() -> int:
     from anticounterfeit.models import CodeState
-    from app import db
+    from core.db import db
 
     return int(db.session.scalar(select(func.count()).select_from(CodeState)) or 0)
 
@@ -206,7 +206,7 @@ def test_analyst_cannot_create_but_can_read(
 
 
 def test_consumer_token_is_wrong_kind(client: FlaskClient, owner: Any, bearer: Any) -> None:
-    from app import db
+    from core.db import db
     from profiles.models import Consumer
 
     consumer = Consumer(brand_id=owner.brand.id)

@@ -12,7 +12,7 @@ from tests.campaigns.conftest import scan_as
 
 def remaining(campaign: Any) -> int | None:
     from campaigns import budget
-    from workers.broker import redis_client
+    from core.broker import redis_client
 
     value = redis_client().get(budget.remaining_key(campaign.id))
     return None if value is None else int(value)
@@ -21,7 +21,7 @@ def remaining(campaign: Any) -> int | None:
 def test_activation_seeds_and_draws_reserve(
     client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
 ) -> None:
-    from app import db
+    from core.db import db
 
     c = make_codes()
     campaign = make_campaign(c.owner, budget_fen=1000)
@@ -37,8 +37,8 @@ def test_a_failed_request_releases_its_reservation(
     client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from app import db
     from campaigns.models import Award, Draw
+    from core.db import db
     from engagement import service
 
     c = make_codes()
@@ -58,7 +58,7 @@ def test_a_failed_request_releases_its_reservation(
 def test_missing_counters_are_seeded_from_the_database(
     client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
 ) -> None:
-    from workers.broker import redis_client
+    from core.broker import redis_client
 
     c = make_codes()
     prizes = [{"amount_fen": 100, "probability": 1, "quantity": 3}]
@@ -76,7 +76,7 @@ def test_reconciliation_resets_drifted_counters(
 ) -> None:
     from campaigns import budget
     from campaigns.jobs import reconcile_budgets
-    from workers.broker import redis_client
+    from core.broker import redis_client
 
     c = make_codes()
     campaign = make_campaign(c.owner, budget_fen=1000)
@@ -93,7 +93,7 @@ def test_ending_a_campaign_drops_its_counters(make_codes: Any, make_campaign: An
     c = make_codes()
     campaign = make_campaign(c.owner)
     service.transition(c.brand, str(campaign.id), "end")
-    from app import db
+    from core.db import db
 
     db.commit()
     assert remaining(campaign) is None
@@ -111,8 +111,8 @@ def test_cancelling_awards_returns_their_amount(
     client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any,
     make_brand: Any,
 ) -> None:  # fmt: skip
-    from app import db
     from campaigns.models import Campaign, PrizeTier
+    from core.db import db
     from tests.test_app import assert_envelope
 
     c = make_codes()
@@ -172,11 +172,10 @@ def test_stuck_payouts_are_redriven_and_paid_once(
 ) -> None:
     from datetime import timedelta
 
-    from app import db
     from campaigns import payouts
     from campaigns.jobs import pay_award, sweep_payouts
     from campaigns.models import Payout
-    from core.db import utcnow
+    from core.db import db, utcnow
     from tests.workers import run_workers
 
     c = make_codes()

@@ -41,10 +41,10 @@ def _scan_all(app: Flask, jobs: list[tuple[str, str]]) -> list[dict[str, Any]]:
 
 def assert_invariants(campaign_id: Any, budget: int) -> dict[str, int]:
     """Every money invariant of API.md, exactly."""
-    from app import db
     from campaigns import budget as counters
     from campaigns.models import Award, Campaign, ConsumerWins, Draw, PrizeTier
-    from workers.broker import redis_client
+    from core.broker import redis_client
+    from core.db import db
 
     db.session.expire_all()
     campaign = db.session.get(Campaign, campaign_id)
@@ -90,7 +90,7 @@ def assert_invariants(campaign_id: Any, budget: int) -> dict[str, int]:
 
 def _setup(make_codes: Any, make_consumer: Any, make_campaign: Any, *, codes: int,
            consumers: int, **campaign: Any) -> tuple[Any, Any, list[str]]:  # fmt: skip
-    from app import db
+    from core.db import db
     from profiles.service import issue_consumer_token
 
     c = make_codes(codes)
@@ -134,7 +134,7 @@ def test_lost_redis_counters_cannot_overspend(
 ) -> None:
     """Redis wrongly says there is plenty (lost writes): PostgreSQL's guards still hold."""
     from campaigns import budget as counters
-    from workers.broker import redis_client
+    from core.broker import redis_client
 
     budget = 2_000
     c, campaign, tokens = _setup(
@@ -153,9 +153,9 @@ def test_lost_redis_counters_cannot_overspend(
 def test_same_redemption_twice_at_once(
     app: Flask, committed: None, make_brand: Any, make_consumer: Any
 ) -> None:
-    from app import db
     from campaigns import catalogue
     from campaigns import points as ledger
+    from core.db import db
     from profiles.service import issue_consumer_token
     from tests.campaigns.test_points import assert_ledger_consistent
 

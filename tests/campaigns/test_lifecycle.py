@@ -80,8 +80,8 @@ def test_editing_a_draft_keeps_version_one(
 def test_changing_live_prizes_creates_a_version_and_keeps_history(
     client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
 ) -> None:
-    from app import db
     from campaigns.models import Draw, PrizeTier
+    from core.db import db
 
     c = make_codes()
     campaign = make_campaign(c.owner)

@@ -22,9 +22,9 @@ def credit(brand: Any, consumer: Any, points: int, expires_in_days: int | None =
 
 def assert_ledger_consistent(consumer: Any) -> None:
     """Balance = sum of entries = sum of what is left of the credits, and never negative."""
-    from app import db
     from campaigns import points as ledger
     from campaigns.models import PointsEntry
+    from core.db import db
 
     def total(column: Any) -> int:
         where = PointsEntry.consumer_id == consumer.id
@@ -38,7 +38,7 @@ def assert_ledger_consistent(consumer: Any) -> None:
 def test_redeem_spends_oldest_credits_first(
     client: FlaskClient, make_brand: Any, make_consumer: Any, bearer: Any
 ) -> None:
-    from app import db
+    from core.db import db
 
     owner = make_brand()
     shopper = make_consumer(owner.brand)
@@ -69,8 +69,8 @@ def test_refused_redemptions_write_nothing(
 ) -> None:
     from uuid import UUID
 
-    from app import db
     from campaigns.models import CatalogueItem, PointsEntry, Redemption
+    from core.db import db
 
     owner, other = make_brand(), make_brand()
     shopper = make_consumer(owner.brand)

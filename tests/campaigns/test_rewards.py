@@ -15,7 +15,7 @@ BEIJING = {"lat": 39.9042, "lng": 116.4074, "accuracy_m": 30}
 
 
 def _rows(model: Any) -> list[Any]:
-    from app import db
+    from core.db import db
 
     return list(db.session.scalars(select(model)))
 
@@ -24,8 +24,8 @@ def test_authentic_scan_wins_a_red_packet_paid_by_the_sandbox(
     client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any,
     flush_scans: Any,
 ) -> None:  # fmt: skip
-    from app import db
     from campaigns.models import Award, Draw, Payout
+    from core.db import db
 
     c = make_codes()
     campaign = make_campaign(c.owner)
@@ -153,8 +153,8 @@ def test_limits_per_consumer_per_day_and_total(
 def test_tier_quantity_and_budget_exhaustion(
     client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any
 ) -> None:
-    from app import db
     from campaigns.models import Draw
+    from core.db import db
 
     c = make_codes()
     quantity = make_campaign(c.owner, prizes=[{"amount_fen": 10, "probability": 1, "quantity": 2}])
@@ -263,7 +263,7 @@ def test_a_repeated_first_scan_draws_nothing_more(
         )  # fmt: skip
 
     first = draw_for_scan(facts())
-    from workers.broker import redis_client
+    from core.broker import redis_client
 
     redis_client().flushdb()  # the lost Redis state, code claims included
     for _ in range(5):

@@ -13,7 +13,7 @@ from tests.test_app import assert_envelope
 
 
 def _count(model: Any) -> int:
-    from app import db
+    from core.db import db
 
     return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
 

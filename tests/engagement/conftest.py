@@ -46,7 +46,7 @@ def make_codes(make_brand: Any) -> Any:
 @pytest.fixture
 def make_consumer() -> Any:
     """Factory: a consumer of a brand."""
-    from app import db
+    from core.db import db
     from profiles.models import Consumer
 
     def make(brand: Any) -> Any:

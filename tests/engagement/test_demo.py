@@ -9,8 +9,8 @@ from flask import Flask
 
 
 def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> None:
-    from app import db
     from campaigns.models import Campaign, CampaignStatus
+    from core.db import db
     from profiles.models import Consumer
 
     runner = app.test_cli_runner()

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("app")
 
 def scan(raw: str, consumer: Any = None, **facts: Any) -> Any:
     """Scan through the service (no request: nothing is flushed inline)."""
-    from anticounterfeit.scans import ScanInput, scan
+    from anticounterfeit.scans.record import ScanInput, scan
 
     if consumer is not None:
         facts.update(consumer_id=consumer.id, consumer_brand_id=consumer.brand_id)
@@ -24,21 +24,21 @@ def scan(raw: str, consumer: Any = None, **facts: Any) -> Any:
 
 
 def count(model: Any) -> int:
-    from app import db
+    from core.db import db
 
     return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def stream_entries() -> list[Any]:
-    from anticounterfeit.scanstate import EVENTS
-    from workers.broker import redis_client
+    from anticounterfeit.scans.state import EVENTS
+    from core.broker import redis_client
 
     return list(redis_client().xrange(EVENTS))
 
 
 def state_of(c: Any, index: int) -> Any:
     from anticounterfeit.models import CodeState
-    from app import db
+    from core.db import db
 
     serial = c.rows[index][0]
     return db.session.scalar(
@@ -53,10 +53,10 @@ def test_revocation_reaches_a_cache_loaded_before_it(make_codes: Any, monkeypatc
     """Another process's cache, loaded while the batch was active, sees the revocation at its
     next scan: the Lua call finds the batch token moved, records nothing, and it reloads."""
     from anticounterfeit import service
-    from anticounterfeit.batchcache import BatchCache
     from anticounterfeit.models import BatchStatus
-    from app import db
-    from workers.broker import redis_client
+    from anticounterfeit.scans.batchcache import BatchCache
+    from core.broker import redis_client
+    from core.db import db
 
     c = make_codes()
     db.commit()
@@ -84,8 +84,8 @@ def test_revocation_reaches_a_cache_loaded_before_it(make_codes: Any, monkeypatc
 def test_a_stale_copy_is_reloaded_once_for_all_threads(make_codes: Any) -> None:
     import time
 
-    from anticounterfeit.batchcache import BatchCache
-    from workers.broker import redis_client
+    from anticounterfeit.scans.batchcache import BatchCache
+    from core.broker import redis_client
 
     c = make_codes()
     cache, redis, key = BatchCache(), redis_client(), c.batch.code_key_id
@@ -98,9 +98,9 @@ def test_a_stale_copy_is_reloaded_once_for_all_threads(make_codes: Any) -> None:
 
 def test_activation_reaches_a_cache_loaded_before_it(make_codes: Any) -> None:
     from anticounterfeit import service
-    from anticounterfeit.batchcache import batch_cache
-    from app import db
-    from workers.broker import redis_client
+    from anticounterfeit.scans.batchcache import batch_cache
+    from core.broker import redis_client
+    from core.db import db
 
     c = make_codes(active=False)
     db.commit()
@@ -114,7 +114,7 @@ def test_activation_reaches_a_cache_loaded_before_it(make_codes: Any) -> None:
 
 def test_a_new_batch_of_a_cached_key_is_found(make_codes: Any) -> None:
     from anticounterfeit import service
-    from app import db
+    from core.db import db
 
     c = make_codes()
     assert scan(c.urls[0]).verdict == "authentic"  # caches the key's batches
@@ -131,7 +131,7 @@ def test_a_new_batch_of_a_cached_key_is_found(make_codes: Any) -> None:
 def test_warm_authentic_scans_cost_no_database_query(
     make_codes: Any, make_consumer: Any, flush_scans: Any
 ) -> None:
-    from app import db
+    from core.db import db
 
     c = make_codes()
     consumer = make_consumer(c.brand)
@@ -153,7 +153,7 @@ def test_warm_authentic_scans_cost_no_database_query(
 
 def test_scan_result_keeps_its_interface(make_codes: Any, make_consumer: Any) -> None:
     """What the campaigns code reads from a scan result."""
-    from anticounterfeit.scans import Location
+    from anticounterfeit.scans.record import Location
 
     c = make_codes()
     consumer = make_consumer(c.brand)
@@ -188,8 +188,8 @@ def test_first_consumer_scan_after_an_anonymous_check(make_codes: Any, make_cons
 
 
 def test_history_keeps_the_last_200_sightings(make_codes: Any) -> None:
-    from anticounterfeit.scanstate import HISTORY_LIMIT
-    from workers.broker import redis_client
+    from anticounterfeit.scans.state import HISTORY_LIMIT
+    from core.broker import redis_client
 
     c = make_codes()
     for _ in range(HISTORY_LIMIT + 5):
@@ -213,8 +213,9 @@ def _key_id(c: Any) -> int:
 
 
 def test_replaying_the_stream_stores_each_event_once(make_codes: Any, make_consumer: Any) -> None:
-    from anticounterfeit import bulkwrite, service
+    from anticounterfeit import service
     from anticounterfeit.models import CodeState, ScanEvent
+    from anticounterfeit.scans import bulkwrite
 
     c = make_codes()
     consumer = make_consumer(c.brand)
@@ -240,12 +241,12 @@ def test_replaying_the_stream_stores_each_event_once(make_codes: Any, make_consu
 def test_a_flusher_that_died_before_acknowledging_is_replayed(
     make_codes: Any, monkeypatch: Any
 ) -> None:
-    from anticounterfeit import writebehind
-    from anticounterfeit.bulkwrite import parse
     from anticounterfeit.models import CodeState, ScanEvent
-    from anticounterfeit.scanstate import EVENTS
-    from app import db
-    from workers.broker import redis_client
+    from anticounterfeit.scans import writebehind
+    from anticounterfeit.scans.bulkwrite import parse
+    from anticounterfeit.scans.state import EVENTS
+    from core.broker import redis_client
+    from core.db import db
 
     c = make_codes()
     for url in c.urls[:3]:
@@ -262,9 +263,9 @@ def test_a_flusher_that_died_before_acknowledging_is_replayed(
 
 
 def test_events_the_database_refuses_go_to_dead_letters(make_codes: Any) -> None:
-    from anticounterfeit import writebehind
     from anticounterfeit.models import ScanEvent
-    from workers.broker import redis_client
+    from anticounterfeit.scans import writebehind
+    from core.broker import redis_client
 
     c = make_codes()
     scan(c.urls[0])
@@ -299,9 +300,9 @@ def test_http_scans_are_in_the_database_after_a_flush(
 def test_after_redis_loses_its_data_scans_continue_from_the_database(
     make_codes: Any, make_consumer: Any, flush_scans: Any
 ) -> None:
-    from anticounterfeit import writebehind
-    from anticounterfeit.scanstate import COMPLETE
-    from workers.broker import redis_client
+    from anticounterfeit.scans import writebehind
+    from anticounterfeit.scans.state import COMPLETE
+    from core.broker import redis_client
 
     c = make_codes()
     alice, bob = make_consumer(c.brand), make_consumer(c.brand)
@@ -331,7 +332,7 @@ def test_an_expired_code_state_is_read_back_from_the_database(
     make_codes: Any, flush_scans: Any
 ) -> None:
     from anticounterfeit import codes
-    from workers.broker import redis_client
+    from core.broker import redis_client
 
     c = make_codes()
     scan(c.urls[0], device_id="a")
@@ -345,9 +346,9 @@ def test_an_expired_code_state_is_read_back_from_the_database(
 def test_a_restarted_redis_is_noticed_by_its_run_id(
     make_codes: Any, flush_scans: Any, monkeypatch: Any
 ) -> None:
-    from anticounterfeit import writebehind
-    from anticounterfeit.scanstate import COMPLETE
-    from workers.broker import redis_client
+    from anticounterfeit.scans import writebehind
+    from anticounterfeit.scans.state import COMPLETE
+    from core.broker import redis_client
 
     c = make_codes()
     scan(c.urls[0])
@@ -363,7 +364,7 @@ def test_a_restarted_redis_is_noticed_by_its_run_id(
 
 
 def _scan_in_thread(app: Flask, raw: str, consumer: Any) -> Any:
-    from app import db
+    from core.db import db
 
     with app.app_context(), db.own_session():
         return scan(raw, consumer)
@@ -375,7 +376,7 @@ def test_fifty_simultaneous_logged_in_first_scans(
 ) -> None:
     """One code, 50 consumers at once: one authentic, one first consumer scan, one state."""
     from anticounterfeit.models import CodeState, ScanEvent
-    from app import db
+    from core.db import db
 
     c = make_codes()
     consumers = [make_consumer(c.brand) for _ in range(50)]
@@ -399,7 +400,7 @@ def test_simultaneous_anonymous_and_logged_in_scans_make_one_first_consumer_scan
     app: Flask, committed: None, make_codes: Any, make_consumer: Any, flush_scans: Any
 ) -> None:
     from anticounterfeit.models import CodeState
-    from app import db
+    from core.db import db
 
     c = make_codes()
     consumers: list[Any] = [make_consumer(c.brand) for _ in range(20)] + [None] * 20
@@ -416,12 +417,12 @@ def test_simultaneous_anonymous_and_logged_in_scans_make_one_first_consumer_scan
 
 def test_flush_command(app: Flask, make_codes: Any) -> None:
     from anticounterfeit.models import ScanEvent
-    from workers.broker import broker
+    from core.broker import current_broker
 
     c = make_codes()
     scan(c.urls[0])
     result = app.test_cli_runner().invoke(args=["scans", "flush"])
-    if broker().embedded:
+    if current_broker().embedded:
         assert result.exit_code != 0 and "embedded" in result.output
         return
     assert result.exit_code == 0, result.output
@@ -429,9 +430,9 @@ def test_flush_command(app: Flask, make_codes: Any) -> None:
 
 
 def test_the_ip_and_device_limits_take_one_call(monkeypatch: Any) -> None:
+    from core.broker import redis_client
     from core.errors import RateLimited
     from core.ratelimit import Limit, hit_all
-    from workers.broker import redis_client
 
     redis = redis_client()
     per_ip, per_device = Limit("t-ip", 3, 60), Limit("t-device", 1, 60)

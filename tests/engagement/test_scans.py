@@ -163,7 +163,7 @@ def test_forged_codes_cost_no_database_query(
     app: Flask, client: FlaskClient, make_codes: Any
 ) -> None:
     from anticounterfeit import codes
-    from app import db
+    from core.db import db
 
     c = make_codes()
     post_scan(client, c.urls[0])  # warms the key ring
@@ -183,7 +183,7 @@ def test_forged_codes_cost_no_database_query(
 
 
 def test_forged_scans_are_logged_in_redis(client: FlaskClient, make_codes: Any) -> None:
-    from workers.broker import redis_client
+    from core.broker import redis_client
 
     make_codes()
     post_scan(client, "ZZZZZZZZZZZZZZZZZZZZ", device_id="dev-x")
@@ -250,7 +250,7 @@ def test_another_brands_consumer_scans_anonymously(
     assert body["verdict"] == "authentic"
     flush_scans()
     from anticounterfeit.models import ScanEvent
-    from app import db
+    from core.db import db
 
     event_row = db.session.scalar(select(ScanEvent))
     assert event_row is not None and event_row.consumer_id is None
@@ -280,7 +280,7 @@ def test_fifty_simultaneous_first_scans_make_exactly_one_first(
     app: Flask, committed: None, make_codes: Any, make_consumer: Any, flush_scans: Any
 ) -> None:
     from anticounterfeit.models import CodeState, ScanEvent
-    from app import db
+    from core.db import db
     from profiles.service import issue_consumer_token
 
     c = make_codes()

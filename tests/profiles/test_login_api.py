@@ -24,7 +24,7 @@ def wx_login(client: FlaskClient, js_code: str, slug: str = "acme") -> Any:
 
 
 def count_consumers() -> int:
-    from app import db
+    from core.db import db
     from profiles.models import Consumer
 
     return int(db.session.scalar(select(func.count()).select_from(Consumer)) or 0)
@@ -48,7 +48,7 @@ def test_login_creates_then_finds_consumer(
 
 def test_unionid_links_identities(client: FlaskClient, brand: Any, fake_wechat: Any) -> None:
     a = wx_login(client, fake_wechat.issue_js_code("wxbrand", "openid-a", unionid="u-1")).get_json()
-    from app import db
+    from core.db import db
     from profiles.models import WechatIdentity
 
     identity = db.session.scalar(select(WechatIdentity).where(WechatIdentity.openid == "openid-a"))
@@ -114,7 +114,7 @@ def test_missing_fields(client: FlaskClient) -> None:
 def test_concurrent_first_logins_make_one_consumer(
     app: Flask, committed: None, make_brand: Any, fake_wechat: Any
 ) -> None:
-    from app import db
+    from core.db import db
 
     fake_wechat.register_app("wxbrand", "brand-secret")
     make_brand("acme", wechat_appid="wxbrand", wechat_secret="brand-secret")

@@ -6,11 +6,10 @@ from rq.serializers import JSONSerializer
 
 def run_workers() -> None:
     """Drain the queues with a real RQ worker (no-op in embedded mode: jobs ran inline)."""
-    from workers import QUEUES
-    from workers.broker import broker
+    from core.broker import QUEUES, current_broker
 
-    if broker().embedded:
+    if current_broker().embedded:
         return
-    SimpleWorker(list(QUEUES), connection=broker().redis, serializer=JSONSerializer).work(
+    SimpleWorker(list(QUEUES), connection=current_broker().redis, serializer=JSONSerializer).work(
         burst=True
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from app import db
+from core.broker import redis_client
+from core.db import db
 from profiles.models import Consumer
-from workers.broker import redis_client
 from workers.job import job
 
 

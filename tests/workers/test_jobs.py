@@ -12,20 +12,20 @@ from tests.workers import jobs, run_workers
 
 
 def recorded() -> list[str]:
-    from workers.broker import redis_client
+    from core.broker import redis_client
 
     return [v.decode() for v in redis_client().lrange("test:jobs", 0, -1)]
 
 
 def consumers() -> int:
-    from app import db
+    from core.db import db
     from profiles.models import Consumer
 
     return int(db.session.scalar(select(func.count()).select_from(Consumer)) or 0)
 
 
 def test_job_enqueued_in_rolled_back_transaction_never_runs(app: Flask) -> None:
-    from app import db
+    from core.db import db
     from workers.job import enqueue_after_commit
 
     enqueue_after_commit(jobs.record, "rolled-back")
@@ -36,7 +36,7 @@ def test_job_enqueued_in_rolled_back_transaction_never_runs(app: Flask) -> None:
 
 
 def test_a_released_savepoint_is_not_the_commit(app: Flask) -> None:
-    from app import db
+    from core.db import db
     from workers.job import enqueue_after_commit
 
     enqueue_after_commit(jobs.record, "too-early")
@@ -51,7 +51,7 @@ def test_a_released_savepoint_is_not_the_commit(app: Flask) -> None:
 
 
 def test_job_runs_only_after_commit(app: Flask) -> None:
-    from app import db
+    from core.db import db
     from workers.job import enqueue_after_commit
 
     enqueue_after_commit(jobs.record, "committed")
@@ -63,7 +63,7 @@ def test_job_runs_only_after_commit(app: Flask) -> None:
 
 
 def test_job_writes_in_its_own_transaction(app: Flask, make_brand: Any) -> None:
-    from app import db
+    from core.db import db
 
     brand = make_brand().brand
     db.commit()
@@ -75,7 +75,7 @@ def test_job_writes_in_its_own_transaction(app: Flask, make_brand: Any) -> None:
 
 
 def test_non_json_arguments_fail_at_enqueue(app: Flask) -> None:
-    from workers.broker import queue
+    from core.broker import queue
 
     with pytest.raises(TypeError):
         queue("default").enqueue(jobs.record, object())
@@ -85,7 +85,7 @@ def test_non_json_arguments_fail_at_enqueue(app: Flask) -> None:
 def test_real_worker_runs_committed_jobs_and_not_rolled_back_ones(
     app: Flask, committed: None, make_brand: Any
 ) -> None:
-    from app import db
+    from core.db import db
     from workers.job import enqueue_after_commit
 
     brand = make_brand().brand

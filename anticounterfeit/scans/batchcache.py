@@ -36,9 +36,9 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from anticounterfeit.models import BatchStatus, CodeBatch
-from anticounterfeit.scanstate import version_key
-from app import db
-from workers.broker import redis_client
+from anticounterfeit.scans.state import version_key
+from core.broker import redis_client
+from core.db import db
 
 log = logging.getLogger(__name__)
 MAX_AGE_SECONDS = 60.0

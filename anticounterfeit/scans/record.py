@@ -5,8 +5,8 @@ The hot path is Redis-first, with PostgreSQL as the durable record written behin
 1. Forged codes are rejected from memory (the key ring) and logged to a capped Redis stream: no
    database query.
 2. The code's batch, with its product and lot, comes from a per-process cache of frozen
-   snapshots (``anticounterfeit.batchcache``): no query either.
-3. One Redis Lua call (``anticounterfeit.scanstate.record``) checks that the cached batch is
+   snapshots (``anticounterfeit.scans.batchcache``): no query either.
+3. One Redis Lua call (``anticounterfeit.scans.state.record``) checks that the cached batch is
    current (a per-key version token that activation, revocation and creation replace: on a
    mismatch it records nothing, the process reloads and retries), updates the code's state
    atomically (count, first scan, first logged-in consumer, the last 200 sightings) and returns
@@ -47,19 +47,19 @@ from typing import Any
 
 from sqlalchemy import select
 
-from anticounterfeit import codes, gs1, scanstate
-from anticounterfeit.batchcache import BatchInfo, batch_cache
+from anticounterfeit import codes, gs1
 from anticounterfeit.errors import PinLocked
 from anticounterfeit.geo import Region, region_for
 from anticounterfeit.keys import LoadedKey, keyring
 from anticounterfeit.models import BatchStatus, CodeState, ScanEvent
-from anticounterfeit.scanstate import CodeRef, to_micros
+from anticounterfeit.scans import state as scanstate
+from anticounterfeit.scans.batchcache import BatchInfo, batch_cache
+from anticounterfeit.scans.state import CodeRef, to_micros
 from anticounterfeit.verdicts import Assessment, Sighting, Verdict, assess
-from app import db
-from core.db import new_id, utcnow
+from core.broker import current_broker, redis_client
+from core.db import db, new_id, utcnow
 from core.errors import RateLimited
 from core.ratelimit import Limit, check, hit
-from workers.broker import broker, redis_client
 
 PIN_FAILURES = Limit("pin-fail", count=5, seconds=3600)
 INVALID_SCAN_STREAM = "scans:invalid"
@@ -188,7 +188,7 @@ def scan(facts: ScanInput) -> ScanResult:
     if facts.location is not None:
         result.region = region_for(facts.location.lat, facts.location.lng)
     _record(result, facts, loaded, token)
-    if broker().embedded:
+    if current_broker().embedded:
         _flush_after_commit()
     return result
 

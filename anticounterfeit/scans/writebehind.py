@@ -8,7 +8,7 @@ its scan id (``ON CONFLICT DO NOTHING``) and a code state only moves forward (th
 number wins, ``is_suspect`` only turns on, the first consumer is kept). An event the database
 refuses (say its consumer was deleted) goes to a dead-letter stream instead of blocking the rest.
 
-``ensure_complete`` keeps the marker of ``anticounterfeit.scanstate`` honest: set under the
+``ensure_complete`` keeps the marker of ``anticounterfeit.scans.state`` honest: set under the
 current Redis ``run_id`` once the per-batch "scanned" bitmaps hold every code of ``code_states``.
 """
 
@@ -26,11 +26,11 @@ from redis.exceptions import ResponseError
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
-from anticounterfeit.bulkwrite import StoredEvent, parse, write
 from anticounterfeit.models import CodeBatch, CodeState
-from anticounterfeit.scanstate import COMPLETE, EVENTS, PREFIX, scanned_key
-from app import db
-from workers.broker import redis_client
+from anticounterfeit.scans.bulkwrite import StoredEvent, parse, write
+from anticounterfeit.scans.state import COMPLETE, EVENTS, PREFIX, scanned_key
+from core.broker import redis_client
+from core.db import db
 
 log = logging.getLogger(__name__)
 GROUP = "writers"

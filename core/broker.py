@@ -14,7 +14,7 @@ from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from workers import QUEUES
+QUEUES = ("payouts", "fraud", "default")
 
 
 class Broker:
@@ -39,11 +39,6 @@ class Broker:
             for name in QUEUES
         }
         app.extensions["broker"] = self
-        from workers.cli import worker_command
-        from workers.sweeps import scheduler_command
-
-        app.cli.add_command(worker_command)
-        app.cli.add_command(scheduler_command)
 
     @staticmethod
     def _connect(url: str) -> Redis:
@@ -52,7 +47,10 @@ class Broker:
         )
 
 
-def broker() -> Broker:
+broker = Broker()
+
+
+def current_broker() -> Broker:
     """The current app's broker."""
     ext: Broker = current_app.extensions["broker"]
     return ext
@@ -60,16 +58,16 @@ def broker() -> Broker:
 
 def redis_client() -> Redis:
     """The current app's Redis client (real, or in-process in embedded mode)."""
-    client = broker().redis
+    client = current_broker().redis
     assert client is not None
     return client
 
 
 def queue(name: str) -> Queue:
     """One of the RQ queues of ``workers.QUEUES``."""
-    return broker().queues[name]
+    return current_broker().queues[name]
 
 
 def job_options(**options: Any) -> dict[str, Any]:
     """Enqueue options that only make sense with real workers (dropped when inline)."""
-    return {} if broker().embedded else options
+    return {} if current_broker().embedded else options

@@ -14,8 +14,8 @@ Keys (one Redis primary; the script touches several keys, so this is not Redis C
   failed over) a code with no state in Redis is read from PostgreSQL before it is scanned
   (``seed``), until the flusher has rebuilt the bits and set the marker again.
 - ``scan:v1:events``: the stream of scan events, moved into PostgreSQL by the flusher
-  (``anticounterfeit.writebehind``) and deleted once committed there.
-- ``scan:v1:batches:{code_key_id}``: the batch version token (``anticounterfeit.batchcache``).
+  (``anticounterfeit.scans.writebehind``) and deleted once committed there.
+- ``scan:v1:batches:{code_key_id}``: the batch version token (``anticounterfeit.scans.batchcache``).
 
 ``record`` is the scan's one Redis call. It checks the batch token, updates the code's state
 atomically (concurrent scans of one code serialise in Redis: exactly one of them is the first),
@@ -142,7 +142,7 @@ def scanned_key(batch_id: uuid.UUID) -> str:
 
 
 def version_key(code_key_id: uuid.UUID) -> str:
-    """The Redis key of a code key's batch version token (see ``anticounterfeit.batchcache``)."""
+    """The Redis key of a code key's batch version token (see ``scans.batchcache``)."""
     return f"{PREFIX}:batches:{code_key_id}"
 
 

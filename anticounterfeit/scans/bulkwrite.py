@@ -41,9 +41,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
 from anticounterfeit.models import CodeState, ScanEvent
-from anticounterfeit.scanstate import from_micros
-from app import db
-from core.db import UTCDateTime, new_id
+from anticounterfeit.scans.state import from_micros
+from core.db import UTCDateTime, db, new_id
 
 IdKind = Callable[[str], Any]
 _temp = MetaData()
@@ -94,7 +93,7 @@ class StoredEvent:
 
 
 def parse(fields: Mapping[bytes, bytes]) -> StoredEvent:
-    """A stream entry as written by ``anticounterfeit.scanstate``."""
+    """A stream entry as written by ``anticounterfeit.scans.state``."""
     seq = fields.get(b"seq")
     return StoredEvent(json.loads(fields[b"e"]), int(seq) if seq else None)
 
