@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/yiwuyima_test
 export TEST_REDIS ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-embedded test-real test-slow bench lint
+.PHONY: install run test test-embedded test-real test-slow test-browser test-fuzz bench lint
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,15 +23,28 @@ run: install
 # Fast suite twice: embedded (SQLite + in-process Redis), then real PostgreSQL + Redis.
 test: install test-embedded test-real
 
+FAST := not slow and not browser and not fuzz
+REAL_ENV := TEST_DATABASE_URL=$(TEST_PG_URL) TEST_REDIS_URL=$(TEST_REDIS)
+# pytest exits 5 when a marker selects no test: that is not a failure here.
+NO_TESTS_OK := rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests selected"; exit 0; else exit $$rc; fi
+
 test-embedded:
-	$(VENV)/bin/pytest -m "not slow"
+	$(VENV)/bin/pytest -m "$(FAST)"
 
 test-real:
-	TEST_DATABASE_URL=$(TEST_PG_URL) TEST_REDIS_URL=$(TEST_REDIS) $(VENV)/bin/pytest -m "not slow"
+	$(REAL_ENV) $(VENV)/bin/pytest -m "$(FAST)"
 
+# Load, crash and fault tests against the real servers (CI: a separate, bounded step).
 test-slow: install
-	TEST_DATABASE_URL=$(TEST_PG_URL) TEST_REDIS_URL=$(TEST_REDIS) $(VENV)/bin/pytest -m slow; \
-	  rc=$$?; if [ $$rc -eq 5 ]; then echo "no slow tests"; exit 0; else exit $$rc; fi
+	$(REAL_ENV) $(VENV)/bin/pytest -m "slow and not browser and not fuzz"; $(NO_TESTS_OK)
+
+# Pages in Debian's Chromium (apt-get install -y chromium); screenshots in test-artifacts/.
+test-browser: install
+	$(REAL_ENV) $(VENV)/bin/pytest -m browser; $(NO_TESTS_OK)
+
+# Schemathesis over the OpenAPI document, against the real servers.
+test-fuzz: install
+	$(REAL_ENV) $(VENV)/bin/pytest -m fuzz; $(NO_TESTS_OK)
 
 bench: install
 	$(PY) bench/run_all.py
