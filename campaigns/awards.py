@@ -34,10 +34,30 @@ from core.queries import parse_id
 CANCELLABLE = (AwardStatus.pending, AwardStatus.held, AwardStatus.awaiting_user, AwardStatus.failed)
 
 
-def _locked(brand: Brand, award_id: str | uuid.UUID) -> Award:
+def _lock_campaign_and_tier(brand: Brand, award_id: uuid.UUID) -> uuid.UUID | None:
+    """Locks 2 and 3 of the lock order (``campaigns.claim``): the award's campaign, its tier.
+
+    Taken before the award itself, as a winning scan takes them before writing its award, so a
+    cancel and a scan of the same campaign never wait on each other in a cycle. Returns the tier.
+    """
+    found = db.session.execute(
+        select(Award.campaign_id, Draw.tier_id)
+        .join(Draw, Draw.id == Award.draw_id)
+        .where(Award.id == award_id, Award.brand_id == brand.id)
+    ).first()
+    if found is None:
+        raise UnknownAward()
+    campaign_id, tier_id = found
+    db.session.execute(select(Campaign.id).where(Campaign.id == campaign_id).with_for_update())
+    if tier_id is not None:
+        db.session.execute(select(PrizeTier.id).where(PrizeTier.id == tier_id).with_for_update())
+    return tier_id  # type: ignore[no-any-return]
+
+
+def _locked(award_id: uuid.UUID) -> Award:
     award = db.session.scalar(
         select(Award)
-        .where(Award.id == parse_id(award_id, UnknownAward), Award.brand_id == brand.id)
+        .where(Award.id == award_id)
         .with_for_update(of=Award)
         .execution_options(populate_existing=True)
     )
@@ -72,16 +92,16 @@ def _reverse_points(award: Award, reason: str) -> None:
     award.status = AwardStatus.reversed
 
 
-def _give_back(award: Award) -> None:
+def _give_back(award: Award, tier_id: uuid.UUID | None) -> None:
     db.session.execute(
         update(Campaign)
         .where(Campaign.id == award.campaign_id)
         .values(spent=Campaign.spent - award.amount, awards_count=Campaign.awards_count - 1)
     )
-    tier_id = db.session.scalar(select(Draw.tier_id).where(Draw.id == award.draw_id))
-    db.session.execute(
-        update(PrizeTier).where(PrizeTier.id == tier_id).values(awarded=PrizeTier.awarded - 1)
-    )
+    if tier_id is not None:
+        db.session.execute(
+            update(PrizeTier).where(PrizeTier.id == tier_id).values(awarded=PrizeTier.awarded - 1)
+        )
     redis, campaign_id, amount = redis_client(), award.campaign_id, award.amount
 
     def release() -> None:
@@ -94,12 +114,17 @@ def _give_back(award: Award) -> None:
 
 
 def cancel(brand: Brand, award_id: str, reason: str) -> Award:
-    """Cancel an award that has not reached the shopper; its amount returns to the budget."""
-    award = _locked(brand, award_id)
+    """Cancel an award that has not reached the shopper; its amount returns to the budget.
+
+    Locks in the one lock order: campaign, tier, award, payout (``campaigns.claim``).
+    """
+    parsed = parse_id(award_id, UnknownAward)
+    tier_id = _lock_campaign_and_tier(brand, parsed)
+    award = _locked(parsed)
     if award.kind is CampaignKind.red_packet:
         _cancel_red_packet(award)
     else:
         _reverse_points(award, reason)
-    _give_back(award)
+    _give_back(award, tier_id)
     db.session.flush()
     return award

@@ -122,6 +122,10 @@ class CampaignCache:
             entry = self._load(redis, brand_id)
         return entry.campaigns
 
+    def forget(self, brand_id: uuid.UUID) -> None:
+        """Drop the brand's copy (a draw found it out of date): the next read reloads."""
+        self._brands.pop(brand_id, None)
+
     def _load(self, redis: Redis, brand_id: uuid.UUID) -> _Entry:
         with self._loading:
             read_at = time.monotonic()

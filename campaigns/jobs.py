@@ -40,9 +40,12 @@ def reconcile_budgets() -> dict[str, int]:
     the database's guard; one below it (a reservation whose process died before releasing it)
     would refuse prizes that are still there. Both are corrected here.
     """
-    redis, drifts = redis_client(), {}
+    redis, drifts, now = redis_client(), {}, utcnow()
     campaigns = db.session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.active))
     for campaign in campaigns:
+        if not budget.is_running(campaign, now):
+            budget.forget(redis, campaign)  # past its end (or not started): nothing to reserve
+            continue
         seen = budget.counters(redis, campaign)
         budget.seed(redis, campaign, overwrite=True)
         truth = budget.counters(redis, campaign)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from flask import current_app
@@ -20,7 +20,6 @@ from sqlalchemy import select
 
 from campaigns.models import Award, AwardStatus, Payout, PayoutStatus
 from core.db import db, utcnow
-from workers.job import enqueue_after_commit
 
 log = logging.getLogger(__name__)
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -81,16 +80,15 @@ def provider() -> PayoutProvider:
     return SandboxProvider() if name == "sandbox" else UnavailableProvider(name)
 
 
-def create_payout(award: Award) -> Payout:
-    """The payout row of a new red packet award; its job is sent when the transaction commits."""
-    payout = Payout(
-        id=award.id, brand_id=award.brand_id, award_id=award.id, provider=provider().name,
-        out_trade_no=out_trade_no(award.id), amount_fen=award.amount,
-        status=PayoutStatus.pending, attempts=0,
+def payout_values(
+    award_id: uuid.UUID, brand_id: uuid.UUID, amount: int, at: datetime
+) -> dict[str, Any]:
+    """The payout row of a new red packet award (the outbox: ``dispatch_payouts`` sends it)."""
+    return dict(
+        id=award_id, brand_id=brand_id, award_id=award_id, provider=provider().name,
+        out_trade_no=out_trade_no(award_id), amount_fen=amount, status=PayoutStatus.pending,
+        attempts=0, created_at=at, updated_at=at,
     )  # fmt: skip
-    db.session.add(payout)
-    enqueue_after_commit(pay_award_job(), str(payout.id), queue_name="payouts")
-    return payout
 
 
 def pay_award_job() -> Any:
@@ -109,10 +107,18 @@ _AWARD_STATUS = {
 
 
 def pay(payout_id: uuid.UUID) -> PayoutStatus | None:
-    """One payment attempt for an open payout; anything else is left alone (idempotent)."""
+    """One payment attempt for an open payout; anything else is left alone (idempotent).
+
+    Lock order (``campaigns.claim``): the award, then its payout, as cancelling takes them.
+    """
+    db.session.execute(
+        select(Award.id).join(Payout, Payout.award_id == Award.id)
+        .where(Payout.id == payout_id).with_for_update(of=Award)
+    )  # fmt: skip
     payout = db.session.scalar(
         select(Payout).where(Payout.id == payout_id).with_for_update(of=Payout)
-    )
+        .execution_options(populate_existing=True)
+    )  # fmt: skip
     if payout is None or payout.status not in OPEN:
         return payout.status if payout else None
     if payout.award.status is AwardStatus.held:

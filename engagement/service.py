@@ -12,7 +12,7 @@ from typing import Any
 from anticounterfeit import messages
 from anticounterfeit.scans.record import ScanInput, ScanResult, scan
 from anticounterfeit.verdicts import Verdict
-from campaigns.rewards import ScanFacts, draw_for_scan, reward_payload
+from campaigns.rewards import ScanFacts, draw_for_scan, won_payload
 from core.broker import redis_client
 from core.db import utcnow
 from core.ratelimit import Limit, hit_all
@@ -65,9 +65,13 @@ def process_scan(
 
 
 def _rewards(result: ScanResult) -> list[dict[str, Any]]:
-    """Draw from the campaigns that target this scan, once per code (API.md)."""
+    """Draw from the campaigns that target this scan, once per code and campaign (API.md).
+
+    Only the code's first logged-in consumer draws; whether their draws are still due is
+    decided on what committed (``campaigns.eligibility``), so a retry after a failure draws.
+    """
     batch = result.batch
-    if not result.first_consumer_scan or result.verdict not in REWARDED:
+    if not result.by_first_consumer or result.verdict not in REWARDED:
         return []
     assert batch is not None and result.consumer_id is not None and result.serial is not None
     region = result.region
@@ -76,8 +80,9 @@ def _rewards(result: ScanResult) -> list[dict[str, Any]]:
         code_key_id=batch.code_key_id, serial=result.serial, product_id=batch.product_id,
         code_batch_id=batch.id, province=region.province if region else None,
         city=region.city if region else None, at=utcnow(),
+        batch_offset=result.serial - batch.serial_start, first=result.first_consumer_scan,
     )  # fmt: skip
-    return [reward_payload(award) for award in draw_for_scan(facts)]
+    return [won_payload(won) for won in draw_for_scan(facts)]
 
 
 def scan_payload(outcome: ScanOutcome, base_url: str) -> dict[str, Any]:

@@ -32,18 +32,17 @@ from flask import current_app
 from redis import Redis
 from redis.commands.core import Script
 from redis.exceptions import RedisError
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import select
 
 from anticounterfeit.models import BatchStatus, CodeBatch
 from anticounterfeit.scans.state import version_key
+from core import txhooks
 from core.broker import redis_client
 from core.db import db
 
 log = logging.getLogger(__name__)
 MAX_AGE_SECONDS = 60.0
 TOKEN_TTL_SECONDS = 86_400  # an expired token only costs every process one reload
-_CHANGED = "changed_batch_keys"
 
 # The current token, created if missing (first use, or lost with Redis).
 _TOKEN = Script(
@@ -210,28 +209,16 @@ def batches_changed(code_key_id: uuid.UUID) -> None:
     """A batch of this key was created, activated or revoked: make every cached copy stale.
 
     Bumps the token now (so this transaction's own later scans reload) and again after the
-    transaction commits (so no process keeps a copy read before the commit).
+    outermost transaction commits (``core.txhooks``: a released savepoint is not that commit),
+    so no process keeps a copy read before the commit.
     """
     _bump({code_key_id})
-    session = db.session()
-    if not session.in_transaction():
-        session.begin()
-    session.info.setdefault(_CHANGED, set()).add(code_key_id)
+    txhooks.on_commit(db.session(), lambda: _bump_after_commit(code_key_id))
 
 
-@event.listens_for(Session, "after_commit")
-def _bump_after_commit(session: Session) -> None:
-    changed = session.info.pop(_CHANGED, None)
-    if not changed:
-        return
+def _bump_after_commit(code_key_id: uuid.UUID) -> None:
     try:
-        _bump(changed)
+        _bump({code_key_id})
     except RedisError:
         # Caches catch up within MAX_AGE_SECONDS; the committed change itself is safe.
         log.exception("could not bump batch version tokens after commit")
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_changes(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_CHANGED, None)

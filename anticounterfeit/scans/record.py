@@ -122,8 +122,11 @@ class ScanResult:
     pin_verified: bool | None = None
     region: Region | None = None
     consumer_id: uuid.UUID | None = None
-    #: True when this is the code's first counted scan by a logged-in consumer (rewards).
+    #: True when this is the code's first counted scan by a logged-in consumer.
     first_consumer_scan: bool = False
+    #: True when the scan's consumer is the code's first logged-in consumer, whether this scan
+    #: made them so or an earlier one did (rewards: a retry after a failed draw draws again).
+    by_first_consumer: bool = False
     facts: dict[str, float] = field(default_factory=dict)
 
 
@@ -270,6 +273,7 @@ def _record_active(
         scanstate.append_event(redis, event, recorded.scan_count)
     result.verdict, result.why, result.assessment = assessment.verdict, assessment.why, assessment
     result.first_consumer_scan = recorded.first_consumer
+    result.by_first_consumer = recorded.by_first_consumer
     result.state = CodeHistory(
         recorded.scan_count, assessment.people, recorded.first_at, recorded.first_region
     )

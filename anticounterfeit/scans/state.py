@@ -71,7 +71,8 @@ end
 if n == 0 then first, region = ARGV[4], ARGV[5] end
 n = n + 1
 local first_consumer = 0
-if consumer == '' and ARGV[6] ~= '' then consumer, first_consumer = ARGV[6], 1 end
+if consumer == '' and ARGV[6] ~= '' then consumer, first_consumer = ARGV[6], 1
+elseif ARGV[6] ~= '' and consumer == ARGV[6] then first_consumer = 2 end
 local kept, at = previous, 0
 for _ = 1, tonumber(ARGV[10]) - 1 do
   at = string.find(previous, '\n', at + 1, true)
@@ -132,7 +133,8 @@ class Recorded:
     scan_count: int = 0
     first_at: datetime | None = None
     first_region: str | None = None
-    first_consumer: bool = False
+    first_consumer: bool = False  # this scan made its consumer the code's first logged-in one
+    by_first_consumer: bool = False  # its consumer is the code's first logged-in one (ever)
     previous: tuple[Sighting, ...] = ()
 
 
@@ -206,7 +208,8 @@ def record(
         return Recorded(_text(reply[0]))
     _, n, first_at, first_region, first_consumer, previous = reply
     return Recorded(
-        "ok", int(n), from_micros(first_at), _text(first_region) or None, bool(first_consumer),
+        "ok", int(n), from_micros(first_at), _text(first_region) or None, first_consumer == 1,
+        first_consumer in (1, 2),
         tuple(decode_sighting(s) for s in previous.split(b"\n")) if previous else (),
     )  # fmt: skip
 

@@ -10,6 +10,7 @@ from campaigns.models.campaign import (
     ConsumerWins,
     Draw,
     DrawOutcome,
+    FirstDraw,
     PrizeTier,
 )
 from campaigns.models.points import (
@@ -33,6 +34,7 @@ __all__ = [
     "Draw",
     "DrawOutcome",
     "EntryKind",
+    "FirstDraw",
     "Payout",
     "PayoutStatus",
     "PointsAccount",

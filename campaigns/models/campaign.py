@@ -196,3 +196,21 @@ class Draw(Base):
     amount: Mapped[int | None] = mapped_column(BigInteger)
     outcome: Mapped[DrawOutcome] = mapped_column(_enum(DrawOutcome))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FirstDraw(Base):
+    """The code at which a consumer first drew from their brand's campaigns.
+
+    "New consumers only" campaigns draw for a consumer's first drawing scan only. The row is
+    inserted at that scan (one per consumer: the primary key), so of two concurrent first scans
+    one waits for the other's commit and then sees it was not first; a retry of the same code
+    after a failure (rolled back: no row) is first again.
+    """
+
+    __tablename__ = "campaign_first_draws"
+
+    consumer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consumers.id"), primary_key=True)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    code_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("code_keys.id"))
+    serial: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,221 @@
+"""Claiming a win in PostgreSQL: guarded updates in the one lock order, then the award's rows.
+
+**The lock order.** Every transaction that touches these rows takes their locks in this order,
+so no two of them can wait on each other in a cycle (PostgreSQL would kill one: a 500, or for a
+scan a lost prize):
+
+    1. the consumer's first-draw row (``campaign_first_draws``; only "new consumers only" draws)
+    2. campaign rows (several: in campaign id order)
+    3. the campaign's prize tier
+    4. the consumer's win counters in that campaign (``campaign_consumer_wins``)
+    5. the draw's (campaign, code) key, the award, the payout
+    6. the consumer's points account (credits come after every campaign of the scan)
+
+- a winning draw (``claim``): campaign, tier, counters, draw, award, payout;
+- a draw that wins nothing inserts only its own draw row (a new key: the only transaction that
+  can wait on it is another scan of the same code, which takes it in this same place);
+- cancelling an award (``campaigns.awards.cancel``): campaign, tier, award, payout;
+- editing a campaign or moving it through its lifecycle (``campaigns.service``): campaign,
+  then its tiers;
+- paying (``campaigns.payouts.pay``): award, then payout.
+
+Every guard is checked by PostgreSQL, under those locks: the campaign is ``active``, still the
+version the draw was made under, inside its window by PostgreSQL's clock (a process with a stale
+campaign cache cannot award after a pause, an edit or the end), its budget covers the amount;
+the tier is current and not exhausted; the consumer's total and per-day counts are below the
+limits, the day being the China day by Redis's clock that the reservation used (one clock for
+every node). A refusal leaves nothing but the draw row that records it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from campaigns import draws, payouts
+from campaigns.cache import CampaignInfo, TierInfo
+from campaigns.eligibility import ScanFacts
+from campaigns.models import (
+    Award,
+    AwardStatus,
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    ConsumerWins,
+    Draw,
+    DrawOutcome,
+    Payout,
+    PrizeTier,
+)
+from core.db import db, new_id, utcnow
+
+
+class Stale(Exception):
+    """PostgreSQL's campaign or tier is not the one the draw was made from (a stale cache)."""
+
+
+class _Refused(Exception):
+    def __init__(self, outcome: DrawOutcome) -> None:
+        super().__init__(outcome.value)
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class Won:
+    """A claimed win: what the scan response shows and what happens after commit."""
+
+    award_id: uuid.UUID
+    campaign_id: uuid.UUID
+    kind: CampaignKind
+    amount: int
+    status: AwardStatus
+
+
+def draw_row(campaign: CampaignInfo, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
+             tier: TierInfo | None, draw_id: uuid.UUID | None = None,
+             ) -> dict[str, Any]:  # fmt: skip
+    """The values of a draw row."""
+    return dict(
+        id=draw_id or new_id(), brand_id=facts.brand_id, campaign_id=campaign.id,
+        campaign_version=campaign.version, scan_id=facts.scan_id,
+        code_key_id=facts.code_key_id, serial=facts.serial, consumer_id=facts.consumer_id,
+        random_ppm=pick.random_ppm, tier_id=tier.id if tier else None, amount=pick.amount,
+        outcome=outcome, created_at=facts.at,
+    )  # fmt: skip
+
+
+def record(campaign: CampaignInfo, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
+           tier: TierInfo | None = None) -> None:  # fmt: skip
+    """Record a draw that won nothing; a code already drawn for the campaign keeps its draw."""
+    row = draw_row(campaign, facts, pick, outcome, tier)
+    db.session.execute(
+        db.insert(Draw).values(**row)
+        .on_conflict_do_nothing(index_elements=["campaign_id", "code_key_id", "serial"])
+    )  # fmt: skip
+
+
+def claim(campaign: CampaignInfo, tier: TierInfo, facts: ScanFacts, pick: draws.Pick,
+          day: date) -> Won | DrawOutcome | None:  # fmt: skip
+    """Take the win in PostgreSQL: the award, or the refusal (recorded), or None (the code
+    already has its draw for this campaign). Raises ``Stale`` when the cache was out of date."""
+    try:
+        with db.session.begin_nested():
+            return _claim(campaign, tier, facts, pick, day)
+    except _Refused as refused:
+        record(campaign, facts, pick, refused.outcome, tier)
+        return refused.outcome
+    except IntegrityError:
+        return None  # the code's draw for this campaign committed meanwhile (unique key)
+
+
+def _claim(campaign: CampaignInfo, tier: TierInfo, facts: ScanFacts, pick: draws.Pick,
+           day: date) -> Won:  # fmt: skip
+    amount = pick.amount
+    assert amount is not None
+    _take_campaign(campaign, amount)
+    _take_tier(tier)
+    if not _count_win(campaign, facts.consumer_id, day):
+        raise _Refused(DrawOutcome.limit_reached)
+    draw_id, award_id = new_id(), new_id()
+    red_packet = campaign.kind is CampaignKind.red_packet
+    status = AwardStatus.pending if red_packet else AwardStatus.credited
+    db.session.execute(
+        insert(Draw).values(**draw_row(campaign, facts, pick, DrawOutcome.won, tier, draw_id))
+    )
+    db.session.execute(insert(Award).values(
+        id=award_id, brand_id=facts.brand_id, campaign_id=campaign.id, draw_id=draw_id,
+        consumer_id=facts.consumer_id, kind=campaign.kind, amount=amount, status=status,
+        scan_id=facts.scan_id, code_key_id=facts.code_key_id, serial=facts.serial,
+        created_at=facts.at, updated_at=facts.at,
+    ))  # fmt: skip
+    if red_packet:
+        values = payouts.payout_values(award_id, facts.brand_id, amount, facts.at)
+        db.session.execute(insert(Payout).values(**values))
+    return Won(award_id, campaign.id, campaign.kind, amount, status)
+
+
+def _now() -> Any:
+    """PostgreSQL's clock for the window guards (the embedded database has none of its own)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.statement_timestamp()
+    return utcnow()
+
+
+def _running(campaign: CampaignInfo) -> list[Any]:
+    now = _now()
+    return [
+        Campaign.id == campaign.id, Campaign.status == CampaignStatus.active,
+        Campaign.version == campaign.version, Campaign.starts_at <= now, Campaign.ends_at > now,
+    ]  # fmt: skip
+
+
+def _take_campaign(campaign: CampaignInfo, amount: int) -> None:
+    """Lock 2: the campaign row, guarded by status, version, window and budget."""
+    row = db.session.execute(
+        update(Campaign)
+        .where(*_running(campaign), Campaign.spent + amount <= Campaign.budget)
+        .values(spent=Campaign.spent + amount, awards_count=Campaign.awards_count + 1)
+        .returning(Campaign.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is not None:
+        return
+    running = db.session.execute(select(Campaign.id).where(*_running(campaign))).first()
+    if running is None:
+        raise Stale()
+    raise _Refused(DrawOutcome.budget_exhausted)
+
+
+def _take_tier(tier: TierInfo) -> None:
+    """Lock 3: the tier row, guarded by being current and its quantity."""
+    guard = [PrizeTier.id == tier.id, PrizeTier.retired.is_(False)]
+    if tier.quantity is not None:
+        guard.append(PrizeTier.awarded < PrizeTier.quantity)
+    row = db.session.execute(
+        update(PrizeTier)
+        .where(*guard)
+        .values(awarded=PrizeTier.awarded + 1)
+        .returning(PrizeTier.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is not None:
+        return
+    retired = db.session.scalar(select(PrizeTier.retired).where(PrizeTier.id == tier.id))
+    if retired is not False:
+        raise Stale()
+    raise _Refused(DrawOutcome.tier_exhausted)
+
+
+def _count_win(campaign: CampaignInfo, consumer_id: uuid.UUID, day: date) -> bool:
+    """Lock 4: count the consumer's win; False when a limit is already reached.
+
+    Wins are counted even without limits, so that limits added to a live campaign hold.
+    """
+    total_cap, day_cap = campaign.per_consumer_total, campaign.per_consumer_per_day
+    w = ConsumerWins
+    guard: list[Any] = []
+    if total_cap is not None:
+        guard.append(w.total < total_cap)
+    if day_cap is not None:
+        guard.append((w.day != day) | (w.day_count < day_cap))
+    stmt = db.insert(ConsumerWins).values(
+        campaign_id=campaign.id, consumer_id=consumer_id, total=1, day=day, day_count=1
+    )
+    row = db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["campaign_id", "consumer_id"],
+            set_={
+                "total": w.total + 1,
+                "day_count": case((w.day == day, w.day_count + 1), else_=1),
+                "day": day,
+            },
+            where=and_(*guard) if guard else None,
+        ).returning(w.total)
+    ).first()
+    return row is not None
+
