@@ -445,3 +445,26 @@ def test_the_ip_and_device_limits_take_one_call(monkeypatch: Any) -> None:
         hit_all(redis, [(per_ip, "1.2.3.4"), (per_device, "phone")])
     assert len(calls) == 2 and 0 < limited.value.retry_after <= 60
     assert redis.get("rl:t-ip:1.2.3.4") == b"2" and redis.get("rl:t-device:phone") == b"2"
+
+
+def test_a_released_savepoint_does_not_bump_the_batch_token_early(make_codes: Any) -> None:
+    """Issue 9 item 3: the after-commit bump waits for the real commit (through txhooks).
+
+    Fired at a savepoint's release instead, another process could reload before the commit,
+    see the batch still active, and serve the revoked batch as active until its copy aged out.
+    """
+    from anticounterfeit import service
+    from anticounterfeit.scans.state import version_key
+    from core.broker import redis_client
+    from core.db import db
+
+    c = make_codes()
+    db.commit()
+    redis, key = redis_client(), version_key(c.batch.code_key_id)
+    service.revoke_code_batch(c.batch, "recalled")
+    at_change = redis.get(key)
+    with db.session.begin_nested():
+        pass  # e.g. an audit write in its own savepoint, released before the request commits
+    assert redis.get(key) == at_change
+    db.commit()
+    assert redis.get(key) != at_change  # bumped again once the revocation is committed

@@ -96,3 +96,24 @@ def test_real_worker_runs_committed_jobs_and_not_rolled_back_ones(
     run_workers()
     assert consumers() == 1
     assert recorded() == []
+
+
+def test_a_job_enqueued_in_a_rolled_back_savepoint_never_runs(app: Flask) -> None:
+    """Savepoints scope after-commit work: what a rolled-back savepoint asked for is dropped."""
+    from core.db import db
+    from workers.job import enqueue_after_commit
+
+    enqueue_after_commit(jobs.record, "kept")
+    try:
+        with db.session.begin_nested():
+            enqueue_after_commit(jobs.record, "refused")
+            raise RuntimeError("the guarded update was refused")
+    except RuntimeError:
+        pass
+    with db.session.begin_nested():
+        enqueue_after_commit(jobs.record, "released")  # a released savepoint's work survives
+    run_workers()
+    assert recorded() == []
+    db.commit()
+    run_workers()
+    assert recorded() == ["kept", "released"]
