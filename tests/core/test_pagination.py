@@ -29,7 +29,7 @@ def test_empty_and_past_the_end_pages(
     for gtin in ("06901234567892", "00012345600012", "04006381333931"):
         service.create_product(owner.brand, "Tea", gtin)
     past = _meta(client, "/api/v1/products?page=9&page_size=2", headers)
-    assert KEYS <= set(past) and past["page"] == 9 and past["last_page"] == 2
+    assert set(past) >= KEYS and past["page"] == 9 and past["last_page"] == 2
     assert past["total"] == 3 and "next_page" not in past
     middle = _meta(client, "/api/v1/products?page=1&page_size=2", headers)
     assert middle["next_page"] == 2 and "previous_page" not in middle
