@@ -20,8 +20,8 @@ def argument_schemas(app: Flask) -> Iterator[tuple[str, Schema]]:
         handlers = [getattr(cls, m) for m in ("get", "post", "put", "patch", "delete")
                     if cls is not None and hasattr(cls, m)] or [view]  # fmt: skip
         for handler in handlers:
-            for parameter in getattr(handler, "_apidoc", {}).get("arguments", {}).get(
-                "parameters", []
+            for parameter in (
+                getattr(handler, "_apidoc", {}).get("arguments", {}).get("parameters", [])
             ):
                 schema = parameter["schema"]
                 yield endpoint, schema() if isinstance(schema, type) else schema
