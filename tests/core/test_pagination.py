@@ -27,7 +27,7 @@ def test_empty_and_past_the_end_pages(
     empty = _meta(client, "/api/v1/products", headers)
     assert empty == {"total": 0, "total_pages": 1, "page": 1, "first_page": 1, "last_page": 1}
     for gtin in ("06901234567892", "00012345600012", "04006381333931"):
-        service.create_product(owner.brand, "Tea", gtin)
+        service.create_product(owner.brand, service.NewProduct("Tea", gtin))
     past = _meta(client, "/api/v1/products?page=9&page_size=2", headers)
     assert set(past) >= KEYS and past["page"] == 9 and past["last_page"] == 2
     assert past["total"] == 3 and "next_page" not in past
