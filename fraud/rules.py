@@ -16,7 +16,7 @@ what it lets through; ``RULES`` lists them with their default parameters (README
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,7 +68,7 @@ class Facts:
     scans: Sequence[ScanFact]
     forged: Sequence[ForgedFact] = ()
     #: code batch id -> provinces it was made for (empty: no intended market known)
-    markets: dict[str, Sequence[str]] = field(default_factory=dict)
+    markets: Mapping[str, Sequence[str]] = field(default_factory=dict)
     #: code batch id -> number of codes in the batch
     batch_sizes: dict[str, int] = field(default_factory=dict)
     #: share of all of the brand's scans made while a cash campaign ran (the baseline)
@@ -104,15 +104,24 @@ class Rule:
 def _scan_evidence(scans: Iterable[ScanFact], limit: int = 50) -> list[dict[str, Any]]:
     return [
         {
-            "scan_id": s.scan_id, "at": s.at.isoformat(), "city": s.city, "province": s.province,
-            "device": s.device_id, "consumer": s.consumer_id, "ip": s.ip, "verdict": s.verdict,
-            "batch": s.code_batch_id, "serial": s.serial,
+            "scan_id": s.scan_id,
+            "at": s.at.isoformat(),
+            "city": s.city,
+            "province": s.province,
+            "device": s.device_id,
+            "consumer": s.consumer_id,
+            "ip": s.ip,
+            "verdict": s.verdict,
+            "batch": s.code_batch_id,
+            "serial": s.serial,
         }  # fmt: skip
         for s in sorted(scans, key=lambda s: s.at)[:limit]
     ]
 
 
-def _group(scans: Iterable[ScanFact], key: Callable[[ScanFact], str | None]) -> dict[str, list[ScanFact]]:
+def _group(
+    scans: Iterable[ScanFact], key: Callable[[ScanFact], str | None]
+) -> dict[str, list[ScanFact]]:
     groups: dict[str, list[ScanFact]] = defaultdict(list)
     for s in scans:
         k = key(s)
@@ -290,7 +299,7 @@ def cash_only(facts: Facts, p: Params) -> list[Signal]:
     """A consumer who scans only while a cash campaign runs, where most of the brand's shoppers
     also scan without one (bonus hunters). Meaningless when cash campaigns run all the time, so
     the rule compares with the brand's baseline share."""
-    signals = []
+    signals: list[Signal] = []
     if facts.cash_share > p["max_baseline_share"]:
         return signals
     for consumer, scans in _group(facts.scans, SUBJECT_KEYS[Subject.consumer]).items():
@@ -378,7 +387,9 @@ def evaluate(facts: Facts, settings: dict[str, RuleSetting]) -> dict[tuple[str, 
         if not setting.enabled:
             continue
         for signal in rule.func(facts, {**rule.params, **setting.params}):
-            entry = scores.setdefault((signal.kind, signal.subject), Score(signal.kind, signal.subject))
+            entry = scores.setdefault(
+                (signal.kind, signal.subject), Score(signal.kind, signal.subject)
+            )
             entry.signals.append((signal, round(setting.weight * signal.severity, 1)))
     return scores
 

@@ -51,8 +51,18 @@ class World:
         province, lat, lng = CITIES[city]
         jitter = self.rng.uniform(-0.03, 0.03)
         fact = ScanFact(
-            f"scan-{self.n}", at, batch, serial if serial is not None else self.serial(batch),
-            verdict, consumer, device, ip, lat + jitter, lng + jitter, province, city,
+            f"scan-{self.n}",
+            at,
+            batch,
+            serial if serial is not None else self.serial(batch),
+            verdict,
+            consumer,
+            device,
+            ip,
+            lat + jitter,
+            lng + jitter,
+            province,
+            city,
             cash_running(at),
         )
         self.scans.append(fact)
@@ -83,8 +93,15 @@ def honest_rescanner(world: World) -> None:
     """Checks the same bottle again and again over two days."""
     serial = world.serial("batch-main")
     for k in range(8):
-        world.scan(START + timedelta(hours=6 * k), "rescanner", "rescanner-phone", "10.1.0.1",
-                   "杭州市", serial=serial, verdict="authentic" if k == 0 else "authentic_repeat")
+        world.scan(
+            START + timedelta(hours=6 * k),
+            "rescanner",
+            "rescanner-phone",
+            "10.1.0.1",
+            "杭州市",
+            serial=serial,
+            verdict="authentic" if k == 0 else "authentic_repeat",
+        )
     world.honest |= {("consumer", "rescanner"), ("device", "rescanner-phone")}
 
 
@@ -148,9 +165,13 @@ def leaked_batch(world: World) -> None:
 
 def cash_only_account(world: World) -> None:
     """Scans only on cash-campaign weekends, eight times this month."""
-    weekends = [START + timedelta(days=d) for d in range(28) if (START + timedelta(days=d)).weekday() >= 5]
+    weekends = [
+        START + timedelta(days=d) for d in range(28) if (START + timedelta(days=d)).weekday() >= 5
+    ]
     for day in weekends[:8]:
-        world.scan(day + timedelta(hours=2), "cash-hunter", "hunter-phone", "198.51.100.9", "上海市")
+        world.scan(
+            day + timedelta(hours=2), "cash-hunter", "hunter-phone", "198.51.100.9", "上海市"
+        )
     world.bad.add(("consumer", "cash-hunter"))
 
 

@@ -14,7 +14,9 @@ from tests.fraud import synthetic
 REVIEW, BLOCK = 50, 100
 
 
-def _flagged(world: synthetic.World, settings: dict[str, RuleSetting] | None = None) -> set[tuple[str, str]]:
+def _flagged(
+    world: synthetic.World, settings: dict[str, RuleSetting] | None = None
+) -> set[tuple[str, str]]:
     scores = evaluate(world.facts(), settings or {})
     return {key for key, score in scores.items() if band(score.total, REVIEW, BLOCK) != "clear"}
 
@@ -95,4 +97,9 @@ def test_signals_carry_their_evidence() -> None:
 
 def test_bands() -> None:
     assert [band(s, 50, 100) for s in (0, 49.9, 50, 99, 100)] == [
-        "clear", "clear", "review", "review", "block"]
+        "clear",
+        "clear",
+        "review",
+        "review",
+        "block",
+    ]
