@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from accounts.models import Brand
 from campaigns.models import Award, AwardStatus
-from core.db import db
+from core.db import db, utcnow
 from fraud import cases, facts, holds, settings
 from fraud.models import Block, CaseKind, FraudCase, ScanCheck
-from fraud.rules import ScanFact, Score, band, evaluate
+from fraud.rules import Facts, ScanFact, Score, band, evaluate
 
 ORDER = {"clear": 0, "review": 1, "block": 2}
 
@@ -114,6 +114,23 @@ def check(brand_id: uuid.UUID, scan_ids: Sequence[str]) -> Outcome:
         outcome.held += held
     for scan in checked:
         _settle(brand, scan, flagged, blocked, outcome)
+    db.session.flush()
+    return outcome
+
+
+def check_forged(brand_id: uuid.UUID, ips: set[str], devices: set[str]) -> Outcome:
+    """Score the sources of forged-code scans (they never reach the scan-event table)."""
+    brand = db.session.get(Brand, brand_id)
+    outcome = Outcome()
+    if brand is None:
+        return outcome
+    since = utcnow() - facts.LOOKBACK
+    found = Facts([], facts.forged_from(brand.id, ips, devices, since))
+    scores = evaluate(found, settings.rule_settings(brand))
+    keys = {("ip", ip) for ip in ips} | {("device", d) for d in devices}
+    for key, (case, _) in _flag(brand, keys, scores, outcome).items():
+        cases.attach_awards(case, held := holds.hold(_other_pending(brand.id, key)))
+        outcome.held += held
     db.session.flush()
     return outcome
 

@@ -96,23 +96,42 @@ def _brand_of_forged(code: str) -> uuid.UUID | None:
     return loaded.brand_id if loaded else None
 
 
+def forged_entries(since: datetime, until: str = "+") -> list[tuple[str, dict[str, str]]]:
+    """Entries of the forged-code stream from ``since`` (newest first), decoded."""
+    start = int(since.timestamp() * 1000)
+    entries: Any = redis_client().xrevrange(INVALID_SCAN_STREAM, until, start, count=MAX_FORGED)
+    return [
+        (entry_id.decode(), {k.decode(): v.decode(errors="replace") for k, v in fields.items()})
+        for entry_id, fields in entries
+    ]
+
+
+def brand_of_forged(fields: dict[str, str]) -> uuid.UUID | None:
+    """The brand whose key id a forged code carries (None: not one of ours at all)."""
+    return _brand_of_forged(fields.get("code", ""))
+
+
+def forged_from(
+    brand_id: uuid.UUID, ips: set[str], devices: set[str], since: datetime
+) -> list[ForgedFact]:
+    """Forged-code scans of this brand's key ids from these IPs or devices."""
+    forged = []
+    for entry_id, fields in forged_entries(since):
+        ip, device = fields.get("ip", ""), fields.get("device", "")
+        ours = (ip and ip in ips) or (device and device in devices)
+        if ours and brand_of_forged(fields) == brand_id:
+            at = datetime.fromtimestamp(int(entry_id.split("-")[0]) / 1000, tz=since.tzinfo)
+            forged.append(ForgedFact(at, ip or None, device or None))
+    return forged
+
+
 def forged_scans(
     brand_id: uuid.UUID, scans: Sequence[ScanFact], since: datetime
 ) -> list[ForgedFact]:
-    """Forged-code scans of this brand's key ids from the same IPs or devices."""
+    """Forged-code scans from the IPs or devices of these scans."""
     ips = {s.ip for s in scans if s.ip}
     devices = {s.device_id for s in scans if s.device_id}
-    start = int(since.timestamp() * 1000)
-    entries: Any = redis_client().xrevrange(INVALID_SCAN_STREAM, "+", start, count=MAX_FORGED)
-    forged = []
-    for entry_id, fields in entries:
-        ip, device = fields.get(b"ip", b"").decode(), fields.get(b"device", b"").decode()
-        ours = (ip and ip in ips) or (device and device in devices)
-        if ours and _brand_of_forged(fields.get(b"code", b"").decode()) == brand_id:
-            ms = int(entry_id.split(b"-")[0])
-            at = datetime.fromtimestamp(ms / 1000, tz=since.tzinfo)
-            forged.append(ForgedFact(at, ip or None, device or None))
-    return forged
+    return forged_from(brand_id, ips, devices, since)
 
 
 def cash_share(brand_id: uuid.UUID, since: datetime) -> float:
