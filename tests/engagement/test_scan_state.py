@@ -11,6 +11,8 @@ from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
+from tests.payload import mismatches
+
 pytestmark = pytest.mark.usefixtures("app")
 
 
@@ -286,9 +288,9 @@ def test_http_scans_are_in_the_database_after_a_flush(
 
     c = make_codes()
     body = client.post("/api/v1/scans", json={"code": c.urls[0]}).get_json()
-    assert ScanResponseSchema().dump(body) == body  # built to the documented schema
+    assert mismatches(ScanResponseSchema(), body) == []  # built to the documented schema
     forged = client.post("/api/v1/scans", json={"code": "Z" * 20}).get_json()
-    assert ScanResponseSchema().dump(forged) == forged
+    assert mismatches(ScanResponseSchema(), forged) == []
     flush_scans()
     assert count(ScanEvent) == 1 and count(CodeState) == 1
     assert len(stream_entries()) == 0
