@@ -16,12 +16,14 @@ from accounts.auth import (
 from accounts.models import Role
 from fraud import appeals, cases, settings
 from fraud.schemas import (
+    AppealInput,
     AppealRequestSchema,
     AppealSchema,
     BlockSchema,
     CaseDetailSchema,
     CaseQuerySchema,
     CaseSchema,
+    Resolution,
     ResolveSchema,
     RulePatchSchema,
     RuleSchema,
@@ -75,9 +77,9 @@ def get_case(case_id: str) -> dict[str, Any]:
 @staff_required(*OPERATORS)
 @blp.arguments(ResolveSchema)
 @blp.response(200, CaseSchema)
-def resolve_case(body: dict[str, Any], case_id: str) -> dict[str, Any]:
+def resolve_case(body: Resolution, case_id: str) -> dict[str, Any]:
     """Release, reject or block (409 already_resolved when decided before)."""
-    case = cases.resolve(current_brand(), current_staff(), case_id, body["decision"], body["note"])
+    case = cases.resolve(current_brand(), current_staff(), case_id, body.decision, body.note)
     return cases.shown(case)
 
 
@@ -104,8 +106,8 @@ def delete_block(block_id: str) -> None:
 @consumer_required
 @blp.arguments(AppealRequestSchema)
 @blp.response(201, AppealSchema)
-def appeal_award(body: dict[str, Any], award_id: str) -> Any:
+def appeal_award(body: AppealInput, award_id: str) -> Any:
     """Appeal a reward under review (or rejected after review), once."""
     consumer = current_consumer()
     assert consumer is not None
-    return appeals.appeal(consumer.consumer_id, consumer.brand_id, award_id, body["message"])
+    return appeals.appeal(consumer.consumer_id, consumer.brand_id, award_id, body.message)

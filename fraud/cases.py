@@ -206,7 +206,7 @@ def resolve(
     if decision is Decision.release:
         holds.release(award_ids)
     else:
-        holds.reject(brand, award_ids, reason=f"fraud case {case.id}: {decision.value}")
+        holds.reject(brand, award_ids, reason=f"fraud: case {case.id} {decision.value}")
     if decision is Decision.block:
         block(brand, case.kind.value, case.subject, case_id=case.id, staff=staff, reason=note)
     case.status, case.decision, case.resolved_by = CaseStatus.resolved, decision, staff.id

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, fields, validate
 
+from core.schemas import InputSchema
 from fraud.models import CaseKind, CaseStatus, Decision
 from fraud.settings import RulePatch
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """An operator's decision on a case."""
+
+    decision: Decision
+    note: str
+
+
+@dataclass(frozen=True)
+class AppealInput:
+    """A shopper's appeal."""
+
+    message: str
 
 
 class Strict(Schema):
@@ -23,14 +39,11 @@ class RuleSchema(Schema):
     params = fields.Dict()
 
 
-class RulePatchSchema(Strict):
+class RulePatchSchema(InputSchema, Strict):
+    __model__ = RulePatch
     enabled = fields.Boolean()
     weight = fields.Integer(validate=validate.Range(min=0, max=1000))
     params = fields.Dict(keys=fields.String(validate=validate.Length(max=40)))
-
-    @post_load
-    def to_patch(self, data: dict[str, Any], **_: Any) -> RulePatch:
-        return RulePatch(data.get("enabled"), data.get("weight"), data.get("params"))
 
 
 class CaseQuerySchema(Strict):
@@ -75,7 +88,8 @@ class CaseDetailSchema(CaseSchema):
     appeal = fields.Nested(AppealSchema, allow_none=True)
 
 
-class ResolveSchema(Strict):
+class ResolveSchema(InputSchema, Strict):
+    __model__ = Resolution
     decision = fields.Enum(Decision, required=True, by_value=True)
     note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
@@ -90,5 +104,6 @@ class BlockSchema(Schema):
     created_at = fields.DateTime()
 
 
-class AppealRequestSchema(Strict):
+class AppealRequestSchema(InputSchema, Strict):
+    __model__ = AppealInput
     message = fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -74,6 +74,8 @@ class Award(Base):
     )  # the fraud check looks awards up by scan
     code_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("code_keys.id"))
     serial: Mapped[int] = mapped_column(BigInteger)
+    #: Why it was cancelled or reversed (``fraud:`` when a fraud review rejected it).
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

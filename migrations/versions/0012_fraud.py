@@ -121,6 +121,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_fraud_case_awards_award_id'), ['award_id'], unique=False)
 
     with op.batch_alter_table('awards', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cancel_reason', sa.String(length=200), nullable=True))
         batch_op.create_index(batch_op.f('ix_awards_scan_id'), ['scan_id'], unique=False)
 
     with op.batch_alter_table('scan_events', schema=None) as batch_op:
@@ -146,6 +147,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('awards', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_awards_scan_id'))
+        batch_op.drop_column('cancel_reason')
 
     with op.batch_alter_table('fraud_case_awards', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fraud_case_awards_award_id'))

@@ -26,7 +26,8 @@ def _record(world: synthetic.World, c: Any, make_consumer: Any, shift: timedelta
 
     batches = {"batch-main": c.batch}
     for name, size in (("batch-leaked", 500), ("batch-export", 1000)):
-        batches[name] = service.create_code_batch(c.brand, str(c.batch.product_id), size)
+        new = service.NewCodeBatch(str(c.batch.product_id), size)
+        batches[name] = service.create_code_batch(c.brand, new)
     names = {name: str(batch.id) for name, batch in batches.items()}
     for consumer in sorted({s.consumer_id for s in world.scans if s.consumer_id}):
         names[consumer] = str(make_consumer(c.brand).id)
