@@ -21,6 +21,7 @@ from fraud.schemas import (
     AppealSchema,
     BlockSchema,
     CaseDetailSchema,
+    CaseQuery,
     CaseQuerySchema,
     CaseSchema,
     Resolution,
@@ -56,11 +57,11 @@ def update_rule(patch: RulePatch, key: str) -> RuleView:
 @blp.arguments(CaseQuerySchema, location="query")
 @blp.response(200, CaseSchema(many=True))
 @blp.paginate(page_size=50, max_page_size=500)
-def list_cases(query: dict[str, Any], pagination_parameters: Any) -> list[dict[str, Any]]:
+def list_cases(query: CaseQuery, pagination_parameters: Any) -> list[dict[str, Any]]:
     """The brand's fraud cases, newest first."""
     p = pagination_parameters
     rows, p.item_count = cases.list_cases(
-        current_brand(), query.get("status"), query.get("kind"), p.page, p.page_size
+        current_brand(), query.status, query.kind, p.page, p.page_size
     )
     return [cases.shown(c) for c in rows]
 

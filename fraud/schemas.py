@@ -46,7 +46,16 @@ class RulePatchSchema(InputSchema, Strict):
     params = fields.Dict(keys=fields.String(validate=validate.Length(max=40)))
 
 
-class CaseQuerySchema(Strict):
+@dataclass(frozen=True)
+class CaseQuery:
+    """Filters of the case list."""
+
+    status: str | None = None
+    kind: str | None = None
+
+
+class CaseQuerySchema(InputSchema, Strict):
+    __model__ = CaseQuery
     status = fields.String(validate=validate.OneOf([s.value for s in CaseStatus]))
     kind = fields.String(validate=validate.OneOf([k.value for k in CaseKind]))
 

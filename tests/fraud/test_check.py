@@ -126,8 +126,8 @@ def test_reject_returns_the_money_and_block_stops_further_rewards(
     assert campaign.spent == 2 * 88
     lifted = client.delete(f"/api/v1/blocks/{block['id']}", headers=bearer(c.owner))
     assert lifted.status_code == 204
-    forecast = client.post(f"/api/v1/campaigns/{campaign.id}/simulate",
-                           json={"scans_per_day": 10}, headers=bearer(c.owner)).get_json()  # fmt: skip
+    path = f"/api/v1/campaigns/{campaign.id}/simulate"
+    forecast = client.post(path, json={"scans_per_day": 10}, headers=bearer(c.owner)).get_json()
     fraud = forecast["fraud"]
     assert (fraud["held_rate"], fraud["rejected_rate"]) == (0.0, 0.6)  # 3 of 5 awards rejected
     assert fraud["expected_total_spend"] < forecast["expected_total_spend"]
