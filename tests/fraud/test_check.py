@@ -207,3 +207,36 @@ def test_rules_are_tuned_by_the_owner_only(
                     "unknown_rule")  # fmt: skip
     changed = client.patch(path, json={"enabled": False, "weight": 10}, headers=bearer(owner))
     assert changed.get_json()["enabled"] is False and changed.get_json()["weight"] == 10
+
+
+def test_a_check_that_could_not_run_is_redriven_by_the_sweep(
+    client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any,
+    settle: Any, monkeypatch: Any,
+) -> None:  # fmt: skip
+    """The fraud worker was down (no check sent): the red packet waits, unpaid, until the sweep
+    sends its check; then it is paid once."""
+    from datetime import timedelta
+
+    from anticounterfeit.scans import writebehind
+    from campaigns.jobs import sweep_payouts
+    from core.db import db, utcnow
+    from fraud.jobs import sweep_unchecked
+
+    c = make_codes()
+    make_campaign(c.owner)
+    with monkeypatch.context() as patched:
+        patched.delitem(writebehind._listeners, "fraud")  # the checks are never sent
+        [reward] = scan_as(client, bearer(make_consumer(c.brand)), c.urls[0])["rewards"]
+        settle()
+    payout = _payout(reward["award_id"])
+    assert (payout.status, payout.cleared, payout.attempts) == ("pending", False, 0)
+    payout.updated_at = utcnow() - timedelta(minutes=5)
+    db.commit()
+    assert sweep_payouts() == 0  # the payout sweep leaves it to the fraud check
+    assert sweep_unchecked() == 0  # too recent to call it lost
+    payout.created_at = utcnow() - timedelta(minutes=5)
+    db.commit()
+    assert sweep_unchecked() == 1
+    settle()
+    payout = _payout(reward["award_id"])
+    assert (payout.status, payout.cleared, payout.attempts) == ("paid", True, 1)
