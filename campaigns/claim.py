@@ -134,7 +134,9 @@ def _claim(campaign: CampaignInfo, tier: TierInfo, facts: ScanFacts, pick: draws
         created_at=facts.at, updated_at=facts.at,
     ))  # fmt: skip
     if red_packet:
-        values = payouts.payout_values(award_id, facts.brand_id, amount, facts.at)
+        values = payouts.payout_values(
+            award_id, facts.brand_id, amount, facts.at, cleared=facts.payouts_cleared
+        )
         db.session.execute(insert(Payout).values(**values))
     return Won(award_id, campaign.id, campaign.kind, amount, status)
 

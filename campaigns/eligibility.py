@@ -54,6 +54,9 @@ class ScanFacts:
     #: True when this very scan made the consumer the code's first logged-in one (nothing can
     #: have been drawn for the code yet); False for their later scans of it.
     first: bool = True
+    #: Whether red packets won at this scan may be paid at once (else they wait for the scan's
+    #: fraud check, ``campaigns.payouts.waits_for_fraud_check``).
+    payouts_cleared: bool = True
 
     @property
     def code(self) -> str:

@@ -14,10 +14,11 @@ dispatched once, after all claims (``campaigns.dispatch``).
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from campaigns import budget, draws, points
+from campaigns import budget, draws, payouts, points
 from campaigns.cache import CampaignInfo, campaign_cache
 from campaigns.claim import Stale, Won, claim, record
 from campaigns.dispatch import dispatch_payouts
@@ -81,6 +82,8 @@ def draw_for_scan(facts: ScanFacts) -> list[Won]:
     campaigns = _eligible(facts)
     if not campaigns:
         return []
+    if any(c.kind is CampaignKind.red_packet for c in campaigns):
+        facts = replace(facts, payouts_cleared=not payouts.waits_for_fraud_check(facts.brand_id))
     won: list[tuple[CampaignInfo, Won]] = []
     in_flight = False
     for campaign in campaigns:
@@ -94,7 +97,8 @@ def draw_for_scan(facts: ScanFacts) -> list[Won]:
     for campaign, w in won:
         if w.kind is CampaignKind.points:
             _credit_points(campaign, w, facts)  # lock 6: the points account, after every campaign
-    dispatch_payouts([w.award_id for _, w in won if w.kind is CampaignKind.red_packet])
+    if facts.payouts_cleared:  # else the scan's fraud check sends them (fraud.holds.clear)
+        dispatch_payouts([w.award_id for _, w in won if w.kind is CampaignKind.red_packet])
     if not in_flight:
         settle_after_commit(redis_client(), facts)
     return [w for _, w in won]

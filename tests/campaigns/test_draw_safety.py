@@ -115,6 +115,7 @@ def test_one_win_one_payout_job(
 
     monkeypatch.setattr(job, "_send", spy)
     c = make_codes()
+    c.brand.settings = {**c.brand.settings, "fraud_hold_payouts": False}  # paid at once
     campaigns = [make_campaign(c.owner, budget_fen=88) for _ in range(3)]
     shopper = make_consumer(c.brand)
     assert len(scan_as(client, bearer(shopper), c.urls[0])["rewards"]) == 3

@@ -119,6 +119,7 @@ def test_scans_cancels_edits_and_payouts_together_never_deadlock(
     from profiles.service import issue_consumer_token
 
     c = make_codes(900)
+    c.brand.settings = {**c.brand.settings, "fraud_hold_payouts": False}  # payable at once
     prizes = [{"amount_fen": 10, "probability": 0.5},
               {"amount_fen": 20, "probability": 0.4, "quantity": 5_000}]  # fmt: skip
     campaigns = [
@@ -150,6 +151,9 @@ def test_scans_cancels_edits_and_payouts_together_never_deadlock(
     assert {status for (what, status) in mix.statuses if what in ("scan", "edit")} == {200}
     assert {status for (what, status) in mix.statuses if what == "cancel"} <= {200, 409}
     assert mix.statuses[("cancel", 200)] > 0 and len(mix.won) > 300
+    from campaigns.models import Payout
+
+    assert db.session.scalars(select(Payout).where(Payout.status == "paid")).first() is not None
     for campaign in campaigns:
         assert_books_balance(campaign.id)
 
