@@ -61,6 +61,8 @@ out = {}
 with app.app_context():
     for slug, gtin in (("draw", "06901234567892"), ("nodraw", "06901234567908")):
         brand = create_brand(slug, slug, f"o@{slug}.test", "password1").brand
+        if sys.argv[2] == "pay-at-once":  # red packets paid without waiting for a fraud check
+            brand.settings = {**brand.settings, "fraud_hold_payouts": False}
         p = service.create_product(brand, service.NewProduct("Bench tea", gtin))
         b = service.create_code_batch(brand, service.NewCodeBatch(str(p.id), int(sys.argv[1])))
         service.activate_code_batch(b)
@@ -93,7 +95,7 @@ def _psql(sql: str) -> str:
         return str(row[0]) if row else ""
 
 
-def prepare(codes: int) -> dict[str, dict[str, object]]:
+def prepare(codes: int, pay_at_once: bool) -> dict[str, dict[str, object]]:
     """A fresh database with the two brands; returns each one's consumer token and URLs."""
     import psycopg
     import redis
@@ -108,7 +110,8 @@ def prepare(codes: int) -> dict[str, dict[str, object]]:
         cwd=ROOT, env=env, check=True, timeout=120, capture_output=True,
     )  # fmt: skip
     out = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", SEED, str(codes)],
+        [str(VENV_BIN / "python"), "-c", SEED, str(codes),
+         "pay-at-once" if pay_at_once else "fraud-check"],
         cwd=ROOT, env=env, check=True, timeout=600, capture_output=True, text=True,
     )  # fmt: skip
     seeded: dict[str, dict[str, object]] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -124,13 +127,14 @@ def _drain() -> None:
 
 
 def _measure(
-    app: BaseUrl, urls: list[str], token: str, args: argparse.Namespace
-) -> dict[str, object]:
+    app: BaseUrl, urls: list[str], token: str, args: argparse.Namespace,
+    rate: float | None = None,
+) -> dict[str, object]:  # fmt: skip
     cpu0 = app.cpu_seconds()
     result = load(
         app + "/api/v1/scans", method="POST", bodies=_bodies(urls),
         headers={"Authorization": f"Bearer {token}"}, duration=args.duration,
-        connections=args.connections,
+        connections=args.connections, rate=rate,
     )  # fmt: skip
     row = result.as_dict()
     row["server_cpu_ms"] = round((app.cpu_seconds() - cpu0) * 1000 / max(result.requests, 1), 3)
@@ -154,9 +158,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--codes", type=int, default=30_000)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--pay-at-once", action="store_true",
+                        help="the draw brand pays red packets without waiting for fraud checks")
     args = parser.parse_args()
 
-    seeded = prepare(args.codes)
+    seeded = prepare(args.codes, args.pay_at_once)
     per_round = args.codes // args.rounds
     rows: Rows = []
     sent = 0
@@ -176,6 +182,12 @@ def main() -> None:
                 row[name] = _measure(app, chunk, str(seeded[slug]["token"]), args)
                 if name == "draw":
                     sent += int(row[name]["requests"])  # type: ignore[call-overload]
+            # Latency of winning scans at half the maximum load just measured (paced).
+            half = float(row["draw"]["rps"]) / 2  # type: ignore[arg-type]
+            used = int(row["draw"]["requests"])  # type: ignore[call-overload]
+            rest = list(seeded["draw"]["urls"])[r * per_round : (r + 1) * per_round][used:]  # type: ignore[call-overload]
+            row["draw-half"] = _measure(app, rest, str(seeded["draw"]["token"]), args, rate=half)
+            sent += int(row["draw-half"]["requests"])  # type: ignore[call-overload]
             rows.append(row)
     draws = int(_psql("SELECT count(*) FROM draws"))
     awards = int(_psql("SELECT count(*) FROM awards"))
@@ -184,17 +196,23 @@ def main() -> None:
 
 def report(rows: Rows, draws: int, awards: int, sent: int, args: argparse.Namespace) -> None:
     """Per-round table, median ratios, and the checks."""
-    heads = ("hello rps", "no-draw rps", "draw rps", "draw/no-draw", "draw/hello", "cpu ms n/d")
+    heads = ("hello rps", "no-draw rps", "draw rps", "draw/no-draw", "draw/hello", "cpu ms n/d",
+             "half rps", "half p99 ms")  # fmt: skip
     print(f"{'round':<7}" + "".join(f"{h:>14}" for h in heads))
-    ratios, vs_hello = [], []
+    ratios, vs_hello, p99s = [], [], []
     for i, row in enumerate(rows):
-        h, n, d = (float(row[k]["rps"]) for k in ("hello", "no-draw", "draw"))  # type: ignore[arg-type]
+        h, n, d, half = (float(row[k]["rps"])  # type: ignore[arg-type]
+                         for k in ("hello", "no-draw", "draw", "draw-half"))  # fmt: skip
+        p99 = float(row["draw-half"]["latency_p99_ms"])  # type: ignore[arg-type]
         ratios.append(d / n)
         vs_hello.append(d / h)
+        p99s.append(p99)
         cpu = f"{row['no-draw']['server_cpu_ms']}/{row['draw']['server_cpu_ms']}"
-        print(f"{i + 1:<7}{h:>14.0f}{n:>14.0f}{d:>14.0f}{d / n:>14.2f}{d / h:>14.2f}{cpu:>14}")
+        print(f"{i + 1:<7}{h:>14.0f}{n:>14.0f}{d:>14.0f}{d / n:>14.2f}{d / h:>14.2f}{cpu:>14}"
+              f"{half:>14.0f}{p99:>14.1f}")  # fmt: skip
     print(f"median draw/no-draw {statistics.median(ratios):.2f}, "
-          f"draw/hello {statistics.median(vs_hello):.2f}")  # fmt: skip
+          f"draw/hello {statistics.median(vs_hello):.2f}, "
+          f"p99 of winning scans at half load {statistics.median(p99s):.1f} ms")  # fmt: skip
     ok = all(set(row[k]["status_counts"]) == {"200"} for row in rows for k in row)  # type: ignore[arg-type]
     print(f"all responses 200: {ok}")
     print(f"draws recorded: {draws} for {sent} draw requests counted (all: {draws >= sent}); "

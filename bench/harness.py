@@ -267,6 +267,7 @@ def load(
     connections: int = 32,
     generator: str = "auto",
     threads: int = 2,
+    rate: float | None = None,
 ) -> LoadResult:
     """Send requests to ``url`` for ``duration`` seconds over ``connections`` keep-alive
     connections and count the responses by status.
@@ -275,6 +276,9 @@ def load(
     bodies are split between the generator's threads (thread i sends i, i+T, i+2T, ...) and
     cycle, so with at least as many bodies as requests none is sent twice. ``generator`` is
     ``"wrk"``, ``"python"`` or ``"auto"`` (wrk if installed). ``threads`` is wrk's thread count.
+    ``rate`` (wrk only): about this many requests/s in all, each connection pausing
+    ``connections / rate`` seconds before its next request (a paced load for latency at a given
+    share of the maximum; the achieved rate is a little lower, by the latency: check ``rps``).
     """
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
@@ -290,7 +294,9 @@ def load(
     if generator == "auto":
         generator = "wrk" if have_wrk() else "python"
     if generator == "wrk":
-        return _load_wrk(url, method, bodies, all_headers, duration, connections, threads)
+        return _load_wrk(url, method, bodies, all_headers, duration, connections, threads, rate)
+    if rate is not None:
+        raise ValueError("a paced load (rate) needs wrk")
     if generator == "python":
         return _load_python(url, method, bodies, all_headers, duration, connections)
     raise ValueError(f"unknown generator {generator!r}")
@@ -304,6 +310,7 @@ local method = %(method)s
 local headers = %(headers)s
 local body_path = %(body_path)s
 local nthreads = %(nthreads)d
+local pause_ms = %(pause_ms)d
 
 wrk.method = method
 for k, v in pairs(headers) do wrk.headers[k] = v end
@@ -339,6 +346,12 @@ if body_path then
   function request()
     idx = idx %% count + 1
     return prepared[idx]
+  end
+end
+
+if pause_ms > 0 then
+  function delay()
+    return pause_ms
   end
 end
 
@@ -386,6 +399,7 @@ def _load_wrk(
     duration: float,
     connections: int,
     threads: int,
+    rate: float | None = None,
 ) -> LoadResult:
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -409,6 +423,7 @@ def _load_wrk(
                 "headers": header_table,
                 "body_path": body_path,
                 "nthreads": threads,
+                "pause_ms": round(connections * 1000 / rate) if rate else 0,
             }
         )
         cmd = [
@@ -431,7 +446,7 @@ def _load_wrk(
         errors=socket_errors,
         latency_p50_ms=data["p50_us"] / 1000,
         latency_p99_ms=data["p99_us"] / 1000,
-        generator=f"wrk -t{threads} -c{connections}",
+        generator=f"wrk -t{threads} -c{connections}" + (f" paced {rate:.0f}/s" if rate else ""),
         detail={"wrk_errors": errors},
     )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from redis import Redis
+from redis.commands.core import Script
 
 from campaigns.cache import CampaignInfo, TierInfo
 from campaigns.models import Campaign, CampaignStatus, DrawOutcome
@@ -30,7 +31,9 @@ KEEP_AFTER_END = timedelta(days=7)
 # Returns {status, day}: status 0 reserved, -1 counters missing (seed and retry), 1 budget,
 # 2 tier, 3 limit, 5 code; day is the China calendar day by Redis's clock (days since 1970-01-01),
 # the one clock every per-day limit is counted by (PostgreSQL is given the same day).
-_RESERVE = """
+_RESERVE = Script(
+    None,  # type: ignore[arg-type]
+    b"""
 local now = redis.call('TIME')
 local day = math.floor((tonumber(now[1]) + 28800) / 86400)
 local day_key = KEYS[4] .. day
@@ -55,11 +58,14 @@ if limited_tier then redis.call('DECR', KEYS[2]) end
 redis.call('INCR', KEYS[3]); redis.call('EXPIRE', KEYS[3], ARGV[4])
 redis.call('INCR', day_key); redis.call('EXPIRE', day_key, ARGV[5])
 return {0, day}
-"""
+""",
+)
 
 # Same KEYS as _RESERVE but the day key complete; ARGV: amount. Undo one reservation (only
 # counters that still exist).
-_RELEASE = """
+_RELEASE = Script(
+    None,  # type: ignore[arg-type]
+    b"""
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBY', KEYS[1], ARGV[1]) end
 if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('INCR', KEYS[2]) end
 for i = 3, 4 do
@@ -67,7 +73,8 @@ for i = 3, 4 do
 end
 redis.call('DEL', KEYS[5])
 return 0
-"""
+""",
+)
 
 #: How long a reservation holds its code (only in-flight draws need it: a committed draw is
 #: kept by PostgreSQL's unique key). A claim left by a crashed process blocks a retry this long.
@@ -120,7 +127,7 @@ class Reservation:
         """Give everything back (idempotent: a reservation is released at most once)."""
         if not self.released:
             self.released = True
-            redis.eval(_RELEASE, len(self.keys), *self.keys, str(self.amount))
+            _RELEASE(keys=self.keys, args=[self.amount], client=redis)
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,7 @@ def reserve(
         CODE_CLAIM_SECONDS,
     ))  # fmt: skip
     for _ in range(2):
-        reply: list[int] = redis.eval(_RESERVE, len(keys), *keys, *args)  # type: ignore[assignment]
+        reply: list[int] = _RESERVE(keys=keys, args=args, client=redis)
         status, day_number = reply
         day = EPOCH_DAY + timedelta(days=int(day_number))
         if status == 0:

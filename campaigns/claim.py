@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from campaigns import draws, payouts
+from campaigns import claim_sql, draws, payouts
 from campaigns.cache import CampaignInfo, TierInfo
 from campaigns.eligibility import ScanFacts
 from campaigns.models import (
@@ -102,7 +102,13 @@ def record(campaign: CampaignInfo, facts: ScanFacts, pick: draws.Pick, outcome: 
 def claim(campaign: CampaignInfo, tier: TierInfo, facts: ScanFacts, pick: draws.Pick,
           day: date) -> Won | DrawOutcome | None:  # fmt: skip
     """Take the win in PostgreSQL: the award, or the refusal (recorded), or None (the code
-    already has its draw for this campaign). Raises ``Stale`` when the cache was out of date."""
+    already has its draw for this campaign). Raises ``Stale`` when the cache was out of date.
+
+    On PostgreSQL one statement does it all (``campaigns.claim_sql``); the embedded database
+    runs the same steps one statement at a time in a savepoint.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _claim_in_one_statement(campaign, tier, facts, pick, day)
     try:
         with db.session.begin_nested():
             return _claim(campaign, tier, facts, pick, day)
@@ -138,6 +144,38 @@ def _claim(campaign: CampaignInfo, tier: TierInfo, facts: ScanFacts, pick: draws
             award_id, facts.brand_id, amount, facts.at, cleared=facts.payouts_cleared
         )
         db.session.execute(insert(Payout).values(**values))
+    return Won(award_id, campaign.id, campaign.kind, amount, status)
+
+
+def _claim_in_one_statement(campaign: CampaignInfo, tier: TierInfo, facts: ScanFacts,
+                            pick: draws.Pick, day: date) -> Won | DrawOutcome | None:  # fmt: skip
+    amount = pick.amount
+    assert amount is not None
+    draw_id, award_id = new_id(), new_id()
+    red_packet = campaign.kind is CampaignKind.red_packet
+    status = AwardStatus.pending if red_packet else AwardStatus.credited
+    payout = payouts.payout_values(
+        award_id, facts.brand_id, amount, facts.at, cleared=facts.payouts_cleared
+    )
+    values = claim_sql.params(
+        payout, campaign_id=campaign.id, tier_id=tier.id, consumer_id=facts.consumer_id,
+        version=campaign.version, amount=amount, total_cap=campaign.per_consumer_total,
+        day_cap=campaign.per_consumer_per_day, day=day, draw_id=draw_id, brand_id=facts.brand_id,
+        scan_id=facts.scan_id, code_key_id=facts.code_key_id, serial=facts.serial,
+        random_ppm=pick.random_ppm, at=facts.at, award_id=award_id, kind=campaign.kind,
+        award_status=status, red_packet=red_packet,
+    )  # fmt: skip
+    statement = claim_sql.statement(tuple(payout))
+    decided, recorded, counted, _ = db.session.execute(statement, values).one()
+    if decided is None or decided == "stale":  # no such campaign or tier, or not running
+        raise Stale()
+    if recorded is None:
+        return None  # the code's draw for this campaign exists (unique key)
+    if recorded != DrawOutcome.won.value:
+        return DrawOutcome(recorded)
+    if not counted:  # a concurrent first win of the consumer took the limit
+        db.session.execute(claim_sql.CORRECT, {"draw_id": draw_id})
+        return DrawOutcome.limit_reached
     return Won(award_id, campaign.id, campaign.kind, amount, status)
 
 

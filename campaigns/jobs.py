@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
-from campaigns import budget, payouts, points
+from campaigns import budget, dispatch, payouts, points
 from campaigns.models import Campaign, CampaignStatus
 from core.broker import redis_client
 from core.db import db, utcnow
@@ -24,11 +24,27 @@ def pay_award(payout_id: str) -> str | None:
 
 
 @job
+def pay_outbox() -> int:
+    """Pay the payouts listed in the outbox until it is empty (``campaigns.dispatch``)."""
+    redis, paid = redis_client(), 0
+    while ids := dispatch.take(redis):
+        for payout_id in ids:
+            try:
+                pay_award(payout_id)  # its own transaction
+                paid += 1
+            except Exception:
+                log.exception("payout %s failed; the sweep re-drives it", payout_id)
+    return paid
+
+
+@job
 def sweep_payouts() -> int:
     """Re-send the jobs of payouts left open (lost job, provider down); returns how many."""
     stuck = payouts.stuck()
     for payout_id in stuck:
         enqueue_after_commit(pay_award, str(payout_id), queue_name="payouts")
+    if redis_client().llen(dispatch.OUTBOX):
+        dispatch.start_drain()  # a drain died, or its start was lost
     return len(stuck)
 
 

@@ -100,26 +100,31 @@ def test_one_win_one_payout_job(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     """Item 4: draws that PostgreSQL refuses send no payout job; each win sends exactly one."""
-    from campaigns import budget
+    from campaigns import budget, dispatch
     from campaigns.models import Draw
     from core.broker import redis_client
     from workers import job
 
-    sent: list[Any] = []
-    real_send = job._send
+    sent: list[Any] = []  # payout ids sent for payment, one RQ job each or through the outbox
+    real_send, real_push = job._send, dispatch.push
 
-    def spy(pending: Any) -> None:
+    def spy_send(pending: Any) -> None:
         if "pay" in pending.func.__name__:
-            sent.extend(pending.args[0] if isinstance(pending.args[0], list) else pending.args)
+            sent.extend(pending.args)
         real_send(pending)
 
-    monkeypatch.setattr(job, "_send", spy)
+    def spy_push(redis: Any, payout_ids: list[str]) -> None:
+        sent.extend(payout_ids)
+        real_push(redis, payout_ids)
+
+    monkeypatch.setattr(job, "_send", spy_send)
+    monkeypatch.setattr(dispatch, "push", spy_push)
     c = make_codes()
     c.brand.settings = {**c.brand.settings, "fraud_hold_payouts": False}  # paid at once
     campaigns = [make_campaign(c.owner, budget_fen=88) for _ in range(3)]
     shopper = make_consumer(c.brand)
     assert len(scan_as(client, bearer(shopper), c.urls[0])["rewards"]) == 3
-    assert len(sent) == 3  # one payout job per win
+    assert len(sent) == len(set(sent)) == 3  # each win sent once
     sent.clear()
     for campaign in campaigns:  # Redis wrongly says there is budget left: PostgreSQL refuses
         redis_client().set(budget.remaining_key(campaign.id), 10**6)
