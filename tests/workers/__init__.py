@@ -10,11 +10,12 @@ def run_workers() -> None:
     both ran inline."""
     from anticounterfeit.scans import writebehind
     from core.broker import QUEUES, current_broker
+    from core.db import db
 
     if current_broker().embedded:
         return
     while writebehind.flush("tests"):
-        pass
+        db.commit()  # one commit per flush, as the flush job does: only then are checks sent
     SimpleWorker(list(QUEUES), connection=current_broker().redis, serializer=JSONSerializer).work(
         burst=True
     )
