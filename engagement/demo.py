@@ -19,6 +19,7 @@ from campaigns import catalogue
 from campaigns import service as campaigns
 from campaigns.inputs import CampaignInput, LimitsInput, NewCatalogueItem, PrizeInput
 from campaigns.models import Campaign, CampaignKind, CatalogueItem
+from console import demo as console_demo
 from core.db import db, utcnow
 from fraud import demo as fraud_demo
 from profiles.models import Consumer
@@ -100,6 +101,7 @@ def demo_command(show: int) -> None:
     campaign = seed_campaign(brand)
     shopper = seed_shopper(brand)
     fraud_demo.seed_demo(brand, batch)
+    console_demo.seed_demo(brand, batch)
     db.commit()
     base = current_app.config["PUBLIC_BASE_URL"]
     job = catalog.print_job(batch, base)

@@ -34,6 +34,8 @@ SWEEPS = (
     Sweep("campaigns.jobs.expire_points", 3600),
     Sweep("fraud.jobs.sweep_unchecked", 60, "fraud"),
     Sweep("fraud.jobs.sweep_forged", 60, "fraud"),
+    Sweep("console.jobs.count_forged_scans", 60),
+    Sweep("console.jobs.rebuild_rollups", 600),
 )
 
 

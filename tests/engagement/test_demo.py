@@ -25,7 +25,11 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     headers = {"Authorization": f"Bearer {token}"}
     response = client.post("/api/v1/scans", json={"code": urls[0]}, headers=headers)
     assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
-    assert db.session.query(Consumer).count() == 2  # the demo shopper and the demo harvester
+    # the demo shopper, the demo harvester and the console's 60 shoppers of six weeks, once
+    assert db.session.query(Consumer).count() == 62
+    from console.models import ScanRollup
+
+    assert len({r.day for r in db.session.query(ScanRollup).all()}) >= 40
     from fraud.models import FraudCase
 
     [case] = db.session.query(FraudCase).all()  # the demo's fraud case, seeded once
