@@ -34,6 +34,8 @@ class ReportQuery:
     to: date | None = None
     group_by: str = "day"
     province: str | None = None  # drill into one province (its cities)
+    #: Distinct consumers cost a scan of ``consumer_days`` over the range; charts of scans skip it.
+    with_consumers: bool = True
 
 
 def date_range(query: ReportQuery) -> tuple[date, date]:
@@ -72,7 +74,7 @@ def _scan_counts(brand: Brand, start: date, end: date, query: ReportQuery) -> li
 
 
 def _consumer_counts(brand: Brand, start: date, end: date, query: ReportQuery) -> dict[Any, int]:
-    if query.group_by in ("verdict", "hour"):
+    if query.group_by in ("verdict", "hour") or not query.with_consumers:
         return {}
     key = _key(ConsumerDay, query.group_by)
     stmt = (

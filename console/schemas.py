@@ -21,6 +21,7 @@ class ReportQuerySchema(InputSchema):
     to = fields.Date()
     group_by = fields.String(load_default="day", validate=validate.OneOf(GROUPS))
     province = fields.String(validate=validate.Length(min=1, max=50))
+    with_consumers = fields.Boolean(load_default=True)
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:

@@ -231,8 +231,9 @@
     const hasFunnel = offers("/reports/channel-funnel");
     if (!hasFunnel) document.getElementById("chart-funnel").closest("section").remove();
     const [days, provinces, products, overview, funnel] = await Promise.all([
-      get("/reports/scans?group_by=day"), get("/reports/scans?group_by=province"),
-      get("/reports/scans?group_by=product"), get("/reports/overview"),
+      get("/reports/scans?group_by=day&with_consumers=false"),
+      get("/reports/scans?group_by=province&with_consumers=false"),
+      get("/reports/scans?group_by=product&with_consumers=false"), get("/reports/overview"),
       hasFunnel ? get("/reports/channel-funnel?group_by=province") : null,
     ]);
     const totalScans = (days || []).reduce((n, d) => n + d.scans, 0);
@@ -284,7 +285,7 @@
   }
 
   async function renderCities(province) {
-    const rows = await get(`/reports/scans?group_by=city&province=${encodeURIComponent(province)}`) || [];
+    const rows = await get(`/reports/scans?group_by=city&with_consumers=false&province=${encodeURIComponent(province)}`) || [];
     mount(h("h1", {}, t("citiesOf") + province),
       h("p", {}, h("a", { href: "#/dashboard" }, t("back"))),
       chartBox(province, "chart-cities"));
