@@ -107,6 +107,7 @@ def demo_command(show: int) -> None:
     job = catalog.print_job(batch, base)
     click.echo(f"Demo brand '{DEMO_SLUG}': staff login {DEMO_EMAIL} / {DEMO_PASSWORD}")
     click.echo(f"API docs: {base}/api/docs")
+    click.echo(f"Brand console: {base}/console/ (log in with the staff login above)")
     click.echo(f"Campaign {campaign.id} ({campaign.name}, {campaign.status.value}).")
     token = issue_consumer_token(shopper).access_token
     click.echo(f"Demo shopper token (scan with it to win): Authorization: Bearer {token}")

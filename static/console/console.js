@@ -507,6 +507,7 @@
     if (!editable) form.querySelectorAll("input, select").forEach((el) => { el.disabled = true; });
     const parts = [h("h1", {}, t("campaign")), h("p", {}, h("a", { href: "#/campaigns" }, t("back"))), form];
     if (existing) parts.push(lifecycle(existing), simulation(existing), await campaignReport(existing));
+    if (existing && offers("/campaigns/{id}/reconciliation")) parts.push(await reconciliation(existing));
     mount(...parts);
   }
 
@@ -558,6 +559,15 @@
     return h("section", { class: "card" }, h("h2", {}, t("report")),
       r.warnings.map((w) => h("p", { class: "notice" }, w.message)),
       table([t("spendByDay"), t("amount"), t("awards")], r.spend_by_day.map((d) => [d.day, d.amount, d.awards])));
+  }
+
+  async function reconciliation(c) {
+    const r = await get(`/campaigns/${c.id}/reconciliation`);
+    if (!r) return h("section", { class: "card" }, h("h2", {}, t("reconciliation")), h("p", { class: "muted" }, t("noData")));
+    const keys = Object.keys(r).filter((k) => k.endsWith("_fen"));
+    return h("section", { class: "card", id: "reconciliation" }, h("h2", {}, t("reconciliation")),
+      table(keys, [keys.map((k) => money(r[k]))]),
+      (r.mismatches || []).length ? h("pre", {}, JSON.stringify(r.mismatches, null, 2)) : null);
   }
 
   // --- awards and payouts ------------------------------------------------------------------
