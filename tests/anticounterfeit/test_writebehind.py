@@ -34,8 +34,9 @@ def test_a_flush_job_commits_once_whatever_the_batch(make_codes: Any, monkeypatc
     from anticounterfeit.models import ScanEvent
     from anticounterfeit.scans import writebehind
 
-    monkeypatch.setattr(writebehind, "_listeners", {})  # their jobs (inline here) commit apart
-
+    # The jobs listeners send after the commit (fraud checks) are units of work of their own,
+    # run inline in embedded mode: they are not the flush's commits.
+    monkeypatch.setattr(writebehind, "_listeners", {})
     c = make_codes()
     for url in c.urls[:5]:
         scan(url)
