@@ -161,6 +161,7 @@ def campaign(brand: Brand, campaign_id: str) -> dict[str, Any]:
         .outerjoin(Award, (Award.draw_id == Draw.id) & Award.status.not_in(RELEASED))
         .where(Draw.campaign_id == found.id, Draw.created_at >= since)
     ).one()  # fmt: skip
+    draws, spent = int(draws), int(spent)  # PostgreSQL sums are Decimal
     per_day = max(1, round(draws / PACE_DAYS))
     forecast = campaigns.simulate(brand, str(found.id), per_day)
     expected = forecast["expected_spend_per_draw"]

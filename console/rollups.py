@@ -108,7 +108,8 @@ def _local_hour() -> Any:
 
 
 def rebuild(day: date) -> int:
-    """Recompute every brand's rollups of one China-time day from ``scan_events`` (exact).
+    """Recompute every brand's rollups of one China-time day from ``scan_events`` (exact);
+    returns how many rollup rows the day has.
 
     Forged-code rows (no product) are kept: they do not come from ``scan_events``."""
     _lock()
@@ -127,8 +128,9 @@ def rebuild(day: date) -> int:
         .group_by(ScanEvent.brand_id, hour, CodeBatch.product_id, province, city, ScanEvent.verdict)
     )  # fmt: skip
     columns = ["brand_id", "day", "hour", "product_id", "province", "city", "verdict", "scans"]
-    result = db.session.execute(_insert(ScanRollup).from_select(columns, query))
-    return int(getattr(result, "rowcount", 0) or 0)
+    db.session.execute(_insert(ScanRollup).from_select(columns, query))
+    rows = select(func.count()).select_from(ScanRollup).where(ScanRollup.day == day)
+    return int(db.session.scalar(rows) or 0)
 
 
 def _postgres() -> bool:
