@@ -79,6 +79,7 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "PAYOUT_PROVIDER": env.get("PAYOUT_PROVIDER", "sandbox"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
     return config
@@ -147,12 +148,14 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.demo import demo_command
     from engagement.views import bp as pages
     from profiles.api import blp as profiles_api
+    from profiles.me_api import blp as privacy_api
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
 
     api.register_blueprint(health_api)
     api.register_blueprint(accounts_api)
     api.register_blueprint(profiles_api)
+    api.register_blueprint(privacy_api)
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)

@@ -47,6 +47,7 @@ def create_scan(body: dict[str, Any]) -> Response:
         location=Location(loc["lat"], loc["lng"], loc.get("accuracy_m")) if loc else None,
         scene=body.get("scene"),
         ip=client_ip(),
+        precise_location=consumer.precise_location if consumer else False,
     )
     config = current_app.config
     outcome = service.process_scan(

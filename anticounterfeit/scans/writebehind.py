@@ -140,10 +140,19 @@ def flush(consumer: str, *, count: int = BATCH_SIZE, block_ms: int | None = None
     entries = read_batch(redis, consumer, count, block_ms)
     if not entries:
         return 0
-    store(redis, _parse_all(redis, entries))
+    events = _parse_all(redis, entries)
+    store(redis, events)
+    _derive(events)
     db.commit()
     acknowledge(redis, (entry_id for entry_id, _ in entries))
     return len(entries)
+
+
+def _derive(events: Sequence[StoredEvent]) -> None:
+    """Profiles follow the record: one job per batch, sent when this batch commits."""
+    from profiles.derived.jobs import scans_flushed
+
+    scans_flushed(events)
 
 
 def run_id(redis: Redis) -> str:
