@@ -142,12 +142,14 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.cli import brand_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
+    from anticounterfeit.scans.writebehind import on_flushed
     from campaigns.api import blp as campaigns_api
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
     from profiles.api import blp as profiles_api
+    from profiles.derived.jobs import scans_flushed
     from profiles.me_api import blp as privacy_api
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
@@ -166,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
+    on_flushed("profiles", scans_flushed)
 
 
 class App(Flask):

@@ -6,8 +6,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.schemas import InputSchema
+from profiles.service import WechatLogin
 
-class WechatLoginSchema(Schema):
+
+class WechatLoginSchema(InputSchema):
+    __model__ = WechatLogin
     brand = fields.String(required=True, validate=validate.Length(min=1, max=64))
     js_code = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
