@@ -151,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     from profiles.api import blp as profiles_api
     from profiles.derived.jobs import scans_flushed
     from profiles.me_api import blp as privacy_api
+    from profiles.segments.api import blp as segments_api
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
 
@@ -158,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(accounts_api)
     api.register_blueprint(profiles_api)
     api.register_blueprint(privacy_api)
+    api.register_blueprint(segments_api)
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)

@@ -199,3 +199,12 @@ def city_point(region: Region) -> tuple[float, float] | None:
         candidates = [code]
     candidates.append(code)
     return next((points[c] for c in candidates if c in points), None)
+
+
+@lru_cache(maxsize=1)
+def province_names() -> tuple[str, ...]:
+    """Every province-level name a ``Region`` can carry, in adcode order."""
+    index = _index()
+    return tuple(
+        name for code, name in sorted(index.names.items()) if code[2:] == "0" * 10
+    )

@@ -35,6 +35,7 @@ SWEEPS = (
     Sweep("profiles.erasure.sweep_erasures", 60),
     Sweep("profiles.derived.jobs.expire_window", 3600),
     Sweep("profiles.retention.pseudonymise_old_scans", 3600),
+    Sweep("profiles.segments.jobs.refresh_all_members", 300),
 )
 
 
