@@ -8,7 +8,9 @@ of marketing consent or an erasure removes the consumer from every segment at on
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import and_, delete, exists, insert, literal, select
 
@@ -74,3 +76,28 @@ def is_member(consumer_id: uuid.UUID, segment_ids: frozenset[uuid.UUID]) -> bool
         .limit(1)
     )
     return found is not None
+
+
+def memberships(consumer_id: uuid.UUID, segment_ids: frozenset[uuid.UUID]) -> frozenset[uuid.UUID]:
+    """Those of ``segment_ids`` the consumer is a member of (one indexed lookup)."""
+    rows = db.session.scalars(
+        select(SegmentMember.segment_id).where(
+            SegmentMember.segment_id.in_(segment_ids), SegmentMember.consumer_id == consumer_id
+        )
+    )
+    return frozenset(rows)
+
+
+def unknown_segment_ids(brand_id: uuid.UUID, ids: Iterable[str]) -> list[str]:
+    """Those of ``ids`` that are not segments of the brand (campaign targeting: 422)."""
+    ids = list(ids)
+    wanted: dict[str, uuid.UUID] = {}
+    for raw in ids:
+        with contextlib.suppress(ValueError):
+            wanted[raw] = uuid.UUID(raw)
+    found = set(
+        db.session.scalars(
+            select(Segment.id).where(Segment.brand_id == brand_id, Segment.id.in_(wanted.values()))
+        )
+    ) if wanted else set()  # fmt: skip
+    return [raw for raw in ids if wanted.get(raw) not in found]

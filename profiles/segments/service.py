@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -66,20 +65,3 @@ def list_segments(brand: Brand, number: int, size: int) -> tuple[list[dict[str, 
     query = select(Segment).where(Segment.brand_id == brand.id)
     rows, total = page(query.order_by(Segment.created_at.desc(), Segment.id.desc()), number, size)
     return [show(brand, s) for s in rows], total
-
-
-def segment_ids_of(brand_id: uuid.UUID, ids: list[str]) -> list[uuid.UUID]:
-    """Validate campaign ``segment_ids``: each one of the brand's segments."""
-    out = []
-    for raw in ids:
-        try:
-            sid = uuid.UUID(str(raw))
-        except ValueError:
-            raise InvalidRule("Unknown segment.", segment_id=str(raw)[:64]) from None
-        found = db.session.scalar(
-            select(Segment.id).where(Segment.id == sid, Segment.brand_id == brand_id)
-        )
-        if found is None:
-            raise InvalidRule("Unknown segment.", segment_id=str(raw)[:64])
-        out.append(sid)
-    return out

@@ -205,8 +205,18 @@ def _deep(levels: int) -> dict[str, Any]:
         ({"all": [{"field": "lifecycle", "op": "eq", "value": "dead"}]}, "invalid_rule"),
         ({"all": [{"field": "first_scan_at", "op": "gte", "value": "yesterday"}]}, "invalid_rule"),
         ({"all": [{"field": "product_id", "op": "eq", "value": "not-a-uuid"}]}, "invalid_rule"),
-        ({"all": [{"field": "product_id", "op": "eq",
-                   "value": "01234567-89ab-7def-8123-456789abcdef"}]}, "invalid_rule"),
+        (
+            {
+                "all": [
+                    {
+                        "field": "product_id",
+                        "op": "eq",
+                        "value": "01234567-89ab-7def-8123-456789abcdef",
+                    }
+                ]
+            },
+            "invalid_rule",
+        ),
         ({"all": [{"field": "city", "op": "in", "value": ["x"] * 101}]}, "invalid_rule"),
         ({"all": [{"field": "city", "op": "eq", "value": "x", "extra": 1}]}, "invalid_rule"),
         ({"all": []}, "invalid_rule"),
