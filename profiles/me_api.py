@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from accounts.auth import ConsumerIdentity, consumer_required, current_consumer
 from core.lang import prefers_english
 from profiles import consents, erasure, export, notice, voice
+from profiles.inputs import ConsentsChange, PreferencesInput, RatingInput
 from profiles.models.voice import Feedback
 from profiles.schemas import (
     ConsentsSchema,
@@ -50,17 +51,16 @@ def my_consents() -> dict[str, Any]:
 @consumer_required
 @blp.arguments(ConsentsUpdateSchema)
 @blp.response(200, ConsentsSchema)
-def set_my_consents(body: dict[str, Any]) -> dict[str, Any]:
+def set_my_consents(body: ConsentsChange) -> dict[str, Any]:
     """Grant or withdraw purposes (each change recorded with the notice version)."""
-    version = body.pop("notice_version", None)
-    return consents.set_consents(_me(), body, version)
+    return consents.set_consents(_me(), body.purposes(), body.notice_version)
 
 
 @blp.route("/me/feedback", methods=["POST"])
 @consumer_required
 @blp.arguments(FeedbackCreateSchema)
 @blp.response(201, FeedbackSchema)
-def rate_scan(body: dict[str, Any]) -> Feedback:
+def rate_scan(body: RatingInput) -> Feedback:
     """Rate the product of one of your genuine scans (once per scan)."""
     return voice.rate(_me(), body)
 
@@ -77,7 +77,7 @@ def my_preferences() -> dict[str, Any]:
 @consumer_required
 @blp.arguments(PreferencesUpdateSchema)
 @blp.response(200, PreferencesSchema)
-def set_my_preferences(body: dict[str, Any]) -> dict[str, Any]:
+def set_my_preferences(body: PreferencesInput) -> dict[str, Any]:
     """Replace your interests and wishes."""
     return voice.preferences_payload(voice.set_preferences(_me(), body))
 

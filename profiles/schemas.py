@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.schemas import InputSchema
+from profiles import inputs
 from profiles.service import WechatLogin
 
 
@@ -28,10 +29,6 @@ class ConsumerTokenSchema(Schema):
     consumer = fields.Nested(ConsumerSummarySchema)
 
 
-class Strict(Schema):
-    """Unknown fields are an error (a typo must not be silently ignored)."""
-
-
 class StrictBool(fields.Boolean):
     """JSON ``true`` or ``false`` only (not 1, "yes" or "true")."""
 
@@ -41,7 +38,8 @@ class StrictBool(fields.Boolean):
         return value
 
 
-class ConsentsUpdateSchema(Strict):
+class ConsentsUpdateSchema(InputSchema):
+    __model__ = inputs.ConsentsChange
     profiling = StrictBool()
     marketing = StrictBool()
     precise_location = StrictBool()
@@ -82,7 +80,8 @@ class NoticeSchema(Schema):
 _TAG = fields.String(validate=validate.Length(min=1, max=32))
 
 
-class FeedbackCreateSchema(Strict):
+class FeedbackCreateSchema(InputSchema):
+    __model__ = inputs.RatingInput
     scan_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     rating = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
     tags = fields.List(_TAG, validate=validate.Length(max=10))
@@ -99,12 +98,14 @@ class FeedbackSchema(Schema):
     created_at = fields.DateTime()
 
 
-class WishSchema(Strict):
+class WishSchema(InputSchema):
+    __model__ = inputs.WishInput
     product_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
     text = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-class PreferencesUpdateSchema(Strict):
+class PreferencesUpdateSchema(InputSchema):
+    __model__ = inputs.PreferencesInput
     interests = fields.List(
         fields.String(validate=validate.Length(min=1, max=32)), validate=validate.Length(max=20)
     )

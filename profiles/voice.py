@@ -14,6 +14,7 @@ from anticounterfeit.verdicts import Verdict
 from core.db import db, utcnow
 from core.queries import parse_id
 from profiles.errors import AlreadyRated, ScanNotFound, ScanNotRateable, UnknownProduct
+from profiles.inputs import PreferencesInput, RatingInput
 from profiles.models.voice import Feedback, Preference
 from workers.job import enqueue_after_commit
 
@@ -36,17 +37,17 @@ def _own_scan(consumer: ConsumerIdentity, scan_id: str) -> tuple[ScanEvent, uuid
     return row[0], row[1]
 
 
-def rate(consumer: ConsumerIdentity, body: dict[str, Any]) -> Feedback:
+def rate(consumer: ConsumerIdentity, body: RatingInput) -> Feedback:
     """``POST /api/v1/me/feedback``: once per scan of one's own, of a genuine code."""
-    scan, product_id = _own_scan(consumer, body["scan_id"])
+    scan, product_id = _own_scan(consumer, body.scan_id)
     if scan.verdict not in RATEABLE:
         raise ScanNotRateable(verdict=scan.verdict)
     if db.session.scalar(select(Feedback.id).where(Feedback.scan_id == scan.id)) is not None:
         raise AlreadyRated()
     feedback = Feedback(
         brand_id=consumer.brand_id, consumer_id=consumer.consumer_id, scan_id=scan.id,
-        product_id=product_id, rating=body["rating"], tags=body.get("tags", []),
-        comment=body.get("comment"), created_at=utcnow(),
+        product_id=product_id, rating=body.rating, tags=list(body.tags),
+        comment=body.comment, created_at=utcnow(),
     )  # fmt: skip
     try:
         with db.session.begin_nested():
@@ -62,13 +63,12 @@ def preferences(consumer_id: uuid.UUID) -> Preference | None:
     return db.session.get(Preference, consumer_id)
 
 
-def set_preferences(consumer: ConsumerIdentity, body: dict[str, Any]) -> Preference:
+def set_preferences(consumer: ConsumerIdentity, body: PreferencesInput) -> Preference:
     """``PUT /api/v1/me/preferences``: replace interests and wishes."""
     wishes = [
-        {"product_id": _brand_product(consumer, w.get("product_id")), "text": w["text"]}
-        for w in body.get("wishes", [])
+        {"product_id": _brand_product(consumer, w.product_id), "text": w.text} for w in body.wishes
     ]
-    interests = list(dict.fromkeys(body.get("interests", [])))  # de-duplicated, in order
+    interests = list(dict.fromkeys(body.interests))  # de-duplicated, in order
     pref = db.session.get(Preference, consumer.consumer_id)
     if pref is None:
         pref = Preference(consumer_id=consumer.consumer_id, brand_id=consumer.brand_id)

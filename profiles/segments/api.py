@@ -11,6 +11,7 @@ from flask_smorest.pagination import PaginationParameters
 from accounts.auth import current_brand, current_staff, staff_required
 from accounts.models import Role
 from core.db import utcnow
+from profiles.inputs import DiscoveredQuery, SegmentInput
 from profiles.segments import discovered, service
 from profiles.segments.privacy import min_segment_size
 from profiles.segments.schemas import (
@@ -38,19 +39,19 @@ class Segments(MethodView):
     @staff_required(*READERS)
     @blp.arguments(SegmentCreateSchema)
     @blp.response(201, SegmentSchema)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: SegmentInput) -> dict[str, Any]:
         """Create a segment from a rule (owner, marketer, analyst)."""
-        return service.create_segment(current_brand(), current_staff(), body["name"], body["rule"])
+        return service.create_segment(current_brand(), current_staff(), body.name, body.rule)
 
 
 @blp.get("/segments/discovered")
 @staff_required(*READERS)
 @blp.arguments(DiscoveredQuerySchema, location="query")
 @blp.response(200, DiscoveredSchema(many=True))
-def discovered_segments(query: dict[str, Any]) -> list[dict[str, Any]]:
+def discovered_segments(query: DiscoveredQuery) -> list[dict[str, Any]]:
     """Micro-segments found in this week's scans, fastest-growing first."""
     brand = current_brand()
-    return discovered.discover(brand.id, min_segment_size(brand), utcnow())[: query["limit"]]
+    return discovered.discover(brand.id, min_segment_size(brand), utcnow())[: query.limit]
 
 
 @blp.get("/segments/<segment_id>")

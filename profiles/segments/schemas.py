@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from core.schemas import InputSchema
+from profiles.inputs import DiscoveredQuery, SegmentInput
 
-class SegmentCreateSchema(Schema):
+
+class SegmentCreateSchema(InputSchema):
+    __model__ = SegmentInput
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     rule = fields.Dict(required=True)
 
@@ -46,5 +50,6 @@ class DiscoveredSchema(Schema):
     rule = fields.Dict()
 
 
-class DiscoveredQuerySchema(Schema):
+class DiscoveredQuerySchema(InputSchema):
+    __model__ = DiscoveredQuery
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
