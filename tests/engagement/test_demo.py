@@ -25,4 +25,6 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     headers = {"Authorization": f"Bearer {token}"}
     response = client.post("/api/v1/scans", json={"code": urls[0]}, headers=headers)
     assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
-    assert db.session.query(Consumer).count() == 1
+    from profiles.demo import SHOPPERS
+
+    assert db.session.query(Consumer).count() == 1 + SHOPPERS  # the shopper, the profiled ones

@@ -274,3 +274,23 @@ def test_membership_for_targeting_needs_marketing_consent(shop: Any) -> None:
     assert members.is_member(consenting[0], frozenset({segment.id}))
     members.leave_all(consenting[0])
     assert not members.is_member(consenting[0], frozenset({segment.id}))
+
+
+def test_the_demo_seeds_consumers_and_a_segment(app: Any, client: FlaskClient, bearer: Any) -> None:
+    from accounts.models import Brand
+    from core.db import db
+    from profiles.models import ConsumerProfile, Feedback, Preference, Segment
+
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    brand = db.session.scalar(select(Brand).where(Brand.slug == "demo"))
+    segment = db.session.scalar(select(Segment).where(Segment.brand_id == brand.id))
+    assert segment is not None
+    assert db.session.scalar(select(func.count()).select_from(ConsumerProfile)) == 30
+    assert db.session.scalar(select(func.count()).select_from(Feedback)) == 15
+    assert db.session.scalar(select(func.count()).select_from(Preference)) == 30
+    from accounts.models import StaffUser
+
+    owner = db.session.scalar(select(StaffUser).where(StaffUser.brand_id == brand.id))
+    body = client.get(f"/api/v1/segments/{segment.id}", headers=bearer(owner)).get_json()
+    assert body["size"] == 20  # the 20 shoppers who scanned in Hangzhou
