@@ -20,6 +20,8 @@ from marshmallow import ValidationError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+import core.inputs
+import core.security
 from core.api import (
     api,
     domain_error_response,
@@ -79,6 +81,7 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "PAYOUT_PROVIDER": env.get("PAYOUT_PROVIDER", "sandbox"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
@@ -209,8 +212,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(API_SETTINGS)
     app.config.update(config_from_env(Path(app.instance_path)))
     app.config.update(config or {})
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
+    core.inputs.install(app)  # JSON limits, unstorable strings, page bounds, long URLs
+    core.security.install(app)  # TRUSTED_PROXIES, nosniff and CSP on pages
     app.session_interface = CookieSessionInterface()
     import_models()
     db.init_app(app)
