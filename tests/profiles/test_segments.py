@@ -222,7 +222,7 @@ def _deep(levels: int) -> dict[str, Any]:
         ({"all": []}, "invalid_rule"),
         ({"none": [{"field": "city", "op": "eq", "value": "x"}]}, "invalid_rule"),
         ({"all": [1]}, "invalid_rule"),
-        (_deep(100), "rule_too_large"),
+        (_deep(6), "rule_too_large"),
         ({"any": [{"field": "city", "op": "eq", "value": "x"}] * 10_000}, "rule_too_large"),
     ],
 )
@@ -234,6 +234,21 @@ def test_bad_rules_are_refused_and_nothing_is_written(
 
     assert_envelope(_create(client, shop, rule), 422, reason)
     assert db.session.scalar(select(func.count()).select_from(Segment)) == 0
+
+
+def test_a_rule_nested_100_deep_is_refused(client: FlaskClient, shop: Any) -> None:
+    """The JSON parser at the edge refuses it (400) before the rule check would (422)."""
+    from core.db import db
+    from profiles.errors import RuleTooLarge
+    from profiles.models import Segment
+    from profiles.segments.rules import parse
+
+    response = _create(client, shop, _deep(100))
+    assert response.status_code in (400, 422) and response.get_json()["reason"] in (
+        "malformed_json", "rule_too_large")  # fmt: skip
+    assert db.session.scalar(select(func.count()).select_from(Segment)) == 0
+    with pytest.raises(RuleTooLarge):
+        parse(_deep(100))  # and the service refuses it too, without recursing 100 deep
 
 
 def test_who_may_see_segments(
