@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from tests.profiles.synthetic import at, plant
 from tests.test_app import assert_envelope
+from tests.workers import run_workers
 
 HANGZHOU = ("浙江省", "杭州市")
 SHANGHAI = ("上海市", "上海市")
@@ -298,6 +299,7 @@ def test_the_demo_seeds_consumers_and_a_segment(app: Any, client: FlaskClient, b
 
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
+    run_workers()  # with real Redis, the profile jobs wait for a worker
     brand = db.session.scalar(select(Brand).where(Brand.slug == "demo"))
     segment = db.session.scalar(select(Segment).where(Segment.brand_id == brand.id))
     assert segment is not None
