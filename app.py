@@ -137,6 +137,7 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
+    import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
 
 
@@ -145,12 +146,14 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.cli import brand_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
-    from anticounterfeit.scans.writebehind import on_flushed
+    from anticounterfeit.scans import writebehind
     from campaigns.api import blp as campaigns_api
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
+    from fraud import jobs as fraud_jobs
+    from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
     from profiles.derived.jobs import scans_flushed
     from profiles.me_api import blp as privacy_api
@@ -166,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
+    api.register_blueprint(fraud_api)
     app.register_blueprint(pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(codes_cli)
@@ -173,7 +177,8 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
-    on_flushed("profiles", scans_flushed)
+    writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
+    writebehind.on_flushed("profiles", scans_flushed)
 
 
 class App(Flask):

@@ -36,6 +36,8 @@ SWEEPS = (
     Sweep("profiles.derived.jobs.expire_window", 3600),
     Sweep("profiles.retention.pseudonymise_old_scans", 3600),
     Sweep("profiles.segments.jobs.refresh_all_members", 300),
+    Sweep("fraud.jobs.sweep_unchecked", 60, "fraud"),
+    Sweep("fraud.jobs.sweep_forged", 60, "fraud"),
 )
 
 

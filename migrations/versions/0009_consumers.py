@@ -1,7 +1,7 @@
 """consumers
 
 Revision ID: 0009_consumers
-Revises: 0003
+Revises: 0012_fraud
 Create Date: 2026-11-30 01:36:25.712187
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0009_consumers'
-down_revision = '0003'
+down_revision = '0012_fraud'
 branch_labels = None
 depends_on = None
 

@@ -27,4 +27,10 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
     from profiles.demo import SHOPPERS
 
-    assert db.session.query(Consumer).count() == 1 + SHOPPERS  # the shopper, the profiled ones
+    # the demo shopper, the demo harvester, the profiled shoppers
+    assert db.session.query(Consumer).count() == 2 + SHOPPERS
+    from fraud.models import FraudCase
+
+    [case] = db.session.query(FraudCase).all()  # the demo's fraud case, seeded once
+    assert case.status.value == "open"
+    assert "batch_harvest" in {signal["rule"] for signal in case.signals}
