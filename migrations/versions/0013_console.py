@@ -1,7 +1,7 @@
 """console rollups
 
 Revision ID: 0013_console
-Revises: 0012_fraud
+Revises: 0009_consumers
 Create Date: 2026-11-30 02:16:03.244873
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0013_console'
-down_revision = '0012_fraud'
+down_revision = '0009_consumers'
 branch_labels = None
 depends_on = None
 
