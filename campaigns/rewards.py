@@ -44,9 +44,26 @@ def active_campaigns(brand_id: uuid.UUID, at: datetime) -> list[CampaignInfo]:
     return [c for c in campaign_cache().active(redis_client(), brand_id) if c.runs_at(at)]
 
 
-def targets(campaign: CampaignInfo, facts: ScanFacts, is_new: bool | None) -> bool:
-    """Whether the campaign's targeting covers this scan (``is_new`` None: not asked)."""
+def _segments_of(facts: ScanFacts, campaigns: list[CampaignInfo]) -> frozenset[uuid.UUID]:
+    """Which of the campaigns' segments the consumer is in (one indexed lookup; none asked,
+    no query)."""
+    wanted = frozenset().union(*(c.segment_ids for c in campaigns))
+    if not wanted:
+        return frozenset()
+    from profiles.segments.members import memberships
+
+    return memberships(facts.consumer_id, wanted)
+
+
+def targets(
+    campaign: CampaignInfo, facts: ScanFacts, is_new: bool | None,
+    segments: frozenset[uuid.UUID] = frozenset(),
+) -> bool:  # fmt: skip
+    """Whether the campaign's targeting covers this scan (``is_new`` None: not asked;
+    ``segments``: those of the campaign's segments the consumer is a member of)."""
     if not campaign.tiers:
+        return False
+    if campaign.segment_ids and not campaign.segment_ids & segments:
         return False
     if campaign.product_ids and str(facts.product_id) not in campaign.product_ids:
         return False
@@ -59,7 +76,11 @@ def targets(campaign: CampaignInfo, facts: ScanFacts, is_new: bool | None) -> bo
 
 def _eligible(facts: ScanFacts) -> list[CampaignInfo]:
     """The running campaigns that target the scan and have no committed draw for its code."""
-    campaigns = [c for c in active_campaigns(facts.brand_id, facts.at) if targets(c, facts, None)]
+    running = active_campaigns(facts.brand_id, facts.at)
+    if not running:
+        return []
+    segments = _segments_of(facts, running)
+    campaigns = [c for c in running if targets(c, facts, None, segments)]
     if not campaigns:
         return []
     if not facts.first:
@@ -69,7 +90,7 @@ def _eligible(facts: ScanFacts) -> list[CampaignInfo]:
         campaigns = [c for c in campaigns if c.id not in done]
     if any(c.new_consumers_only for c in campaigns):
         is_new = is_newcomer(facts)  # lock 1 of the lock order: before any campaign
-        campaigns = [c for c in campaigns if targets(c, facts, is_new)]
+        campaigns = [c for c in campaigns if targets(c, facts, is_new, segments)]
     return campaigns
 
 
@@ -140,7 +161,8 @@ def _redraw(campaign: CampaignInfo, facts: ScanFacts) -> Won | None:
     cache = campaign_cache()
     cache.forget(facts.brand_id)
     for current in cache.active(redis_client(), facts.brand_id):
-        runs = current.runs_at(facts.at) and targets(current, facts, None)
+        segments = _segments_of(facts, [current])
+        runs = current.runs_at(facts.at) and targets(current, facts, None, segments)
         if current.id == campaign.id and runs:
             return _draw(current, facts, fresh=True)
     return None
