@@ -133,6 +133,8 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
+    import channel.models  # noqa: F401
+    import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
 
 
@@ -142,10 +144,12 @@ def _register_blueprints(app: Flask) -> None:
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
     from campaigns.api import blp as campaigns_api
+    from channel.api import blp as channel_api
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
+    from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
@@ -156,6 +160,8 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
+    api.register_blueprint(channel_api)
+    api.register_blueprint(fraud_api)
     app.register_blueprint(pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(codes_cli)

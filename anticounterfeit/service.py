@@ -22,7 +22,14 @@ from anticounterfeit.errors import (
     UnknownProduct,
 )
 from anticounterfeit.keys import _to_code_key, allocate_serials, current_key
-from anticounterfeit.models import BatchStatus, CodeBatch, Product, ProductBatch
+from anticounterfeit.models import (
+    Activation,
+    BatchStatus,
+    CodeBatch,
+    CodeLevel,
+    Product,
+    ProductBatch,
+)
 from anticounterfeit.scans.batchcache import batches_changed
 from core.db import db, utcnow
 from core.errors import InvalidInput
@@ -90,9 +97,18 @@ def get_lot(brand: Brand, lot_id: str | uuid.UUID) -> ProductBatch:
 
 
 def create_code_batch(
-    brand: Brand, product_id: str, quantity: int, batch_id: str | None = None, pin_digits: int = 8
+    brand: Brand,
+    product_id: str,
+    quantity: int,
+    batch_id: str | None = None,
+    pin_digits: int = 8,
+    level: str = "unit",
+    activation: str = "manual",
 ) -> CodeBatch:
-    """Reserve a serial range for ``quantity`` units; no row per code is written."""
+    """Reserve a serial range for ``quantity`` codes (units, cases or pallets); no row per code.
+
+    ``activation="on_ship"``: units become active one by one at their warehouse out-scan.
+    """
     if not 1 <= quantity <= MAX_BATCH_QUANTITY:
         raise InvalidInput(f"quantity must be 1..{MAX_BATCH_QUANTITY}", field="quantity")
     product = get_product(brand, product_id)
@@ -104,6 +120,7 @@ def create_code_batch(
     batch = CodeBatch(
         brand_id=brand.id, product=product, product_batch=lot, code_key=key,
         serial_start=start, quantity=quantity, pin_digits=pin_digits,
+        level=CodeLevel(level), activation=Activation(activation),
     )  # fmt: skip
     db.session.add(batch)
     db.session.flush()

@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_dump, validate
 
-from campaigns.models import AwardStatus, CampaignKind, CampaignStatus, DrawOutcome
+from campaigns.models import Audience, AwardStatus, CampaignKind, CampaignStatus, DrawOutcome
 
 MAX_AMOUNT = 10**12
 _amount: dict[str, Any] = {"strict": True, "validate": validate.Range(1, MAX_AMOUNT)}
@@ -57,6 +57,7 @@ class CampaignPatchSchema(Schema):
     limits = fields.Nested(LimitsSchema)
     targeting = fields.Nested(TargetingSchema)
     points_valid_days = fields.Integer(strict=True, validate=validate.Range(1, 3650))
+    audience = fields.String(validate=validate.OneOf([a.value for a in Audience]))
 
 
 class CampaignCreateSchema(CampaignPatchSchema):
@@ -122,6 +123,7 @@ class CampaignSchema(Schema):
         }
     )
     points_valid_days = fields.Integer(allow_none=True)
+    audience = fields.Function(lambda c: c.audience.value)
     version = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

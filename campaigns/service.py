@@ -21,6 +21,7 @@ from campaigns import budget, simulation, terms
 from campaigns.cache import campaigns_changed
 from campaigns.errors import InvalidTerms, InvalidTransition, UnknownCampaign, UnknownTarget
 from campaigns.models import (
+    Audience,
     Award,
     Campaign,
     CampaignStatus,
@@ -82,6 +83,7 @@ def _apply(campaign: Campaign, t: terms.Terms) -> None:
     campaign.product_ids, campaign.code_batch_ids = list(t.product_ids), list(t.code_batch_ids)
     campaign.regions, campaign.new_consumers_only = list(t.regions), t.new_consumers_only
     campaign.points_valid_days = t.points_valid_days
+    campaign.audience = Audience(t.audience)
 
 
 def _add_tiers(campaign: Campaign, t: terms.Terms) -> None:

@@ -47,6 +47,7 @@ class Terms:
     regions: tuple[str, ...] = ()
     new_consumers_only: bool = False
     points_valid_days: int | None = None
+    audience: str = "consumer"
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able record of these terms (the campaign version)."""
@@ -135,6 +136,8 @@ def _from_body(
             values[key] = tuple(value) if isinstance(value, list) else value
     if "points_valid_days" in body:
         values["points_valid_days"] = body["points_valid_days"]
+    if "audience" in body:
+        values["audience"] = body["audience"]
     return values
 
 
@@ -182,5 +185,5 @@ def of(campaign: Campaign) -> Terms:
         per_consumer_total=campaign.per_consumer_total,
         product_ids=tuple(campaign.product_ids), code_batch_ids=tuple(campaign.code_batch_ids),
         regions=tuple(campaign.regions), new_consumers_only=campaign.new_consumers_only,
-        points_valid_days=campaign.points_valid_days,
+        points_valid_days=campaign.points_valid_days, audience=campaign.audience.value,
     )  # fmt: skip
