@@ -109,8 +109,9 @@ def test_a_clerk_belongs_to_one_partner(client: FlaskClient, make_brand: Any,
     assert r.get_json()["reason"] == "already_clerk"
 
 
-def test_only_owners_and_operators_register_partners(client: FlaskClient, make_brand: Any,
-                                                     bearer: Any, make_staff: Any) -> None:  # fmt: skip
+def test_only_owners_and_operators_register_partners(
+    client: FlaskClient, make_brand: Any, bearer: Any, make_staff: Any
+) -> None:
     owner = make_brand()
     analyst = make_staff(owner.brand, "analyst")
     assert _partner(client, bearer(analyst)).status_code == 403
