@@ -52,7 +52,7 @@ def _pending(after_at: datetime | None, after_id: uuid.UUID | None, until: datet
             (ScanEvent.created_at > after_at)
             | ((ScanEvent.created_at == after_at) & (ScanEvent.id > after_id))
         )
-    return list(db.session.execute(query).tuples())
+    return [tuple(row) for row in db.session.execute(query)]
 
 
 def check_scans(until: datetime | None = None) -> int:

@@ -186,7 +186,7 @@ def stock(brand: Brand, partner_id: str) -> dict[str, Any]:
     names = dict(db.session.execute(
         select(CodeBatch.id, Product.id).join(Product, CodeBatch.product_id == Product.id)
         .where(CodeBatch.id.in_(by_batch))
-    ).tuples().all()) if by_batch else {}  # fmt: skip
+    ).all()) if by_batch else {}  # fmt: skip
     by_product: dict[uuid.UUID, int] = defaultdict(int)
     for batch_id, n in by_batch.items():
         by_product[names[batch_id]] += n
