@@ -11,6 +11,14 @@ from flask_smorest import Blueprint
 from accounts.auth import consumer_required, current_brand, current_consumer, staff_required
 from accounts.models import Role
 from channel import aggregation, partners, reports, scans
+from channel.inputs import (
+    ChannelScanInput,
+    FunnelQuery,
+    Membership,
+    NewAggregation,
+    NewPartner,
+    PartnerQuery,
+)
 from channel.models import Partner, PartnerClerk, PartnerInvite
 from channel.schemas import (
     AggregationCreateSchema,
@@ -40,9 +48,9 @@ OPERATORS = (Role.operator,)
 @staff_required(*OPERATORS)
 @blp.arguments(AggregationCreateSchema)
 @blp.response(201, PackedSchema)
-def pack(body: dict[str, Any]) -> aggregation.Packed:
+def pack(body: NewAggregation) -> aggregation.Packed:
     """Pack units into a case, or cases into a pallet (a child already packed: 409)."""
-    return aggregation.pack(current_brand(), body["parent"], body["children"])
+    return aggregation.pack(current_brand(), body.parent, body.children)
 
 
 @blp.post("/aggregations/import")
@@ -71,18 +79,20 @@ class Partners(MethodView):
     @blp.arguments(PartnerQuerySchema, location="query")
     @blp.response(200, PartnerSchema(many=True))
     @blp.paginate(page_size=50, max_page_size=500)
-    def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[Partner]:
+    def get(self, query: PartnerQuery, pagination_parameters: Any) -> list[Partner]:
         """The brand's warehouses, dealers and stores."""
         p = pagination_parameters
-        rows, p.item_count = partners.list_partners(current_brand(), p.page, p.page_size, **query)
+        rows, p.item_count = partners.list_partners(
+            current_brand(), p.page, p.page_size, query.kind
+        )
         return rows
 
     @staff_required(*OPERATORS)
     @blp.arguments(PartnerCreateSchema)
     @blp.response(201, PartnerSchema)
-    def post(self, body: dict[str, Any]) -> Partner:
+    def post(self, body: NewPartner) -> Partner:
         """Register a warehouse, dealer or store with its territory."""
-        return partners.create_partner(current_brand(), **body)
+        return partners.create_partner(current_brand(), body)
 
 
 @blp.get("/partners/<partner_id>")
@@ -113,11 +123,11 @@ def partner_stock(partner_id: str) -> dict[str, Any]:
 @consumer_required
 @blp.arguments(MembershipCreateSchema)
 @blp.response(201, MembershipSchema)
-def join_partner(body: dict[str, Any]) -> PartnerClerk:
+def join_partner(body: Membership) -> PartnerClerk:
     """Become a partner's clerk with an invite code."""
     consumer = current_consumer()
     assert consumer is not None
-    return partners.join(consumer.brand_id, consumer.consumer_id, body["invite_code"])
+    return partners.join(consumer.brand_id, consumer.consumer_id, body.invite_code)
 
 
 @blp.post("/channel/scans")
@@ -125,17 +135,12 @@ def join_partner(body: dict[str, Any]) -> PartnerClerk:
 @blp.arguments(ChannelScanCreateSchema)
 @blp.response(201, ChannelScanSchema)
 @blp.alt_response(200, schema=ChannelScanSchema, description="a retried request_id")
-def channel_scan(body: dict[str, Any]) -> Response:
+def channel_scan(body: ChannelScanInput) -> Response:
     """A clerk's scan of a unit, case or pallet: ship, receive, sell, return or recycle."""
     consumer = current_consumer()
     assert consumer is not None
-    loc = body.get("location") or {}
-    data = scans.ChannelScanInput(
-        code=body["code"], action=body["action"], to_partner_id=body.get("to_partner_id"),
-        lat=loc.get("lat"), lng=loc.get("lng"), request_id=body.get("request_id"),
-    )  # fmt: skip
     outcome = scans.channel_scan(
-        consumer.brand_id, consumer.consumer_id, data,
+        consumer.brand_id, consumer.consumer_id, body,
         rate_limit=current_app.config["RATELIMIT_ENABLED"],
     )  # fmt: skip
     response = jsonify(scans.payload(outcome))
@@ -147,12 +152,9 @@ def channel_scan(body: dict[str, Any]) -> Response:
 @staff_required()
 @blp.arguments(FunnelQuerySchema, location="query")
 @blp.response(200, FunnelRowSchema(many=True))
-def channel_funnel(query: dict[str, Any]) -> list[dict[str, Any]]:
+def channel_funnel(query: FunnelQuery) -> list[dict[str, Any]]:
     """Produced → shipped → received → sold → scanned by a consumer, by partner or province."""
-    return reports.funnel(
-        current_brand(), query["group_by"], query.get("product_id"), query.get("from_"),
-        query.get("to"),
-    )  # fmt: skip
+    return reports.funnel(current_brand(), query)
 
 
 @blp.get("/reports/channel-gaps")

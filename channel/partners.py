@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import Brand
 from anticounterfeit import geo
 from channel.errors import AlreadyClerk, InviteExpired, UnknownInvite, UnknownPartner
+from channel.inputs import NewPartner
 from channel.models import Partner, PartnerClerk, PartnerInvite, PartnerKind
 from core.db import db, utcnow
 from core.errors import InvalidInput
@@ -37,22 +38,14 @@ def _check_places(province: str, city: str, territory: list[str]) -> None:
         raise InvalidInput(errors=errors)
 
 
-def create_partner(
-    brand: Brand,
-    kind: str,
-    name: str,
-    province: str,
-    city: str,
-    territory: list[str] | None = None,
-    parent_id: str | None = None,
-) -> Partner:
+def create_partner(brand: Brand, new: NewPartner) -> Partner:
     """Register a warehouse, dealer or store; ``territory`` lists the provinces/cities it serves."""
-    territory = list(dict.fromkeys(territory or []))
-    _check_places(province, city, territory)
-    parent = get_partner(brand, parent_id) if parent_id else None
+    territory = list(dict.fromkeys(new.territory or []))
+    _check_places(new.province, new.city, territory)
+    parent = get_partner(brand, new.parent_id) if new.parent_id else None
     partner = Partner(
-        brand_id=brand.id, kind=PartnerKind(kind), name=name, province=province, city=city,
-        parent_id=parent.id if parent else None, territory=territory,
+        brand_id=brand.id, kind=PartnerKind(new.kind), name=new.name, province=new.province,
+        city=new.city, parent_id=parent.id if parent else None, territory=territory,
     )  # fmt: skip
     db.session.add(partner)
     db.session.flush()

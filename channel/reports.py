@@ -19,6 +19,7 @@ from accounts.models import Brand
 from anticounterfeit.models import CodeBatch, CodeState, Product
 from channel import hierarchy
 from channel.hierarchy import Unit
+from channel.inputs import FunnelQuery
 from channel.models import Aggregation, ChannelAction, ChannelEvent, Partner, PartnerKind
 from channel.partners import get_partner
 from channel.refs import split_ref
@@ -110,12 +111,10 @@ def _product_batches(brand: Brand, product_id: str | None) -> set[uuid.UUID] | N
     ))  # fmt: skip
 
 
-def funnel(
-    brand: Brand, group_by: str = "partner", product_id: str | None = None,
-    start: date | None = None, end: date | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+def funnel(brand: Brand, query: FunnelQuery) -> list[dict[str, Any]]:
     """The channel funnel by partner or by the partner's province (distinct units)."""
-    lo, hi = _window(start, end)
+    group_by, product_id = query.group_by, query.product_id
+    lo, hi = _window(query.from_, query.to)
     events = list(db.session.scalars(
         select(ChannelEvent).where(
             ChannelEvent.brand_id == brand.id, ChannelEvent.created_at >= lo,

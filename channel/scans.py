@@ -22,6 +22,7 @@ from anticounterfeit.models import BatchStatus, CodeBatch
 from channel import diversion, hierarchy, refs, rewards
 from channel.errors import EmptyContainer, InvalidChannelStep, NotAClerk
 from channel.hierarchy import Scope, Unit
+from channel.inputs import ChannelScanInput
 from channel.models import ChannelAction, ChannelEvent, Partner, PartnerKind
 from channel.partners import clerk_of, get_partner
 from channel.steps import UnitState, fold, next_state
@@ -31,18 +32,6 @@ from core.errors import InvalidInput
 from core.ratelimit import Limit, hit
 
 SCANS_PER_CLERK = Limit("channel-clerk", count=120, seconds=60)
-
-
-@dataclass(frozen=True)
-class ChannelScanInput:
-    """A clerk's channel scan, as parsed from the request."""
-
-    code: str
-    action: str
-    to_partner_id: str | None = None
-    lat: float | None = None
-    lng: float | None = None
-    request_id: str | None = None
 
 
 @dataclass
@@ -104,8 +93,8 @@ def _check_steps(
 
 
 def _place(data: ChannelScanInput, partner: Partner) -> tuple[str, str]:
-    if data.lat is not None and data.lng is not None:
-        region = region_for(data.lat, data.lng)
+    if data.location is not None:
+        region = region_for(data.location.lat, data.location.lng)
         if region is not None:
             return region.province, region.city or region.province
     return partner.province, partner.city
@@ -171,7 +160,8 @@ def _record(
         id=new_id(), brand_id=brand_id, action=action, code_ref=node.ref, code_level=node.level,
         code_batch_id=node.batch.id if node.batch else None, partner_id=actor.id,
         clerk_id=consumer_id, to_partner_id=to.id if to else None, units=len(states),
-        request_id=data.request_id, lat=data.lat, lng=data.lng, province=province, city=city,
+        request_id=data.request_id, lat=data.location.lat if data.location else None,
+        lng=data.location.lng if data.location else None, province=province, city=city,
         created_at=utcnow(),
     )  # fmt: skip
     try:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from channel import inputs
 from channel.aggregation import MAX_CHILDREN
 from channel.models import ChannelAction, PartnerKind
+from core.schemas import InputSchema
 
 _code = fields.String(required=True, validate=validate.Length(min=1, max=2048))
 
 
-class AggregationCreateSchema(Schema):
+class AggregationCreateSchema(InputSchema):
+    __model__ = inputs.NewAggregation
     parent = fields.String(required=True, validate=validate.Length(min=1, max=2048))
     children = fields.List(
         fields.String(validate=validate.Length(min=1, max=2048)),
@@ -35,7 +38,8 @@ class ImportedSchema(Schema):
     children = fields.Integer()
 
 
-class PartnerCreateSchema(Schema):
+class PartnerCreateSchema(InputSchema):
+    __model__ = inputs.NewPartner
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in PartnerKind]))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     province = fields.String(required=True, validate=validate.Length(min=1, max=50))
@@ -46,7 +50,8 @@ class PartnerCreateSchema(Schema):
     )
 
 
-class PartnerQuerySchema(Schema):
+class PartnerQuerySchema(InputSchema):
+    __model__ = inputs.PartnerQuery
     kind = fields.String(validate=validate.OneOf([k.value for k in PartnerKind]))
 
 
@@ -67,7 +72,8 @@ class InviteSchema(Schema):
     partner_id = fields.String()
 
 
-class MembershipCreateSchema(Schema):
+class MembershipCreateSchema(InputSchema):
+    __model__ = inputs.Membership
     invite_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
 
 
@@ -78,13 +84,15 @@ class MembershipSchema(Schema):
     joined_at = fields.DateTime()
 
 
-class ChannelLocationSchema(Schema):
+class ChannelLocationSchema(InputSchema):
+    __model__ = inputs.ScanLocation
     lat = fields.Float(required=True, validate=validate.Range(-90, 90), allow_nan=False)
     lng = fields.Float(required=True, validate=validate.Range(-180, 180), allow_nan=False)
     accuracy_m = fields.Float(validate=validate.Range(0, 100_000), allow_nan=False)
 
 
-class ChannelScanCreateSchema(Schema):
+class ChannelScanCreateSchema(InputSchema):
+    __model__ = inputs.ChannelScanInput
     code = _code
     action = fields.String(
         required=True, validate=validate.OneOf([a.value for a in ChannelAction])
@@ -107,7 +115,8 @@ class ChannelScanSchema(Schema):
     rewards = fields.List(fields.Dict())
 
 
-class FunnelQuerySchema(Schema):
+class FunnelQuerySchema(InputSchema):
+    __model__ = inputs.FunnelQuery
     product_id = fields.String(validate=validate.Length(max=64))
     group_by = fields.String(
         load_default="partner", validate=validate.OneOf(["partner", "province"])

@@ -10,7 +10,7 @@ from accounts.auth import current_brand, staff_required
 from accounts.models import Role
 from fraud import service
 from fraud.models import FraudCase
-from fraud.schemas import CaseQuerySchema, FraudCaseDetailSchema, FraudCaseSchema
+from fraud.schemas import CaseQuery, CaseQuerySchema, FraudCaseDetailSchema, FraudCaseSchema
 
 blp = Blueprint("fraud", __name__, url_prefix="/api/v1", description="Fraud cases")
 READERS = (Role.operator, Role.analyst)
@@ -21,10 +21,12 @@ READERS = (Role.operator, Role.analyst)
 @blp.arguments(CaseQuerySchema, location="query")
 @blp.response(200, FraudCaseSchema(many=True))
 @blp.paginate(page_size=50, max_page_size=500)
-def list_cases(query: dict[str, Any], pagination_parameters: Any) -> list[FraudCase]:
+def list_cases(query: CaseQuery, pagination_parameters: Any) -> list[FraudCase]:
     """The brand's fraud cases, newest first (owner, operator, analyst)."""
     p = pagination_parameters
-    rows, p.item_count = service.list_cases(current_brand(), p.page, p.page_size, **query)
+    rows, p.item_count = service.list_cases(
+        current_brand(), p.page, p.page_size, query.status, query.kind
+    )
     return rows
 
 

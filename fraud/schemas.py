@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from marshmallow import Schema, fields, validate
 
+from core.schemas import InputSchema
 from fraud.models import CaseKind, CaseStatus
 
 
-class CaseQuerySchema(Schema):
+@dataclass(frozen=True)
+class CaseQuery:
+    """Filters of the case list."""
+
+    status: str | None = None
+    kind: str | None = None
+
+
+class CaseQuerySchema(InputSchema):
+    __model__ = CaseQuery
     status = fields.String(validate=validate.OneOf([s.value for s in CaseStatus]))
     kind = fields.String(validate=validate.OneOf([k.value for k in CaseKind]))
 

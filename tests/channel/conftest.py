@@ -41,7 +41,9 @@ def make_batch(brand: Any, product: Any, quantity: int, **options: Any) -> Batch
     from anticounterfeit import codes, service
 
     activate = options.pop("activate", True)
-    batch = service.create_code_batch(brand, str(product.id), quantity, **options)
+    batch = service.create_code_batch(
+        brand, service.NewCodeBatch(str(product.id), quantity, **options)
+    )
     if activate and batch.activation.value == "manual":
         service.activate_code_batch(batch)
     job = service.print_job(batch, BASE)
@@ -70,12 +72,13 @@ def make_channel(make_brand: Any) -> Any:
     a warehouse (上海), a dealer for 浙江省, stores in 杭州 and 乌鲁木齐, each with a clerk."""
     from anticounterfeit import service
     from channel import partners
+    from channel.inputs import NewPartner
 
     def make(units: int = 24, activation: str = "on_ship", owner: Any = None) -> Channel:
         owner = owner or make_brand()
         brand = owner.brand
-        product = service.create_product(brand, "龙井茶 Longjing tea", GTIN)
-        service.create_lot(brand, product, "L2026-10A", date(2026, 10, 1))
+        product = service.create_product(brand, service.NewProduct("龙井茶 Longjing tea", GTIN))
+        service.create_lot(brand, product, service.NewLot("L2026-10A", date(2026, 10, 1)))
         ch = Channel(
             owner, brand, product,
             make_batch(brand, product, units, activation=activation),
@@ -89,7 +92,8 @@ def make_channel(make_brand: Any) -> Any:
             ("store", "乌鲁木齐门店", "新疆维吾尔自治区", "乌鲁木齐市", []),
         ]
         for kind, name, province, city, territory in specs:
-            partner = partners.create_partner(brand, kind, name, province, city, territory)
+            new = NewPartner(kind, name, province, city, territory=territory)
+            partner = partners.create_partner(brand, new)
             ch.partners[name] = partner
             ch.clerks[name] = add_clerk(brand, partner)
         return ch

@@ -30,7 +30,7 @@ def test_code_batches_take_a_level_and_an_activation(client: FlaskClient, make_b
     from anticounterfeit import service
 
     owner = make_brand()
-    product = service.create_product(owner.brand, "Tea", GTIN)
+    product = service.create_product(owner.brand, service.NewProduct("Tea", GTIN))
     body = {"product_id": str(product.id), "quantity": 10, "level": "case",
             "activation": "on_ship"}  # fmt: skip
     created = client.post("/api/v1/code-batches", json=body, headers=bearer(owner))
