@@ -12,8 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text, union_all
+from sqlalchemy.orm import aliased
 
 from channel.models import Aggregation, ChannelEvent
 from channel.refs import Node
@@ -53,7 +55,7 @@ class Scope:
 
     node: Node
     units: list[Unit]
-    children: list[Aggregation] = field(default_factory=list)  # current direct children
+    children: list[Any] = field(default_factory=list)  # current direct children (rows)
     links: dict[str, list[Link]] = field(default_factory=dict)
     events: dict[str, list[ChannelEvent]] = field(default_factory=dict)
 
@@ -142,13 +144,86 @@ def events_on(brand_id: uuid.UUID, refs: Iterable[str]) -> dict[str, list[Channe
     return dict(found)
 
 
+_TREE_COLUMNS = ("parent_ref", "parent_level", "child_ref", "child_level", "child_batch_id",
+                 "child_key_id", "child_serial", "packed_at")  # fmt: skip
+
+
+def _tree(brand_id: uuid.UUID, ref: str) -> tuple[list[Any], Select[Any]]:
+    """The current children and grandchildren of ``ref`` (one query, plain rows), and a
+    subquery of their refs (to join on, rather than sending a thousand refs back)."""
+    a, b = aliased(Aggregation), aliased(Aggregation)
+    top = (a.brand_id == brand_id, a.parent_ref == ref, a.unpacked_at.is_(None))
+    children = select(*(getattr(a, c) for c in _TREE_COLUMNS)).where(*top)
+    grandchildren = (
+        select(*(getattr(b, c) for c in _TREE_COLUMNS))
+        .join(a, (b.parent_ref == a.child_ref) & (b.brand_id == a.brand_id))
+        .where(*top, b.unpacked_at.is_(None))
+    )
+    rows = list(db.session.execute(union_all(children, grandchildren)))
+    refs = union_all(
+        select(a.child_ref).where(*top),
+        select(b.child_ref).join(a, (b.parent_ref == a.child_ref) & (b.brand_id == a.brand_id))
+        .where(*top, b.unpacked_at.is_(None)),
+    )  # fmt: skip
+    return rows, select(refs.subquery().c.child_ref)
+
+
+def _events_joined(
+    brand_id: uuid.UUID, refs: Iterable[str], subtree: Select[Any]
+) -> dict[str, list[ChannelEvent]]:
+    found: dict[str, list[ChannelEvent]] = defaultdict(list)
+    rows = db.session.scalars(
+        select(ChannelEvent)
+        .where(
+            ChannelEvent.brand_id == brand_id,
+            ChannelEvent.code_ref.in_(sorted(set(refs))) | ChannelEvent.code_ref.in_(subtree),
+        )
+        .order_by(ChannelEvent.created_at, ChannelEvent.id)
+    )
+    for event in rows:
+        found[event.code_ref].append(event)
+    return dict(found)
+
+
+def _historic(brand_id: uuid.UUID, subtree: Select[Any]) -> dict[str, list[Link]]:
+    """Past memberships (unpacked) of the codes in a subtree: usually none."""
+    links: dict[str, list[Link]] = defaultdict(list)
+    rows = db.session.execute(
+        select(
+            Aggregation.child_ref, Aggregation.parent_ref, Aggregation.parent_level,
+            Aggregation.packed_at, Aggregation.unpacked_at,
+        ).where(
+            Aggregation.brand_id == brand_id, Aggregation.unpacked_at.is_not(None),
+            Aggregation.child_ref.in_(subtree),
+        )
+    )  # fmt: skip
+    for child, parent, level, packed, unpacked in rows:
+        links[child].append(Link(parent, level, packed, unpacked))
+    return links
+
+
 def load(brand_id: uuid.UUID, node: Node) -> Scope:
-    """The scope of a scan of ``node``: its units, their links upward and every event on them."""
-    units, children = units_in(brand_id, node)
-    refs = {u.ref for u in units} | {c.child_ref for c in children} | {node.ref}
-    links = links_of(brand_id, refs)
-    every = set(refs) | {link.parent for ls in links.values() for link in ls}
-    return Scope(node, units, children, links, events_on(brand_id, every))
+    """The scope of a scan of ``node``: its units, their links upward and every event on them.
+
+    A container's subtree comes from one query and is joined, not listed, in the queries for
+    its past memberships and its events: a pallet costs a handful of queries, not one per unit.
+    """
+    if node.level == "unit":
+        units, _ = units_in(brand_id, node)
+        links = links_of(brand_id, [node.ref])
+        every = {node.ref} | {link.parent for ls in links.values() for link in ls}
+        return Scope(node, units, [], links, events_on(brand_id, every))
+    rows, subtree = _tree(brand_id, node.ref)
+    links = _historic(brand_id, subtree)
+    for r in rows:
+        links[r.child_ref].append(Link(r.parent_ref, r.parent_level, r.packed_at, None))
+    former = {link.parent for ls in links.values() for link in ls if link.unpacked_at}
+    links.update(links_of(brand_id, [node.ref, *former]))  # upward: ancestors, old containers
+    every = {node.ref} | {link.parent for ls in links.values() for link in ls}
+    units = [Unit(r.child_ref, r.child_key_id, r.child_serial, r.child_batch_id)
+             for r in rows if r.child_level == "unit"]  # fmt: skip
+    children = [r for r in rows if r.parent_ref == node.ref]
+    return Scope(node, units, children, dict(links), _events_joined(brand_id, every, subtree))
 
 
 def lock(brand_id: uuid.UUID, refs: Iterable[str]) -> None:
