@@ -67,12 +67,12 @@ def _urls(batch: Any) -> list[str]:
 
 def seed(app: Any, pallets: int) -> dict[str, Any]:
     """Brand, codes packed into pallets, partners and clerks; tokens and pallet URLs."""
+    from sqlalchemy import text
+
     from accounts.service import create_brand
     from anticounterfeit import service
     from channel import aggregation, partners
     from channel.inputs import NewPartner
-    from sqlalchemy import text
-
     from core.db import db
     from core.dbcli import upgrade
     from profiles.models import Consumer

@@ -2,10 +2,10 @@
 
 A store receiving a unit, or a consumer scanning it, in a city that the territory of the dealer
 it was last shipped to does not cover, opens a fraud case of kind ``diversion`` naming the
-dealer, the shipment and the place. Cases are keyed by (shipment, city): a pallet diverted to
-one city is one case whose signals list the units seen there. Store receipts are checked in
-the scan's request; consumer scans by a job over the recorded scan events (``jobs``), never on
-the consumer's scan path.
+dealer, the shipment and the place. The case's subject is the shipment
+(``dealer:{id}:shipment:{id}``): a diverted pallet is one case whose signals list each place and
+unit it surfaced at. Store receipts are checked in the scan's request; consumer scans by a job
+fed by the write-behind flusher (``channel.jobs``), never on the consumer's scan path.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Any
 from channel.hierarchy import Unit
 from channel.models import ChannelEvent, Partner
 from channel.steps import UnitState
-from fraud.models import CaseKind
-from fraud.service import open_case
+from fraud.cases import open_case_for, open_external
 
 RULE = "diversion"
-SCORE = 100
+SCORE = 100.0
+KIND = "diversion"
+MAX_SIGNALS = 200  # the evidence of a flood, not all of it
 
 
 def outside(dealer: Partner, province: str | None, city: str | None) -> bool:
@@ -40,11 +41,15 @@ def _open(
         "territory": list(dealer.territory), "shipment_event_id": str(shipment.id),
         "shipped_at": shipment.created_at.isoformat(), "province": province, "city": city,
     }  # fmt: skip
+    subject = f"dealer:{dealer.id}:shipment:{shipment.id}"
+    case = open_case_for(brand_id, KIND, subject)
+    if case is not None:
+        known = {s.get("evidence", {}).get("scan_id") for s in case.signals} - {None}
+        seen = [s for s in seen if s.get("scan_id") not in known]  # a job run twice
+        if not seen or len(case.signals) >= MAX_SIGNALS:
+            return
     signals = [{"rule": RULE, "score": SCORE, "evidence": {**evidence_base, **s}} for s in seen]
-    open_case(
-        brand_id, CaseKind.diversion, f"partner:{dealer.id}", signals,
-        dedupe_key=f"diversion:{shipment.id}:{city or province}", score=SCORE,
-    )  # fmt: skip
+    open_external(brand_id, KIND, subject, signals, SCORE)
 
 
 def check_receive(

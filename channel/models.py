@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -153,13 +152,3 @@ class ChannelEvent(Base):
     province: Mapped[str | None] = mapped_column(String(50))
     city: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-class ChannelCursor(Base):
-    """Where a channel sweep has got to in an append-only table (e.g. consumer scans)."""
-
-    __tablename__ = "channel_cursors"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    position: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

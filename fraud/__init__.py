@@ -1,1 +1,1 @@
-"""Fraud cases (risk rules, scores, holds, blocks and appeals are to come: see README)."""
+"""Fraud: risk rules, scores, cases, holds, blocks and appeals; the fraud-check job."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -49,7 +49,7 @@ def test_a_store_receiving_outside_the_dealers_territory_opens_a_case(
     assert r.status_code == 201
     [case] = _cases()
     assert case.kind.value == "diversion" and case.status.value == "open"
-    assert case.subject == f"partner:{ch.partners[DEALER].id}"
+    assert case.subject == f"dealer:{ch.partners[DEALER].id}:shipment:{shipment}"
     [signal] = case.signals
     evidence = signal["evidence"]
     assert evidence["shipment_event_id"] == shipment and evidence["city"] == "乌鲁木齐市"
@@ -61,23 +61,23 @@ def test_a_shopper_scanning_outside_the_territory_opens_a_case_off_the_scan_path
     client: FlaskClient, make_channel: Any, bearer: Any, flush_scans: Any
 ) -> None:
     from channel.jobs import check_scans
-    from core.db import utcnow
 
     ch = make_channel()
     shipment = _to_dealer(client, bearer, ch)
+    scan_ids = []
     for url, place in ((ch.units.urls[0], HANGZHOU), (ch.units.urls[7], URUMQI)):
         r = client.post("/api/v1/scans", json={"code": url, "location": place})
         assert r.get_json()["verdict"] == "authentic"  # the shopper's verdict is unchanged
+        scan_ids.append(uuid.UUID(r.get_json()["scan_id"]))
     flush_scans()
-    assert _cases() == []  # nothing happened on the scan path
-    later = utcnow() + timedelta(minutes=5)
-    assert check_scans(until=later) == 1
-    [case] = _cases()
+    [case] = _cases()  # the flush's listener sent the check (run inline in embedded mode)
     [signal] = case.signals
     assert signal["evidence"]["surfaced"] == "consumer_scan"
     assert signal["evidence"]["shipment_event_id"] == shipment
     assert signal["evidence"]["serial"] == str(ch.units.serials[7])
-    assert check_scans(until=later) == 0  # the cursor moved on: each scan is checked once
+    assert check_scans(ch.brand.id, scan_ids) == 1  # a job run twice ...
+    [case] = _cases()
+    assert len(case.signals) == 1  # ... counts each scan once
 
 
 def test_fraud_cases_api(client: FlaskClient, make_channel: Any, bearer: Any,
@@ -88,10 +88,10 @@ def test_fraud_cases_api(client: FlaskClient, make_channel: Any, bearer: Any,
     listed = client.get("/api/v1/fraud/cases?kind=diversion&status=open", headers=bearer(ch.owner))
     assert listed.status_code == 200
     [case] = listed.get_json()
-    assert {"id", "status", "kind", "subject", "score", "band", "signals", "award_ids",
-            "opened_at", "resolved_at", "decision", "resolved_by", "note"} <= case.keys()
+    assert case["kind"] == "diversion" and case["status"] == "open"
     one = client.get(f"/api/v1/fraud/cases/{case['id']}", headers=bearer(ch.owner)).get_json()
-    assert one["evidence"]["items"][0]["city"] == "乌鲁木齐市"
+    assert one["signals"][0]["evidence"]["city"] == "乌鲁木齐市"
+    assert one["subject"].startswith(f"dealer:{ch.partners[DEALER].id}:shipment:")
     analyst = make_staff(ch.brand, "analyst")
     assert client.get("/api/v1/fraud/cases", headers=bearer(analyst)).status_code == 200
     marketer = make_staff(ch.brand, "marketer")
