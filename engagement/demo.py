@@ -19,6 +19,7 @@ from campaigns import catalogue
 from campaigns import service as campaigns
 from campaigns.inputs import CampaignInput, LimitsInput, NewCatalogueItem, PrizeInput
 from campaigns.models import Campaign, CampaignKind, CatalogueItem
+from channel import demo as channel_demo
 from core.db import db, utcnow
 from fraud import demo as fraud_demo
 from profiles.models import Consumer
@@ -100,6 +101,7 @@ def demo_command(show: int) -> None:
     campaign = seed_campaign(brand)
     shopper = seed_shopper(brand)
     fraud_demo.seed_demo(brand, batch)
+    channel_lines = channel_demo.seed_demo(brand, batch)
     db.commit()
     base = current_app.config["PUBLIC_BASE_URL"]
     job = catalog.print_job(batch, base)
@@ -112,3 +114,5 @@ def demo_command(show: int) -> None:
     stop = min(job.stop, job.start + show)
     for serial, code, pin in codes.encode_range(job.key, job.start, stop):
         click.echo(f"  {base}/01/{job.gtin}/21/{code}   (serial {serial}, PIN {pin})")
+    for line in channel_lines:
+        click.echo(line)
