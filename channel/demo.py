@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from accounts.models import Brand
-from anticounterfeit import codes
+from anticounterfeit import codes, gs1
 from anticounterfeit import service as catalog
 from anticounterfeit.models import CodeBatch
 from campaigns import service as campaigns
@@ -31,8 +31,9 @@ SPECS: tuple[tuple[str, str, str, str, list[str]], ...] = (
 
 
 def _urls(batch: CodeBatch) -> list[str]:
+    """Compact links (``/c/{code}``): the demo's printed Digital Links are the shopper's."""
     job = catalog.print_job(batch, current_app.config["PUBLIC_BASE_URL"])
-    return [f"{job.base_url}/01/{job.gtin}/21/{c}"
+    return [gs1.compact_link(job.base_url, c)
             for _, c, _ in codes.encode_range(job.key, job.start, job.stop)]  # fmt: skip
 
 
@@ -89,7 +90,7 @@ def seed_demo(brand: Brand, batch: CodeBatch) -> list[str]:
     token = issue_consumer_token(hangzhou[1]).access_token
     return [
         f"Channel: pallet {pallet} shipped to the dealer, split to two stores (one diverted).",
-        f"  Hangzhou store clerk token: Authorization: Bearer {token}",
+        f"  Hangzhou store clerk's consumer token (send it as the Bearer token): {token}",
         f"  sell it (POST /api/v1/channel/scans, action sell): {units[1]}",
         f"  a clerk invite code for the Hangzhou store: {invite.code}",
     ]

@@ -62,7 +62,9 @@ def seed_codes(brand: Brand) -> CodeBatch:
 
 def seed_campaign(brand: Brand) -> Campaign:
     """An active red-packet campaign for a year, and a catalogue item, created on first use."""
-    campaign = db.session.scalar(select(Campaign).where(Campaign.brand_id == brand.id))
+    campaign = db.session.scalar(
+        select(Campaign).where(Campaign.brand_id == brand.id, Campaign.audience == "consumer")
+    )
     if campaign is not None:
         return campaign
     now = utcnow()
