@@ -201,3 +201,28 @@ def test_unit_channel_history(client: FlaskClient, make_channel: Any, bearer: An
     assert state.status == "sold" and state.dealer_ship is not None
     untouched = unit_channel_history(ch.brand.id, batch.code_key_id, ch.units.serials[20])
     assert untouched == []
+
+
+def test_a_container_event_applies_to_what_it_held_at_the_time(
+    client: FlaskClient, make_channel: Any, bearer: Any
+) -> None:
+    """A unit packed into a case after the case shipped did not ship with it; a unit unpacked
+    after the case shipped keeps that shipment in its history."""
+    from urllib.parse import quote
+
+    from channel.history import unit_channel_history
+
+    ch = make_channel()
+    h = bearer(ch.owner)
+    assert pack(client, h, ch.cases.urls[0], ch.units.urls[:6]).status_code == 201
+    r = cscan(client, bearer(ch.clerks[WH]), ch.cases.urls[0], "ship",
+              to_partner_id=str(ch.partners[DEALER].id))  # fmt: skip
+    assert r.status_code == 201 and r.get_json()["units"] == 6
+    assert pack(client, h, ch.cases.urls[0], [ch.units.urls[20]]).status_code == 201
+    late = cscan(client, bearer(ch.clerks[DEALER]), ch.cases.urls[0], "receive")
+    assert late.status_code == 409 and "1 of 7" in late.get_json()["message"]
+    assert client.delete(f"/api/v1/aggregations/{quote(ch.cases.urls[0], safe='')}",
+                         headers=h).status_code == 200  # fmt: skip
+    assert cscan(client, bearer(ch.clerks[DEALER]), ch.units.urls[0], "receive").status_code == 201
+    steps = unit_channel_history(ch.brand.id, ch.units.batch.code_key_id, ch.units.serials[0])
+    assert [s["step"] for s in steps] == ["packed", "shipped", "unpacked", "received"]
