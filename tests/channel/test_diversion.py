@@ -58,9 +58,10 @@ def test_a_store_receiving_outside_the_dealers_territory_opens_a_case(
 
 
 def test_a_shopper_scanning_outside_the_territory_opens_a_case_off_the_scan_path(
-    client: FlaskClient, make_channel: Any, bearer: Any, flush_scans: Any
+    client: FlaskClient, make_channel: Any, bearer: Any
 ) -> None:
     from channel.jobs import check_scans
+    from tests.workers import run_workers
 
     ch = make_channel()
     shipment = _to_dealer(client, bearer, ch)
@@ -69,8 +70,8 @@ def test_a_shopper_scanning_outside_the_territory_opens_a_case_off_the_scan_path
         r = client.post("/api/v1/scans", json={"code": url, "location": place})
         assert r.get_json()["verdict"] == "authentic"  # the shopper's verdict is unchanged
         scan_ids.append(uuid.UUID(r.get_json()["scan_id"]))
-    flush_scans()
-    [case] = _cases()  # the flush's listener sent the check (run inline in embedded mode)
+    run_workers()  # the flusher (its listener sends the check), then a worker
+    [case] = _cases()
     [signal] = case.signals
     assert signal["evidence"]["surfaced"] == "consumer_scan"
     assert signal["evidence"]["shipment_event_id"] == shipment
