@@ -2,7 +2,7 @@
 partners and clerks, aggregation and channel events
 
 Revision ID: 0010_channel
-Revises: 0012_fraud
+Revises: 0009_consumers
 Create Date: 2026-11-30 01:37:08.292150
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0010_channel'
-down_revision = '0012_fraud'
+down_revision = '0009_consumers'
 branch_labels = None
 depends_on = None
 

@@ -24,8 +24,10 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     headers = {"Authorization": f"Bearer {token}"}
     response = client.post("/api/v1/scans", json={"code": urls[0]}, headers=headers)
     assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
-    # the demo shopper, the demo harvester and the four clerks of the demo channel
-    assert db.session.query(Consumer).count() == 6
+    from profiles.demo import SHOPPERS
+
+    # the demo shopper, the demo harvester, the profiled shoppers, the demo channel's 4 clerks
+    assert db.session.query(Consumer).count() == 2 + SHOPPERS + 4
     from fraud.models import FraudCase
 
     [case] = db.session.query(FraudCase).filter(FraudCase.kind != "diversion").all()  # seeded once
