@@ -2,7 +2,7 @@
 partners and clerks, aggregation and channel events
 
 Revision ID: 0010_channel
-Revises: 0009_consumers
+Revises: 0013_console
 Create Date: 2026-11-30 01:37:08.292150
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0010_channel'
-down_revision = '0009_consumers'
+down_revision = '0013_console'
 branch_labels = None
 depends_on = None
 

@@ -26,8 +26,12 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
     from profiles.demo import SHOPPERS
 
-    # the demo shopper, the demo harvester, the profiled shoppers, the demo channel's 4 clerks
-    assert db.session.query(Consumer).count() == 2 + SHOPPERS + 4
+    # the demo shopper, the demo harvester, the profiled shoppers, the console's 60 of six
+    # weeks, the demo channel's 4 clerks
+    assert db.session.query(Consumer).count() == 2 + SHOPPERS + 60 + 4
+    from console.models import ScanRollup
+
+    assert len({r.day for r in db.session.query(ScanRollup).all()}) >= 40
     from fraud.models import FraudCase
 
     [case] = db.session.query(FraudCase).filter(FraudCase.kind != "diversion").all()  # seeded once
