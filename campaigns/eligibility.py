@@ -49,8 +49,11 @@ class ScanFacts:
     province: str | None
     city: str | None
     at: datetime
-    #: The code's offset in its batch (its bit in the batch's ``settled`` bitmap).
-    batch_offset: int = 0
+    #: Consumer scans draw from consumer campaigns; channel scans from clerk/store/dealer ones.
+    audience: str = "consumer"
+    #: The code's offset in its batch (its bit in the batch's ``settled`` bitmap). None: the
+    #: scan is not a shopper's (channel scans draw once per campaign and code, by the unique key).
+    batch_offset: int | None = None
     #: True when this very scan made the consumer the code's first logged-in one (nothing can
     #: have been drawn for the code yet); False for their later scans of it.
     first: bool = True
@@ -76,12 +79,14 @@ def settled_key(batch_id: uuid.UUID) -> str:
 
 def settled(redis: Redis, facts: ScanFacts) -> bool:
     """Whether the code's draws committed already (a later scan of its first consumer)."""
+    assert facts.batch_offset is not None
     return bool(redis.getbit(settled_key(facts.code_batch_id), facts.batch_offset))
 
 
 def settle_after_commit(redis: Redis, facts: ScanFacts) -> None:
     """Mark the code's draws settled once (and only if) the current transaction commits."""
     key, offset = settled_key(facts.code_batch_id), facts.batch_offset
+    assert offset is not None
 
     def settle() -> None:
         redis.setbit(key, offset, 1)

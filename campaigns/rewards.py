@@ -76,14 +76,15 @@ def targets(
 
 def _eligible(facts: ScanFacts) -> list[CampaignInfo]:
     """The running campaigns that target the scan and have no committed draw for its code."""
-    running = active_campaigns(facts.brand_id, facts.at)
+    running = [c for c in active_campaigns(facts.brand_id, facts.at)
+               if c.audience == facts.audience]  # fmt: skip
     if not running:
         return []
     segments = _segments_of(facts, running)
     campaigns = [c for c in running if targets(c, facts, None, segments)]
     if not campaigns:
         return []
-    if not facts.first:
+    if not facts.first and facts.batch_offset is not None:
         if settled(redis_client(), facts):
             return []
         done = drawn_campaigns(facts, [c.id for c in campaigns])
@@ -120,7 +121,7 @@ def draw_for_scan(facts: ScanFacts) -> list[Won]:
             _credit_points(campaign, w, facts)  # lock 6: the points account, after every campaign
     if facts.payouts_cleared:  # else the scan's fraud check sends them (fraud.holds.clear)
         dispatch_payouts([w.award_id for _, w in won if w.kind is CampaignKind.red_packet])
-    if not in_flight:
+    if not in_flight and facts.batch_offset is not None:
         settle_after_commit(redis_client(), facts)
     return [w for _, w in won]
 
@@ -191,8 +192,10 @@ def won_payload(won: Won) -> dict[str, Any]:
     return body
 
 
-def reward_payload(award: Award) -> dict[str, Any]:
+def reward_payload(award: Award | Won) -> dict[str, Any]:
     """An award as ``/me/awards`` shows it (API.md)."""
+    if isinstance(award, Won):
+        return won_payload(award)
     body: dict[str, Any] = {
         "award_id": str(award.id),
         "campaign_id": str(award.campaign_id),

@@ -1,14 +1,14 @@
 """draw: each consumer's first drawing code ("new consumers only" decided atomically)
 
 Revision ID: 0005_draw
-Revises: 0013_console
+Revises: 0010_channel
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_draw"
-down_revision = "0013_console"
+down_revision = "0010_channel"
 branch_labels = None
 depends_on = None
 
