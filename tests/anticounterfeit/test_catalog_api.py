@@ -467,7 +467,19 @@ def _stream_export(client: FlaskClient, headers: dict[str, str], batch_id: str) 
 
 
 def test_export_is_streamed(client: FlaskClient, auth: dict[str, str]) -> None:
+    from core.db import db
+
     batch = new_batch(client, auth, new_product(client, auth)["id"], quantity=25_000)
+    statements: list[str] = []
+    engine: Any = db.engine
+    listen = ("before_cursor_execute", lambda *a: statements.append(a[2]))
+    response = export(client, auth, batch["id"])
+    event.listen(engine, *listen)  # the request (and its transaction) is over: now the body
+    try:
+        body = response.get_data(as_text=True)
+    finally:
+        event.remove(engine, *listen)
+    assert body.count("\n") == 25_001 and statements == []  # no query while streaming
     rows, chunks = _stream_export(client, auth, batch["id"])
     assert rows == 25_000
     assert chunks > 2  # written piece by piece, not as one body
