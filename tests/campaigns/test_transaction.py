@@ -50,17 +50,18 @@ def test_a_failing_commit_announces_nothing(
     assert again["verdict"] == "authentic_repeat" and again["rewards"] == []
 
 
-def test_the_caches_are_made_with_the_app_and_reached_one_way(app: Flask) -> None:
+def test_the_caches_are_made_with_the_app_and_reached_one_way() -> None:
     from anticounterfeit.keys import KeyRing, keyring
     from anticounterfeit.scans.batchcache import BatchCache, batch_cache
-    from app import create_app
+    from app import init_caches
     from campaigns.cache import CampaignCache, campaign_cache
-    from tests.conftest import test_config
 
-    fresh = create_app(test_config())
+    fresh = Flask("fresh")  # (a second create_app would rebind the process's db and broker)
+    fresh.config["SECRET_KEY"] = "another"
+    init_caches(fresh)  # what create_app does
     kinds = {"keyring": KeyRing, "batch_cache": BatchCache, "campaign_cache": CampaignCache}
     for name, kind in kinds.items():
-        assert isinstance(fresh.extensions[name], kind)  # before any request
+        assert isinstance(fresh.extensions[name], kind)
     with fresh.app_context():
         assert keyring() is fresh.extensions["keyring"]
         assert batch_cache() is batch_cache() and campaign_cache() is campaign_cache()
