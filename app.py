@@ -137,6 +137,8 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
+    import channel.models  # noqa: F401
+    import console.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
 
@@ -163,6 +165,11 @@ def _register_blueprints(app: Flask) -> None:
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
     from campaigns.api import blp as campaigns_api
+    from channel import jobs as channel_jobs
+    from channel.api import blp as channel_api
+    from console import rollups
+    from console.api import blp as reports_api
+    from console.views import bp as console_pages
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
@@ -184,8 +191,11 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
+    api.register_blueprint(channel_api)
     api.register_blueprint(fraud_api)
+    api.register_blueprint(reports_api)
     app.register_blueprint(pages)
+    app.register_blueprint(console_pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(codes_cli)
     app.cli.add_command(scans_cli)
@@ -193,7 +203,9 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
+    writebehind.on_flushed("rollups", rollups.scans_flushed)
     writebehind.on_flushed("profiles", scans_flushed)
+    writebehind.on_flushed("channel", channel_jobs.scans_flushed)
 
 
 class App(Flask):
