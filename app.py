@@ -76,7 +76,9 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         ),
         "WECHAT_PAY_CA_BUNDLE": env.get("WECHAT_PAY_CA_BUNDLE") or None,
         "WECHAT_TIMEOUT_SECONDS": float(env.get("WECHAT_TIMEOUT_SECONDS", "5")),
-        "PAYOUT_PROVIDER": env.get("PAYOUT_PROVIDER", "sandbox"),
+        "PAYOUT_PROVIDER": env.get("PAYOUT_PROVIDER") or None,  # checked by campaigns.payouts
+        "PAYOUT_RATE_PER_MERCHANT": int(env.get("PAYOUT_RATE_PER_MERCHANT", "30")),
+        "WECHAT_PAY_NOTIFY_BASE_URL": env.get("WECHAT_PAY_NOTIFY_BASE_URL") or None,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
     }
@@ -142,6 +144,9 @@ def _register_blueprints(app: Flask) -> None:
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
     from campaigns.api import blp as campaigns_api
+    from campaigns.payouts.api import blp as payouts_api
+    from campaigns.payouts.cli import payouts_cli
+    from campaigns.payouts.views import bp as pay_notify
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
@@ -156,6 +161,8 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
+    api.register_blueprint(payouts_api)
+    app.register_blueprint(pay_notify)
     app.register_blueprint(pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(codes_cli)
@@ -163,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(payouts_cli)
 
 
 class App(Flask):
@@ -201,6 +209,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(API_SETTINGS)
     app.config.update(config_from_env(Path(app.instance_path)))
     app.config.update(config or {})
+    from campaigns.payouts.config import check_startup
+
+    check_startup(app)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
     app.session_interface = CookieSessionInterface()

@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts import tokens
-from accounts.errors import EmailTaken, InvalidCredentials, InvalidToken, SlugTaken
+from accounts.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidToken,
+    PayoutProviderNotAllowed,
+    SlugTaken,
+)
 from accounts.models import Brand, Role, StaffUser
 from core.broker import redis_client
 from core.db import db
@@ -161,9 +167,27 @@ def update_brand(brand: Brand, changes: dict[str, Any]) -> Brand:
     if "name" in changes:
         brand.name = changes["name"]
     if "settings" in changes:
-        brand.settings = {**brand.settings, **changes["settings"]}
+        settings = dict(changes["settings"])
+        settings.pop("payout_provider", None)  # only through the validated field below
+        brand.settings = {**brand.settings, **settings}
+    if "payout_provider" in changes:
+        _check_payout_provider(changes["payout_provider"])
+        settings = {k: v for k, v in brand.settings.items() if k != "payout_provider"}
+        if changes["payout_provider"]:
+            settings["payout_provider"] = changes["payout_provider"]
+        brand.settings = settings
     db.session.flush()
     return brand
+
+
+def _check_payout_provider(name: str | None) -> None:
+    """Sandbox moves no money: a brand may pick it only where the deployment runs sandbox."""
+    config = current_app.config
+    if name == "sandbox" and config.get("REDIS_URL") and config.get("PAYOUT_PROVIDER") != "sandbox":
+        raise PayoutProviderNotAllowed(
+            "The sandbox provider pays nothing; this deployment pays through WeChat.",
+            field="payout_provider",
+        )
 
 
 @dataclass(frozen=True)

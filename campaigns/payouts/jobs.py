@@ -1,0 +1,104 @@
+"""RQ entry points and sweeps of payouts (arguments are ids and primitives only).
+
+The database is the record; these jobs only re-drive it. Sweeps (``workers/sweeps.py``):
+stuck ``pending`` payouts (the outbox: their job was lost), unresolved ``processing`` ones
+(lease ran out: query the same number), ``awaiting_user`` ones (query; past 24 h: cancel v3
+bills, v2 red packets come back as ``REFUND``), and the reconciliation of every active campaign.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from campaigns.models import Payout, PayoutStatus
+from campaigns.payouts import engine, reconcile
+from core.broker import current_broker, queue
+from core.db import db, utcnow
+from workers.job import enqueue_after_commit, job
+
+log = logging.getLogger(__name__)
+S = PayoutStatus
+
+
+@job
+def pay_award(payout_id: str) -> str | None:
+    """Pay one payout, and up to ``PAYOUT_BATCH``-1 others waiting (one job, one batch)."""
+    extra = engine.setting("PAYOUT_BATCH", 20) - 1 if not current_broker().embedded else 0
+    statuses = engine.drive([payout_id], extra)
+    retry = [i for i, s in statuses.items() if s == S.processing.value]
+    if retry and not current_broker().embedded:
+        delay = engine.setting("PAYOUT_RETRY_SECONDS", 10)
+        for payout_id_ in retry:
+            queue("payouts").enqueue_in(timedelta(seconds=delay), pay_award, payout_id_)
+    if payout_id in statuses:
+        return statuses[payout_id]
+    status = db.session.scalar(select(Payout.status).where(Payout.id == uuid.UUID(payout_id)))
+    return status.value if status is not None else None
+
+
+@job
+def check_payouts(payout_ids: list[str], expire: bool = False) -> dict[str, str]:
+    """Query payouts waiting for the shopper; ``expire``: cancel (v3) those past their window."""
+    return engine.check(payout_ids, expire=expire)
+
+
+def _ids(stmt: object, limit: int) -> list[str]:
+    return [str(i) for i in db.session.scalars(stmt.limit(limit))]  # type: ignore[attr-defined]
+
+
+@job
+def sweep_payouts(limit: int = 500) -> dict[str, int]:
+    """Re-drive stuck pending and unresolved processing payouts; check waiting ones."""
+    now = utcnow()
+    stuck = now - timedelta(seconds=engine.setting("PAYOUT_STUCK_SECONDS", 120))
+    lease = now - timedelta(seconds=engine.setting("PAYOUT_LEASE_SECONDS", 60))
+    pending = _ids(select(Payout.id).where(Payout.status == S.pending, Payout.updated_at < stuck)
+                   .order_by(Payout.updated_at), limit)  # fmt: skip
+    unresolved = _ids(select(Payout.id).where(
+        Payout.status == S.processing,
+        or_(Payout.processing_at.is_(None), Payout.processing_at < lease),
+        Payout.updated_at < now - timedelta(seconds=engine.setting("PAYOUT_RETRY_SECONDS", 10)),
+    ).order_by(Payout.updated_at), limit)  # fmt: skip
+    for payout_id in pending + unresolved:
+        enqueue_after_commit(pay_award, payout_id, queue_name="payouts")
+    return {"pending": len(pending), "unresolved": len(unresolved)}
+
+
+@job
+def sweep_waiting(limit: int = 500) -> dict[str, int]:
+    """Enqueue checks of waiting payouts (every few minutes) and expiries (past their window)."""
+    now = utcnow()
+    every = timedelta(seconds=engine.setting("PAYOUT_CHECK_SECONDS", 300))
+    expired = _ids(select(Payout.id).where(Payout.status == S.awaiting_user,
+                                           Payout.expires_at < now), limit)  # fmt: skip
+    waiting = _ids(select(Payout.id).where(
+        Payout.status == S.awaiting_user, Payout.provider_checked_at < now - every,  # type: ignore[operator]
+    ).order_by(Payout.provider_checked_at), limit)  # fmt: skip
+    waiting = [i for i in waiting if i not in set(expired)]
+    for chunk in _chunks(expired, 20):
+        enqueue_after_commit(check_payouts, chunk, True, queue_name="payouts")
+    for chunk in _chunks(waiting, 20):
+        enqueue_after_commit(check_payouts, chunk, False, queue_name="payouts")
+    return {"expired": len(expired), "waiting": len(waiting)}
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@job
+def reconcile_payouts() -> int:
+    """Reconcile every active campaign; logs and returns how many mismatches were found."""
+    found = 0
+    for line in reconcile.active_campaigns():
+        for mismatch in line["mismatches"]:
+            log.warning("payout mismatch in campaign %s: %s", line["campaign_id"], mismatch)
+            found += 1
+    if found:
+        current_app.logger.warning("%s payout mismatches", found)
+    return found
