@@ -35,16 +35,15 @@ def list_payouts(query: dict[str, Any], pagination_parameters: Any) -> list[Payo
     return rows
 
 
-def _detail(payout: Payout) -> dict[str, Any]:
-    body = PayoutRecordSchema().dump(payout)
-    body["events"] = service.events(payout)
-    return body
+def _detail(payout: Payout) -> Payout:
+    payout.events = service.events(payout)  # type: ignore[attr-defined]  # dumped, not stored
+    return payout
 
 
 @blp.get("/payouts/<payout_id>")
 @staff_required()
 @blp.response(200, PayoutDetailSchema)
-def get_payout(payout_id: str) -> dict[str, Any]:
+def get_payout(payout_id: str) -> Payout:
     """One payout with every transition and provider call."""
     return _detail(service.get_payout(current_brand(), payout_id))
 
@@ -52,7 +51,7 @@ def get_payout(payout_id: str) -> dict[str, Any]:
 @blp.post("/payouts/<payout_id>/retry")
 @staff_required(Role.operator)
 @blp.response(200, PayoutDetailSchema)
-def retry_payout(payout_id: str) -> dict[str, Any]:
+def retry_payout(payout_id: str) -> Payout:
     """Send a failed payout again under a new round (409 unless it failed)."""
     return _detail(service.retry(current_brand(), payout_id))
 

@@ -34,7 +34,8 @@ _TARGET = {
 
 def setting(name: str, default: int) -> int:
     """An integer payouts setting from the app config."""
-    return int(current_app.config.get(name) or default)
+    value = current_app.config.get(name)
+    return default if value is None else int(value)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _fill(payout: Payout, target: PayoutStatus, result: Result) -> None:
     else:
         payout.last_error = (result.reason or result.outcome.value)[:500]
     if target is not S.awaiting_user:
-        payout.client_action = None if target is not S.paid else payout.client_action
+        payout.client_action = None  # present only while the shopper must act
     payout.processing_at = None
 
 
