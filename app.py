@@ -20,6 +20,8 @@ from marshmallow import ValidationError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+import core.inputs
+import core.security
 from core.api import (
     api,
     domain_error_response,
@@ -81,6 +83,7 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "WECHAT_PAY_NOTIFY_BASE_URL": env.get("WECHAT_PAY_NOTIFY_BASE_URL") or None,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
     return config
@@ -212,8 +215,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from campaigns.payouts.config import check_startup
 
     check_startup(app)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
+    core.inputs.install(app)  # JSON limits, unstorable strings, page bounds, long URLs
+    core.security.install(app)  # TRUSTED_PROXIES, nosniff and CSP on pages
     app.session_interface = CookieSessionInterface()
     import_models()
     db.init_app(app)

@@ -101,7 +101,7 @@ def test_the_provider_is_fixed_when_the_payout_is_created_and_held_is_never_paid
     shop = make_shop(V3)
     first = _lost_job_win(client, shop, make_shopper(shop.brand), bearer, monkeypatch, 0)
     held = _lost_job_win(client, shop, make_shopper(shop.brand), bearer, monkeypatch, 1)
-    service.update_brand(shop.brand, {"payout_provider": "sandbox"})
+    service.update_brand(shop.brand, service.BrandUpdate.of(payout_provider="sandbox"))
     payout = _payout(held)
     payout.status, payout.award.status = PayoutStatus.held, AwardStatus.held
     db.commit()
