@@ -12,6 +12,7 @@ from campaigns.models import Payout
 from campaigns.payouts import reconcile, service
 from campaigns.payouts.schemas import (
     PayoutDetailSchema,
+    PayoutQuery,
     PayoutQuerySchema,
     PayoutRecordSchema,
     ReconciliationSchema,
@@ -28,10 +29,12 @@ blp = Blueprint("payouts", __name__, url_prefix="/api/v1", description="Payouts"
 @blp.arguments(PayoutQuerySchema, location="query")
 @blp.response(200, PayoutRecordSchema(many=True))
 @blp.paginate(page_size=50, max_page_size=500)
-def list_payouts(query: dict[str, Any], pagination_parameters: Any) -> list[Payout]:
+def list_payouts(query: PayoutQuery, pagination_parameters: Any) -> list[Payout]:
     """The brand's payouts, newest first."""
     p = pagination_parameters
-    rows, p.item_count = service.list_payouts(current_brand(), p.page, p.page_size, **query)
+    rows, p.item_count = service.list_payouts(
+        current_brand(), p.page, p.page_size, status=query.status, campaign_id=query.campaign_id
+    )
     return rows
 
 

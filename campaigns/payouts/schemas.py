@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
 from campaigns.models import Payout, PayoutStatus
+from core.schemas import InputSchema
 
 #: Statuses as API.md shows them (``processing`` is still ``pending`` to everyone outside).
 SHOWN = [s.value for s in PayoutStatus if s is not PayoutStatus.processing]
@@ -28,7 +30,16 @@ def public(payout: Payout) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class PayoutQuerySchema(Schema):
+@dataclass(frozen=True)
+class PayoutQuery:
+    """Filters of ``GET /api/v1/payouts``."""
+
+    status: str | None = None
+    campaign_id: str | None = None
+
+
+class PayoutQuerySchema(InputSchema):
+    __model__ = PayoutQuery
     status = fields.String(validate=validate.OneOf(SHOWN))
     campaign_id = fields.String(validate=validate.Length(max=64))
 
