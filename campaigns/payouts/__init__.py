@@ -16,8 +16,8 @@ from typing import Any
 from accounts.models import Brand
 from campaigns.models import Award, Payout, PayoutStatus
 from campaigns.payouts import config
+from core import txhooks
 from core.db import db
-from workers.job import enqueue_after_commit
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -52,8 +52,24 @@ def create_payout(award: Award, *, scene: int | None = None, brand: Brand | None
         status=PayoutStatus.pending, attempts=0, round=0, round_attempts=0, scene=scene,
     )  # fmt: skip
     db.session.add(payout)
-    enqueue_after_commit(pay_award_job(), str(payout.id), queue_name="payouts")
+    _kick_after_commit()
     return payout
+
+
+def _kick_after_commit() -> None:
+    """One drain job per transaction that created payouts (not one job per payout)."""
+    session = db.session()
+    if not session.info.get("payouts.kick"):
+        session.info["payouts.kick"] = True
+
+        def kick() -> None:
+            from campaigns.payouts.jobs import kick as send
+
+            session.info.pop("payouts.kick", None)
+            send()
+
+        txhooks.on_commit(session, kick)
+        txhooks.on_rollback(session, lambda: session.info.pop("payouts.kick", None))
 
 
 def pay_award_job() -> Any:

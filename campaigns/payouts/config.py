@@ -7,6 +7,7 @@ created: ``brand.settings["payout_provider"]``, else ``PAYOUT_PROVIDER``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,19 @@ LIMITS: dict[str, tuple[int, int]] = {
 CAMERA_SCENES = frozenset({1011, 1025, 1047, 1124})
 
 
+#: Tunables read from the environment when the app's configuration does not set them.
+TUNABLES = {
+    "PAYOUT_MAX_ATTEMPTS": int, "PAYOUT_LEASE_SECONDS": int, "PAYOUT_STUCK_SECONDS": int,
+    "PAYOUT_RETRY_SECONDS": int, "PAYOUT_CHECK_SECONDS": int, "PAYOUT_BATCH": int,
+    "WECHAT_PAY_TIMEOUT_SECONDS": float, "WECHAT_PAY_REDPACK_APPID": str,
+}  # fmt: skip
+
+
 def check_startup(app: Flask) -> None:
     """Refuse to start with real workers but no explicit provider, or with an unknown one."""
+    for key, kind in TUNABLES.items():
+        if app.config.get(key) is None and os.environ.get(key):
+            app.config[key] = kind(os.environ[key])
     name = app.config.get("PAYOUT_PROVIDER")
     if not name:
         if app.config.get("REDIS_URL"):

@@ -9,6 +9,7 @@ bills, v2 red packets come back as ``REFUND``), and the reconciliation of every 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 
@@ -39,6 +40,48 @@ def pay_award(payout_id: str) -> str | None:
         return statuses[payout_id]
     status = db.session.scalar(select(Payout.status).where(Payout.id == uuid.UUID(payout_id)))
     return status.value if status is not None else None
+
+
+DISPATCH_FLAG = "payouts:dispatch"
+
+
+def kick() -> None:
+    """After a commit that created payouts: make sure one drain job is queued or running."""
+    broker = current_broker()
+    if broker.embedded or broker.redis is None:
+        queue("payouts").enqueue(drain_payouts)  # inline: runs now
+        return
+    if broker.redis.set(DISPATCH_FLAG, "1", nx=True, ex=engine.setting("PAYOUT_LEASE_SECONDS", 60)):
+        queue("payouts").enqueue(drain_payouts)
+
+
+@job
+def drain_payouts(max_seconds: int = 30) -> int:
+    """Pay pending payouts in batches of ``PAYOUT_BATCH`` until none is left; returns how many.
+
+    The Redis flag that ``kick`` sets keeps one drain at a time; it is dropped before the last
+    look, so a payout committed meanwhile is either seen here or kicks a new drain.
+    """
+    broker, done = current_broker(), 0
+    started, size = time.monotonic(), max(engine.setting("PAYOUT_BATCH", 20), 1)
+    lease = engine.setting("PAYOUT_LEASE_SECONDS", 60)
+    while time.monotonic() - started < max_seconds:
+        if broker.redis is not None and not broker.embedded:
+            broker.redis.set(DISPATCH_FLAG, "1", ex=max(lease, 1))
+        statuses = engine.drive([], size)
+        done += len(statuses)
+        if statuses:
+            continue
+        if broker.redis is not None and not broker.embedded:
+            broker.redis.delete(DISPATCH_FLAG)
+        statuses = engine.drive([], size)  # the last look, after dropping the flag
+        done += len(statuses)
+        if not statuses:
+            return done
+    if broker.redis is not None and not broker.embedded:  # time is up: hand over to a new job
+        broker.redis.delete(DISPATCH_FLAG)
+        kick()
+    return done
 
 
 @job

@@ -174,15 +174,15 @@ def test_stuck_payouts_are_redriven_and_paid_once(
     from datetime import timedelta
 
     from campaigns.models import Payout
+    from campaigns.payouts import jobs as payout_jobs
     from campaigns.payouts.jobs import pay_award, sweep_payouts
     from core.db import db, utcnow
     from tests.workers import run_workers
-    from workers import job
 
     c = make_codes()
     make_campaign(c.owner)
     with monkeypatch.context() as patch:  # the job is lost between commit and Redis
-        patch.setattr(job, "_send", lambda pending: None)
+        patch.setattr(payout_jobs, "kick", lambda: None)
         scan_as(client, bearer(make_consumer(c.brand)), c.urls[0])
     run_workers()
     payout = db.session.query(Payout).one()

@@ -68,6 +68,8 @@ class FakeWeChatPay(V2Routes, FakeWeChat):
         self.faults: list[tuple[str, str]] = []
         self.confirm_mode = "user"
         self.timeout_seconds = 3.0
+        self.holding = 0  # requests waiting at a hold fault
+        self._release = threading.Event()
         super().reset()
 
     def _install_routes(self) -> None:
@@ -106,6 +108,19 @@ class FakeWeChatPay(V2Routes, FakeWeChat):
 
     def _sleep(self) -> None:
         self._wake.wait(self.timeout_seconds)
+
+    def _hold(self) -> None:
+        with self._pay_lock:
+            self.holding += 1
+            release = self._release
+        release.wait(60)
+
+    def release(self) -> None:
+        """Let requests held by ``hold``/``hold_after`` faults go on."""
+        with self._pay_lock:
+            self._release.set()
+            self._release = threading.Event()
+            self.holding = 0
 
     def confirm(self, number: str) -> dict[str, Any]:
         """The shopper confirms a v3 bill in WeChat (``wx.requestMerchantTransfer``)."""
@@ -215,6 +230,9 @@ class FakeWeChatPay(V2Routes, FakeWeChat):
         if fault == "timeout":
             self._sleep()
             return pc.v3_error(500, "SYSTEM_ERROR", "late")
+        if fault == "hold":  # the request never reaches WeChat's books: dropped when released
+            self._hold()
+            return Reply(0)
         return None
 
     def _v3_transfer(self, request: RecordedRequest) -> Reply:
@@ -251,6 +269,8 @@ class FakeWeChatPay(V2Routes, FakeWeChat):
         ), pc.v3_error(500, "SYSTEM_ERROR", "系统繁忙"))  # fmt: skip
 
     def _after_fault(self, fault: str | None, ok: Reply, error: Reply) -> Reply:
+        if fault == "hold_after":  # the money moved; the answer waits
+            self._hold()
         if fault == "systemerror_after":
             return error
         if fault == "drop_after":
@@ -296,11 +316,16 @@ class FakeWeChatPay(V2Routes, FakeWeChat):
         op = request.path_params["op"]
         allowed = {"add_merchant", "register_app", "issue_js_code", "inject", "confirm", "expire",
                    "receive", "refund", "stats", "set_mode", "notify_v3", "notify_v2",
-                   "set_confirm_mode", "reset"}  # fmt: skip
+                   "set_confirm_mode", "reset", "release", "holding_count"}  # fmt: skip
         if op not in allowed:
             return Reply.json({"error": f"unknown op {op}"}, 404)
         result = getattr(self, op)(**(request.json() if request.body else {}))
         return Reply.json({"result": result})
+
+    def holding_count(self) -> int:
+        """How many requests wait at a hold fault."""
+        with self._pay_lock:
+            return self.holding
 
     def set_confirm_mode(self, mode: str) -> None:
         """``user`` (bills wait for the shopper) or ``auto`` (bills succeed at once)."""

@@ -17,7 +17,7 @@ from tests.fakewechat.server import Reply
 
 #: Faults tests can inject; ``*_after`` ones happen after the money moved.
 FAULTS = ("systemerror", "systemerror_after", "timeout", "timeout_after", "http500",
-          "drop_after", "notenough", "frequency_limited")  # fmt: skip
+          "drop_after", "notenough", "frequency_limited", "hold", "hold_after")  # fmt: skip
 
 
 @dataclass

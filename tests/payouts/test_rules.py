@@ -81,10 +81,10 @@ def test_activation_refuses_prizes_the_provider_cannot_pay(
 
 def _lost_job_win(client: FlaskClient, shop: Any, shopper: Any, bearer: Any,
                   monkeypatch: pytest.MonkeyPatch, n: int = 0) -> dict[str, Any]:  # fmt: skip
-    from workers import job
+    from campaigns.payouts import jobs as payout_jobs
 
     with monkeypatch.context() as patch:
-        patch.setattr(job, "_send", lambda pending: None)
+        patch.setattr(payout_jobs, "kick", lambda: None)
         [reward] = scan_as(client, bearer(shopper), shop.urls[n])["rewards"]
     return reward  # type: ignore[no-any-return]
 
