@@ -51,7 +51,8 @@ def kick() -> None:
     if broker.embedded or broker.redis is None:
         queue("payouts").enqueue(drain_payouts)  # inline: runs now
         return
-    if broker.redis.set(DISPATCH_FLAG, "1", nx=True, ex=engine.setting("PAYOUT_LEASE_SECONDS", 60)):
+    ttl = max(engine.setting("PAYOUT_LEASE_SECONDS", 60), 5)
+    if broker.redis.set(DISPATCH_FLAG, "1", nx=True, ex=ttl):
         queue("payouts").enqueue(drain_payouts)
 
 
@@ -67,7 +68,7 @@ def drain_payouts(max_seconds: int = 30) -> int:
     lease = engine.setting("PAYOUT_LEASE_SECONDS", 60)
     while time.monotonic() - started < max_seconds:
         if broker.redis is not None and not broker.embedded:
-            broker.redis.set(DISPATCH_FLAG, "1", ex=max(lease, 1))
+            broker.redis.set(DISPATCH_FLAG, "1", ex=max(lease, 5))
         statuses = engine.drive([], size)
         done += len(statuses)
         if statuses:
