@@ -138,6 +138,7 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
+    import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
 
 
@@ -146,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.cli import brand_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
+    from anticounterfeit.scans import writebehind
     from campaigns.api import blp as campaigns_api
     from campaigns.payouts.api import blp as payouts_api
     from campaigns.payouts.cli import payouts_cli
@@ -154,6 +156,8 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
+    from fraud import jobs as fraud_jobs
+    from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
@@ -166,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(campaigns_api)
     api.register_blueprint(payouts_api)
     app.register_blueprint(pay_notify)
+    api.register_blueprint(fraud_api)
     app.register_blueprint(pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(codes_cli)
@@ -174,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(payouts_cli)
+    writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
 
 
 class App(Flask):

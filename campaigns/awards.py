@@ -107,6 +107,7 @@ def cancel(brand: Brand, award_id: str, reason: str) -> Award:
         held_money = _cancel_red_packet(award)
     else:
         _reverse_points(award, reason)
+    award.cancel_reason = reason[:200]
     if held_money:
         _give_back(award)
     db.session.flush()

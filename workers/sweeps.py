@@ -34,6 +34,8 @@ SWEEPS = (
     Sweep("campaigns.payouts.jobs.reconcile_payouts", 900),
     Sweep("campaigns.jobs.reconcile_budgets", 300),
     Sweep("campaigns.jobs.expire_points", 3600),
+    Sweep("fraud.jobs.sweep_unchecked", 60, "fraud"),
+    Sweep("fraud.jobs.sweep_forged", 60, "fraud"),
 )
 
 

@@ -50,10 +50,17 @@ def create_payout(award: Award, *, scene: int | None = None, brand: Brand | None
         id=award.id, brand_id=award.brand_id, award_id=award.id, provider=provider,
         out_trade_no=out_trade_no(award.id), amount_fen=award.amount,
         status=PayoutStatus.pending, attempts=0, round=0, round_attempts=0, scene=scene,
+        cleared=not waits_for_fraud_check(brand),
     )  # fmt: skip
     db.session.add(payout)
-    _kick_after_commit()
+    if payout.cleared:  # else the scan's fraud check clears it and sends it (fraud.holds.clear)
+        _kick_after_commit()
     return payout
+
+
+def waits_for_fraud_check(brand: Brand | None) -> bool:
+    """Whether the brand's red packets wait for their scan's fraud check (on by default)."""
+    return bool(brand is None or (brand.settings or {}).get("fraud_hold_payouts", True))
 
 
 def _kick_after_commit() -> None:

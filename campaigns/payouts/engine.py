@@ -50,7 +50,7 @@ class Work:
 def _locked(ids: list[uuid.UUID], statuses: tuple[PayoutStatus, ...], limit: int) -> list[Payout]:
     stmt = (
         select(Payout).join(Award, Award.id == Payout.award_id)
-        .where(Payout.status.in_(statuses))
+        .where(Payout.status.in_(statuses), Payout.cleared.is_(True))
         .order_by(Payout.created_at).limit(limit)
         .with_for_update(of=(Award, Payout), skip_locked=True)
         .execution_options(populate_existing=True)

@@ -96,12 +96,16 @@ def _ids(stmt: object, limit: int) -> list[str]:
 
 
 @job
-def sweep_payouts(limit: int = 500) -> dict[str, int]:
-    """Re-drive stuck pending and unresolved processing payouts; check waiting ones."""
+def sweep_payouts(limit: int = 500) -> int:
+    """Re-drive stuck pending and unresolved processing payouts; returns how many.
+
+    Payouts not yet cleared by their scan's fraud check are the fraud sweep's (``cleared``).
+    """
     now = utcnow()
     stuck = now - timedelta(seconds=engine.setting("PAYOUT_STUCK_SECONDS", 120))
     lease = now - timedelta(seconds=engine.setting("PAYOUT_LEASE_SECONDS", 60))
-    pending = _ids(select(Payout.id).where(Payout.status == S.pending, Payout.updated_at < stuck)
+    pending = _ids(select(Payout.id).where(Payout.status == S.pending, Payout.cleared.is_(True),
+                                           Payout.updated_at < stuck)
                    .order_by(Payout.updated_at), limit)  # fmt: skip
     unresolved = _ids(select(Payout.id).where(
         Payout.status == S.processing,
@@ -110,7 +114,9 @@ def sweep_payouts(limit: int = 500) -> dict[str, int]:
     ).order_by(Payout.updated_at), limit)  # fmt: skip
     for payout_id in pending + unresolved:
         enqueue_after_commit(pay_award, payout_id, queue_name="payouts")
-    return {"pending": len(pending), "unresolved": len(unresolved)}
+    if pending or unresolved:
+        log.info("payout sweep: %s pending, %s unresolved", len(pending), len(unresolved))
+    return len(pending) + len(unresolved)
 
 
 @job

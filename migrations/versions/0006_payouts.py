@@ -1,7 +1,7 @@
 """payouts: state machine columns, payout events
 
 Revision ID: 0006_payouts
-Revises: 0003
+Revises: 0012_fraud
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '0006_payouts'
-down_revision = '0003'
+down_revision = '0012_fraud'
 branch_labels = None
 depends_on = None
 

@@ -56,7 +56,8 @@ def brand_credentials(pki: Any, provider: str) -> dict[str, Any]:
         "pay_cert_serial": pki.merchant_serial,
         "pay_public_key_path": str(pki.platform_public_key),
         "pay_public_key_id": pki.platform_public_key_id,
-        "settings": {"redpack_appid": OA_APPID}, "payout_provider": provider,
+        "settings": {"redpack_appid": OA_APPID, "fraud_hold_payouts": False},
+        "payout_provider": provider,
     }  # fmt: skip
 
 
