@@ -66,7 +66,8 @@ def claim(ids: list[uuid.UUID], extra: int = 0) -> list[Work]:
     rows = _locked(ids, (S.pending, S.processing), max(len(ids), 1)) if ids else []
     if extra:
         rows += [p for p in _locked([], (S.pending,), extra) if p not in rows]
-    work = []
+    work: list[Work] = []
+    memo: dict[object, object] = {}
     for payout in rows:
         if payout.award.status is AwardStatus.held:
             continue  # fraud review decides; the held payout is never paid
@@ -76,7 +77,7 @@ def claim(ids: list[uuid.UUID], extra: int = 0) -> list[Work]:
             action, reason = "resolve", "earlier outcome unknown: query the same number"
         else:
             action, reason = "send", f"attempt {payout.round_attempts + 1}"
-        order, refusal = orders.build(payout)
+        order, refusal = orders.build(payout, memo)
         if refusal is not None:
             action = "refuse"
         elif action == "send":
@@ -121,14 +122,15 @@ def call(work: Work) -> tuple[str, Result]:
 
 
 def apply(
-    payout_id: str, name: str, result: Result, *, quiet_repeat: bool = False
-) -> PayoutStatus | None:
+    payout_id: str, name: str, result: Result, *, quiet_repeat: bool = False,
+    locked: bool = False,
+) -> PayoutStatus | None:  # fmt: skip
     """Record the call and move the payout where the answer says, if the machine allows it.
 
     ``quiet_repeat`` (notifications): an answer that changes nothing leaves no history line.
     """
     key = uuid.UUID(payout_id)
-    if result.outcome in (Outcome.failed, Outcome.cancelled):
+    if result.outcome in (Outcome.failed, Outcome.cancelled) and not locked:
         states.lock_for_release(key)
     payout = db.session.scalar(
         select(Payout).join(Award, Award.id == Payout.award_id).where(Payout.id == key)
@@ -191,7 +193,8 @@ def drive(ids: list[str], extra: int = 0) -> dict[str, str]:
 def check(ids: list[str], *, expire: bool) -> dict[str, str]:
     """Query (or cancel, when expired) payouts waiting for the shopper."""
     rows = _locked([uuid.UUID(i) for i in ids], (S.awaiting_user,), len(ids))
-    work = [Work(orders.build(p)[0], "expire" if expire else "check") for p in rows]
+    memo: dict[object, object] = {}
+    work = [Work(orders.build(p, memo)[0], "expire" if expire else "check") for p in rows]
     db.commit()
     return _run(work)
 
@@ -200,13 +203,32 @@ def _run(work: list[Work]) -> dict[str, str]:
     out: dict[str, str] = {}
     while work:
         again = []
-        for item, (name, result) in zip(work, _calls(work), strict=True):
-            status = apply(item.order.payout_id, name, result)
-            db.commit()
-            out[item.order.payout_id] = status.value if status else "missing"
+        results = _calls(work)
+        out.update(apply_all([(w.order.payout_id, name, r) for w, (name, r) in
+                              zip(work, results, strict=True)]))  # fmt: skip
+        for item, (_, result) in zip(work, results, strict=True):
             if item.action == "resolve" and result.outcome is Outcome.not_found:
                 again += _resend(item)
         work = again
+    return out
+
+
+def apply_all(answers: list[tuple[str, str, Result]]) -> dict[str, str]:
+    """Apply a batch of answers in one transaction (one commit), locks in the one order.
+
+    Campaign and tier rows of the answers that return money are locked first, then each
+    award and payout in id order. Losing this commit loses nothing: the payouts stay
+    ``processing`` and their numbers are queried again.
+    """
+    releasing = sorted({uuid.UUID(pid) for pid, _, r in answers
+                        if r.outcome in (Outcome.failed, Outcome.cancelled)})  # fmt: skip
+    if releasing:
+        states.lock_for_release(*releasing)
+    out = {}
+    for payout_id, name, result in sorted(answers, key=lambda a: a[0]):
+        status = apply(payout_id, name, result, locked=True)
+        out[payout_id] = status.value if status else "missing"
+    db.commit()
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -39,14 +41,23 @@ def _openid(payout: Payout, appid: str) -> str | None:
     )  # fmt: skip
 
 
-def build(payout: Payout) -> tuple[Order, str | None]:
-    """The order for a payout, and why it cannot be sent at all (None: it can)."""
-    brand = db.session.get(Brand, payout.brand_id)
-    assert brand is not None
-    campaign_name = db.session.scalar(
-        select(Campaign.name).where(Campaign.id == payout.award.campaign_id)
-    )
-    merchant = config.merchant_for(brand)
+def build(payout: Payout, memo: dict[Any, Any] | None = None) -> tuple[Order, str | None]:
+    """The order for a payout, and why it cannot be sent at all (None: it can).
+
+    ``memo`` keeps brands' merchants and campaigns' names across one batch.
+    """
+    memo = {} if memo is None else memo
+    if ("brand", payout.brand_id) not in memo:
+        found = db.session.get(Brand, payout.brand_id)
+        assert found is not None
+        memo[("brand", payout.brand_id)] = (found, config.merchant_for(found))
+    brand, merchant = memo[("brand", payout.brand_id)]
+    campaign_id = payout.award.campaign_id
+    if ("campaign", campaign_id) not in memo:
+        memo[("campaign", campaign_id)] = db.session.scalar(
+            select(Campaign.name).where(Campaign.id == campaign_id)
+        )
+    campaign_name = memo[("campaign", campaign_id)]
     appid = merchant.redpack_appid if payout.provider == config.V2_REDPACK else merchant.appid
     cfg = current_app.config
     version = "v3" if payout.provider == config.V3_TRANSFER else "v2"

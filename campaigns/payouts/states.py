@@ -78,19 +78,25 @@ def move(payout: Payout, award: Award, target: PayoutStatus, reason: str) -> Non
            reason=reason[:500])  # fmt: skip
 
 
-def lock_for_release(award_id: object) -> None:
-    """Take the campaign and tier row locks of an award first (the one lock order)."""
-    row = db.session.execute(
+def lock_for_release(*award_ids: object) -> None:
+    """Take the campaign, then the tier row locks of awards first (the one lock order), each
+    kind in id order so that two lockers never wait on each other."""
+    rows = db.session.execute(
         select(Award.campaign_id, Draw.tier_id).join(Draw, Draw.id == Award.draw_id)
-        .where(Award.id == award_id)
-    ).first()  # fmt: skip
-    if row is None:
-        return
-    campaign = select(Campaign.id).where(Campaign.id == row.campaign_id)
-    db.session.execute(campaign.with_for_update())
-    if row.tier_id is not None:
-        tier = select(PrizeTier.id).where(PrizeTier.id == row.tier_id)
-        db.session.execute(tier.with_for_update())
+        .where(Award.id.in_(award_ids))
+    ).all()  # fmt: skip
+    campaigns = sorted({r.campaign_id for r in rows})
+    tiers = sorted({r.tier_id for r in rows if r.tier_id is not None})
+    if campaigns:
+        db.session.execute(
+            select(Campaign.id).where(Campaign.id.in_(campaigns)).order_by(Campaign.id)
+            .with_for_update()
+        ).all()  # fmt: skip
+    if tiers:
+        db.session.execute(
+            select(PrizeTier.id).where(PrizeTier.id.in_(tiers)).order_by(PrizeTier.id)
+            .with_for_update()
+        ).all()  # fmt: skip
 
 
 def _tier_of(award: Award) -> object:
