@@ -84,6 +84,7 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
     return config
@@ -138,6 +139,8 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
+    import channel.models  # noqa: F401
+    import console.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
 
@@ -152,6 +155,11 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.payouts.api import blp as payouts_api
     from campaigns.payouts.cli import payouts_cli
     from campaigns.payouts.views import bp as pay_notify
+    from channel import jobs as channel_jobs
+    from channel.api import blp as channel_api
+    from console import rollups
+    from console.api import blp as reports_api
+    from console.views import bp as console_pages
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
@@ -159,19 +167,27 @@ def _register_blueprints(app: Flask) -> None:
     from fraud import jobs as fraud_jobs
     from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
+    from profiles.derived.jobs import scans_flushed
+    from profiles.me_api import blp as privacy_api
+    from profiles.segments.api import blp as segments_api
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
 
     api.register_blueprint(health_api)
     api.register_blueprint(accounts_api)
     api.register_blueprint(profiles_api)
+    api.register_blueprint(privacy_api)
+    api.register_blueprint(segments_api)
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
     api.register_blueprint(payouts_api)
     app.register_blueprint(pay_notify)
+    api.register_blueprint(channel_api)
     api.register_blueprint(fraud_api)
+    api.register_blueprint(reports_api)
     app.register_blueprint(pages)
+    app.register_blueprint(console_pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(codes_cli)
     app.cli.add_command(scans_cli)
@@ -180,6 +196,9 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(payouts_cli)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
+    writebehind.on_flushed("rollups", rollups.scans_flushed)
+    writebehind.on_flushed("profiles", scans_flushed)
+    writebehind.on_flushed("channel", channel_jobs.scans_flushed)
 
 
 class App(Flask):

@@ -44,6 +44,7 @@ class TargetingInput(Patch):
     code_batch_ids: list[str] | None = None
     regions: list[str] | None = None
     new_consumers_only: bool | None = None
+    segment_ids: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class CampaignInput(Patch):
     limits: LimitsInput | None = None
     targeting: TargetingInput | None = None
     points_valid_days: int | None = None
+    audience: str | None = None
 
 
 @dataclass(frozen=True)

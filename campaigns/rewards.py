@@ -55,6 +55,8 @@ class ScanFacts:
     city: str | None
     at: datetime
     scene: int | None = None  # the mini-program's launch scene (camera scans: red packets)
+    #: Consumer scans draw from consumer campaigns; channel scans from clerk/store/dealer ones.
+    audience: str = "consumer"
 
     @property
     def code(self) -> str:
@@ -89,8 +91,25 @@ def _is_new_consumer(facts: ScanFacts) -> bool:
     )
 
 
-def targets(campaign: CampaignInfo, facts: ScanFacts, is_new: bool | None) -> bool:
-    """Whether the campaign's targeting covers this scan (``is_new`` None: not asked)."""
+def _segments_of(facts: ScanFacts, campaigns: list[CampaignInfo]) -> frozenset[uuid.UUID]:
+    """Which of the campaigns' segments the consumer is in (one indexed lookup; none asked,
+    no query)."""
+    wanted = frozenset().union(*(c.segment_ids for c in campaigns))
+    if not wanted:
+        return frozenset()
+    from profiles.segments.members import memberships
+
+    return memberships(facts.consumer_id, wanted)
+
+
+def targets(
+    campaign: CampaignInfo, facts: ScanFacts, is_new: bool | None,
+    segments: frozenset[uuid.UUID] = frozenset(),
+) -> bool:  # fmt: skip
+    """Whether the campaign's targeting covers this scan (``is_new`` None: not asked;
+    ``segments``: those of the campaign's segments the consumer is a member of)."""
+    if campaign.segment_ids and not campaign.segment_ids & segments:
+        return False
     if campaign.product_ids and str(facts.product_id) not in campaign.product_ids:
         return False
     if campaign.code_batch_ids and str(facts.code_batch_id) not in campaign.code_batch_ids:
@@ -102,13 +121,15 @@ def targets(campaign: CampaignInfo, facts: ScanFacts, is_new: bool | None) -> bo
 
 def draw_for_scan(facts: ScanFacts) -> list[Award]:
     """Draw from every active campaign that targets the scan; returns the awards won."""
-    campaigns = active_campaigns(facts.brand_id, facts.at)
+    campaigns = [c for c in active_campaigns(facts.brand_id, facts.at)
+                 if c.audience == facts.audience]  # fmt: skip
     if not campaigns:
         return []
     is_new = _is_new_consumer(facts) if any(c.new_consumers_only for c in campaigns) else None
+    segments = _segments_of(facts, campaigns)
     awards = []
     for campaign in campaigns:
-        if targets(campaign, facts, is_new) and campaign.tiers:
+        if targets(campaign, facts, is_new, segments) and campaign.tiers:
             award = _draw(campaign, facts)
             if award is not None:
                 awards.append(award)

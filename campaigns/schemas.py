@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from marshmallow import Schema, fields, post_dump, validate
 
 from campaigns import inputs
-from campaigns.models import AwardStatus, CampaignKind, CampaignStatus, DrawOutcome
+from campaigns.models import Audience, AwardStatus, CampaignKind, CampaignStatus, DrawOutcome
 from core.schemas import InputSchema
 
 MAX_AMOUNT = 10**12
@@ -49,6 +49,8 @@ class TargetingSchema(InputSchema):
     code_batch_ids = fields.List(fields.String(validate=validate.Length(max=64)), **_ids)
     regions = fields.List(fields.String(validate=validate.Length(min=1, max=50)), **_ids)
     new_consumers_only = fields.Boolean()
+    segment_ids = fields.List(fields.String(validate=validate.Length(max=64)),
+                              validate=validate.Length(max=20))  # fmt: skip
 
 
 class CampaignPatchSchema(InputSchema):
@@ -63,6 +65,7 @@ class CampaignPatchSchema(InputSchema):
     limits = fields.Nested(LimitsSchema)
     targeting = fields.Nested(TargetingSchema)
     points_valid_days = fields.Integer(strict=True, validate=validate.Range(1, 3650))
+    audience = fields.String(validate=validate.OneOf([a.value for a in Audience]))
 
 
 class CampaignCreateSchema(CampaignPatchSchema):
@@ -125,9 +128,11 @@ class CampaignSchema(Schema):
             "code_batch_ids": c.code_batch_ids,
             "regions": c.regions,
             "new_consumers_only": c.new_consumers_only,
+            "segment_ids": c.segment_ids,
         }
     )
     points_valid_days = fields.Integer(allow_none=True)
+    audience = fields.Function(lambda c: c.audience.value)
     version = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -19,8 +19,11 @@ from campaigns import catalogue
 from campaigns import service as campaigns
 from campaigns.inputs import CampaignInput, LimitsInput, NewCatalogueItem, PrizeInput
 from campaigns.models import Campaign, CampaignKind, CatalogueItem
+from channel import demo as channel_demo
+from console import demo as console_demo
 from core.db import db, utcnow
 from fraud import demo as fraud_demo
+from profiles.demo import seed_consumers
 from profiles.models import Consumer
 from profiles.service import issue_consumer_token
 
@@ -61,7 +64,9 @@ def seed_codes(brand: Brand) -> CodeBatch:
 
 def seed_campaign(brand: Brand) -> Campaign:
     """An active red-packet campaign for a year, and a catalogue item, created on first use."""
-    campaign = db.session.scalar(select(Campaign).where(Campaign.brand_id == brand.id))
+    campaign = db.session.scalar(
+        select(Campaign).where(Campaign.brand_id == brand.id, Campaign.audience == "consumer")
+    )
     if campaign is not None:
         return campaign
     now = utcnow()
@@ -100,15 +105,22 @@ def demo_command(show: int) -> None:
     campaign = seed_campaign(brand)
     shopper = seed_shopper(brand)
     fraud_demo.seed_demo(brand, batch)
+    channel_lines = channel_demo.seed_demo(brand, batch)
+    console_demo.seed_demo(brand, batch)
     db.commit()
+    segment = seed_consumers(brand, batch, shopper)
     base = current_app.config["PUBLIC_BASE_URL"]
     job = catalog.print_job(batch, base)
     click.echo(f"Demo brand '{DEMO_SLUG}': staff login {DEMO_EMAIL} / {DEMO_PASSWORD}")
     click.echo(f"API docs: {base}/api/docs")
+    click.echo(f"Brand console: {base}/console/ (log in with the staff login above)")
     click.echo(f"Campaign {campaign.id} ({campaign.name}, {campaign.status.value}).")
     token = issue_consumer_token(shopper).access_token
     click.echo(f"Demo shopper token (scan with it to win): Authorization: Bearer {token}")
+    click.echo(f"Segment {segment.id} ({segment.name}); consents, ratings, preferences seeded.")
     click.echo(f"Code batch {batch.id} ({batch.quantity} codes, active). Open one to scan:")
     stop = min(job.stop, job.start + show)
     for serial, code, pin in codes.encode_range(job.key, job.start, stop):
         click.echo(f"  {base}/01/{job.gtin}/21/{code}   (serial {serial}, PIN {pin})")
+    for line in channel_lines:
+        click.echo(line)

@@ -1,7 +1,7 @@
 """payouts: state machine columns, payout events
 
 Revision ID: 0006_payouts
-Revises: 0012_fraud
+Revises: 0010_channel
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '0006_payouts'
-down_revision = '0012_fraud'
+down_revision = '0010_channel'
 branch_labels = None
 depends_on = None
 
