@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from sqlalchemy import select
 
@@ -11,7 +12,7 @@ from campaigns.models import Campaign, CampaignStatus
 from campaigns.payouts.jobs import pay_award, sweep_payouts  # noqa: F401  (jobs already queued)
 from core.broker import redis_client
 from core.db import db, utcnow
-from workers.job import job
+from workers.job import enqueue_after_commit, job
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +39,15 @@ def reconcile_budgets() -> dict[str, int]:
 
 
 @job
-def expire_points(*, batches: int = 50) -> int:
-    """Expire every credit past its date, consumer by consumer; returns the points removed.
-
-    Up to ``batches`` x 1,000 consumers per run (one transaction); the next run takes the rest.
-    """
+def expire_points(*, after: str | None = None, batch: int = points.EXPIRY_BATCH) -> int:
+    """Expire the credits past their date of up to ``batch`` consumers (in id order, after
+    ``after``); returns the points removed. One job, one transaction: at most ``batch`` accounts
+    are locked at a time. If there may be more, the next batch is sent after the commit."""
     now, removed = utcnow(), 0
-    for _ in range(batches):
-        due = points.consumers_with_due_credits(now)
-        if not due:
-            break
-        for consumer_id in due:
-            removed += points.expire_due(consumer_id, now)
+    due = points.consumers_with_due_credits(now, after=uuid.UUID(after) if after else None,
+                                            limit=batch)  # fmt: skip
+    for consumer_id in due:
+        removed += points.expire_due(consumer_id, now)
+    if len(due) == batch:
+        enqueue_after_commit(expire_points, after=str(due[-1]), batch=batch)
     return removed
