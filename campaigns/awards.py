@@ -26,6 +26,7 @@ from campaigns.models import (
     PointsEntry,
     PrizeTier,
 )
+from campaigns.payouts.states import record
 from core import txhooks
 from core.broker import redis_client
 from core.db import db
@@ -66,7 +67,8 @@ def _locked(award_id: uuid.UUID) -> Award:
     return award
 
 
-def _cancel_red_packet(award: Award) -> None:
+def _cancel_red_packet(award: Award) -> bool:
+    """Cancel the award and its payout; True when its money was still out of the budget."""
     if award.status not in CANCELLABLE:
         raise AwardNotCancellable(f"A {award.status.value} red packet cannot be cancelled.")
     payout = db.session.scalar(
@@ -78,8 +80,12 @@ def _cancel_red_packet(award: Award) -> None:
             raise AwardNotCancellable("The payment is in progress; query it before cancelling.")
         if payout.status is PayoutStatus.paid:
             raise AwardNotCancellable("The red packet has been paid.")
+        record(payout, "transition", from_status=payout.status.value, to_status="cancelled",
+               reason="award cancelled")  # fmt: skip
         payout.status = PayoutStatus.cancelled
+    held_money = award.status is not AwardStatus.failed  # a failed payout gave it back already
     award.status = AwardStatus.cancelled
+    return held_money
 
 
 def _reverse_points(award: Award, reason: str) -> None:
@@ -121,11 +127,13 @@ def cancel(brand: Brand, award_id: str, reason: str) -> Award:
     parsed = parse_id(award_id, UnknownAward)
     tier_id = _lock_campaign_and_tier(brand, parsed)
     award = _locked(parsed)
+    held_money = True
     if award.kind is CampaignKind.red_packet:
-        _cancel_red_packet(award)
+        held_money = _cancel_red_packet(award)
     else:
         _reverse_points(award, reason)
     award.cancel_reason = reason[:200]
-    _give_back(award, tier_id)
+    if held_money:
+        _give_back(award, tier_id)
     db.session.flush()
     return award

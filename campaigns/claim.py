@@ -50,6 +50,7 @@ from campaigns.models import (
     Draw,
     DrawOutcome,
     Payout,
+    PayoutStatus,
     PrizeTier,
 )
 from core.db import db, new_id, utcnow
@@ -74,6 +75,7 @@ class Won:
     kind: CampaignKind
     amount: int
     status: AwardStatus
+    payout: dict[str, Any] | None = None  # the fresh payout as API.md shows it (red packets)
 
 
 def draw_row(campaign: CampaignInfo, facts: ScanFacts, pick: draws.Pick, outcome: DrawOutcome,
@@ -140,11 +142,9 @@ def _claim(campaign: CampaignInfo, tier: TierInfo, facts: ScanFacts, pick: draws
         created_at=facts.at, updated_at=facts.at,
     ))  # fmt: skip
     if red_packet:
-        values = payouts.payout_values(
-            award_id, facts.brand_id, amount, facts.at, cleared=facts.payouts_cleared
-        )
+        values = payout_values(award_id, facts, amount)
         db.session.execute(insert(Payout).values(**values))
-    return Won(award_id, campaign.id, campaign.kind, amount, status)
+    return _won(award_id, campaign, amount, status, facts)
 
 
 def _claim_in_one_statement(campaign: CampaignInfo, tier: TierInfo, facts: ScanFacts,
@@ -154,9 +154,7 @@ def _claim_in_one_statement(campaign: CampaignInfo, tier: TierInfo, facts: ScanF
     draw_id, award_id = new_id(), new_id()
     red_packet = campaign.kind is CampaignKind.red_packet
     status = AwardStatus.pending if red_packet else AwardStatus.credited
-    payout = payouts.payout_values(
-        award_id, facts.brand_id, amount, facts.at, cleared=facts.payouts_cleared
-    )
+    payout = payout_values(award_id, facts, amount)
     values = claim_sql.params(
         payout, campaign_id=campaign.id, tier_id=tier.id, consumer_id=facts.consumer_id,
         version=campaign.version, amount=amount, total_cap=campaign.per_consumer_total,
@@ -176,7 +174,30 @@ def _claim_in_one_statement(campaign: CampaignInfo, tier: TierInfo, facts: ScanF
     if not counted:  # a concurrent first win of the consumer took the limit
         db.session.execute(claim_sql.CORRECT, {"draw_id": draw_id})
         return DrawOutcome.limit_reached
-    return Won(award_id, campaign.id, campaign.kind, amount, status)
+    return _won(award_id, campaign, amount, status, facts)
+
+
+def payout_values(award_id: uuid.UUID, facts: ScanFacts, amount: int) -> dict[str, Any]:
+    """The payout row of a new red packet award, as ``campaigns.payouts.create_payout`` writes
+    it (the outbox: the payouts drain sends it after commit when ``cleared``)."""
+    return dict(
+        id=award_id, brand_id=facts.brand_id, award_id=award_id, provider=facts.payout_provider,
+        out_trade_no=payouts.out_trade_no(award_id), amount_fen=amount,
+        status=PayoutStatus.pending, attempts=0, round=0, round_attempts=0, scene=facts.scene,
+        cleared=facts.payouts_cleared, created_at=facts.at, updated_at=facts.at,
+    )  # fmt: skip
+
+
+def _won(award_id: uuid.UUID, campaign: CampaignInfo, amount: int, status: AwardStatus,
+         facts: ScanFacts) -> Won:  # fmt: skip
+    payout = None
+    if campaign.kind is CampaignKind.red_packet:
+        payout = {
+            "id": str(award_id), "provider": facts.payout_provider, "status": "pending",
+            "out_trade_no": payouts.out_trade_no(award_id), "attempts": 0, "last_error": None,
+            "paid_at": None, "expires_at": None,
+        }  # fmt: skip
+    return Won(award_id, campaign.id, campaign.kind, amount, status, payout)
 
 
 def _now() -> Any:

@@ -49,6 +49,7 @@ class ScanFacts:
     province: str | None
     city: str | None
     at: datetime
+    scene: int | None = None  # the mini-program's launch scene (camera scans: red packets)
     #: Consumer scans draw from consumer campaigns; channel scans from clerk/store/dealer ones.
     audience: str = "consumer"
     #: The code's offset in its batch (its bit in the batch's ``settled`` bitmap). None: the
@@ -60,6 +61,8 @@ class ScanFacts:
     #: Whether red packets won at this scan may be paid at once (else they wait for the scan's
     #: fraud check, ``campaigns.payouts.waits_for_fraud_check``).
     payouts_cleared: bool = True
+    #: The provider that pays the red packets won at this scan (``campaigns.payouts.config``).
+    payout_provider: str = "sandbox"
 
     @property
     def code(self) -> str:

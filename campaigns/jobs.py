@@ -7,45 +7,14 @@ import uuid
 
 from sqlalchemy import select
 
-from campaigns import budget, dispatch, payouts, points
+from campaigns import budget, points
 from campaigns.models import Campaign, CampaignStatus
+from campaigns.payouts.jobs import pay_award, sweep_payouts  # noqa: F401  (jobs already queued)
 from core.broker import redis_client
 from core.db import db, utcnow
 from workers.job import enqueue_after_commit, job
 
 log = logging.getLogger(__name__)
-
-
-@job
-def pay_award(payout_id: str) -> str | None:
-    """One payment attempt for a payout (a no-op unless it is still open)."""
-    status = payouts.pay(uuid.UUID(payout_id))
-    return status.value if status else None
-
-
-@job
-def pay_outbox() -> int:
-    """Pay the payouts listed in the outbox until it is empty (``campaigns.dispatch``)."""
-    redis, paid = redis_client(), 0
-    while ids := dispatch.take(redis):
-        for payout_id in ids:
-            try:
-                pay_award(payout_id)  # its own transaction
-                paid += 1
-            except Exception:
-                log.exception("payout %s failed; the sweep re-drives it", payout_id)
-    return paid
-
-
-@job
-def sweep_payouts() -> int:
-    """Re-send the jobs of payouts left open (lost job, provider down); returns how many."""
-    stuck = payouts.stuck()
-    for payout_id in stuck:
-        enqueue_after_commit(pay_award, str(payout_id), queue_name="payouts")
-    if redis_client().llen(dispatch.OUTBOX):
-        dispatch.start_drain()  # a drain died, or its start was lost
-    return len(stuck)
 
 
 @job

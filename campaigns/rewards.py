@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from accounts.models import Brand
 from campaigns import budget, draws, payouts, points
 from campaigns.cache import CampaignInfo, campaign_cache
 from campaigns.claim import Stale, Won, claim, record
@@ -30,6 +31,8 @@ from campaigns.eligibility import (
     settled,
 )
 from campaigns.models import Award, CampaignKind, DrawOutcome
+from campaigns.payouts import config as payout_config
+from campaigns.payouts.schemas import public as public_payout
 from core import txhooks
 from core.broker import redis_client
 from core.db import db
@@ -105,7 +108,10 @@ def draw_for_scan(facts: ScanFacts) -> list[Won]:
     if not campaigns:
         return []
     if any(c.kind is CampaignKind.red_packet for c in campaigns):
-        facts = replace(facts, payouts_cleared=not payouts.waits_for_fraud_check(facts.brand_id))
+        brand = db.session.get(Brand, facts.brand_id)  # loaded with the request: no query
+        provider = payout_config.provider_for(brand) if brand else payout_config.SANDBOX
+        facts = replace(facts, payouts_cleared=not payouts.waits_for_fraud_check(brand),
+                        payout_provider=provider)  # fmt: skip
     won: list[tuple[CampaignInfo, Won]] = []
     in_flight = False
     for campaign in campaigns:
@@ -186,7 +192,8 @@ def won_payload(won: Won) -> dict[str, Any]:
         "kind": won.kind.value,
     }  # fmt: skip
     if won.kind is CampaignKind.red_packet:
-        body.update(amount_fen=won.amount, status=won.status.value, client_action=None)
+        body.update(amount_fen=won.amount, status=won.status.value, client_action=None,
+                    payout=won.payout)  # fmt: skip
     else:
         body.update(points=won.amount, status=won.status.value)
     return body
@@ -206,6 +213,7 @@ def reward_payload(award: Award | Won) -> dict[str, Any]:
         body["status"] = award.status.value
         payout = award.payout
         body["client_action"] = payout.client_action if payout is not None else None
+        body["payout"] = public_payout(payout) if payout is not None else None
     else:
         body["points"] = award.amount
         body["status"] = award.status.value

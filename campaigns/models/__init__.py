@@ -1,6 +1,6 @@
 """Campaign, award and points models (one module per aggregate)."""
 
-from campaigns.models.award import Award, AwardStatus, Payout, PayoutStatus
+from campaigns.models.award import Award, AwardStatus, Payout, PayoutEvent, PayoutStatus
 from campaigns.models.campaign import (
     PPM,
     Audience,
@@ -38,6 +38,7 @@ __all__ = [
     "EntryKind",
     "FirstDraw",
     "Payout",
+    "PayoutEvent",
     "PayoutStatus",
     "PointsAccount",
     "PointsEntry",

@@ -1,14 +1,14 @@
 """draw: each consumer's first drawing code ("new consumers only" decided atomically)
 
 Revision ID: 0005_draw
-Revises: 0010_channel
+Revises: 0006_payouts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_draw"
-down_revision = "0010_channel"
+down_revision = "0006_payouts"
 branch_labels = None
 depends_on = None
 

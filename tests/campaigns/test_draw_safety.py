@@ -100,37 +100,31 @@ def test_one_win_one_payout_job(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     """Item 4: draws that PostgreSQL refuses send no payout job; each win sends exactly one."""
-    from campaigns import budget, dispatch
-    from campaigns.models import Draw
+    import campaigns.payouts as payouts
+    from campaigns import budget
+    from campaigns.models import Draw, Payout
     from core.broker import redis_client
-    from workers import job
 
-    sent: list[Any] = []  # payout ids sent for payment, one RQ job each or through the outbox
-    real_send, real_push = job._send, dispatch.push
+    kicks: list[int] = []  # drains asked for after commit (each pays the pending payout rows)
+    real_kick = payouts._kick_after_commit
 
-    def spy_send(pending: Any) -> None:
-        if "pay" in pending.func.__name__:
-            sent.extend(pending.args)
-        real_send(pending)
+    def spy() -> None:
+        kicks.append(1)
+        real_kick()
 
-    def spy_push(redis: Any, payout_ids: list[str]) -> None:
-        sent.extend(payout_ids)
-        real_push(redis, payout_ids)
-
-    monkeypatch.setattr(job, "_send", spy_send)
-    monkeypatch.setattr(dispatch, "push", spy_push)
+    monkeypatch.setattr(payouts, "_kick_after_commit", spy)
     c = make_codes()
     c.brand.settings = {**c.brand.settings, "fraud_hold_payouts": False}  # paid at once
     campaigns = [make_campaign(c.owner, budget_fen=88) for _ in range(3)]
     shopper = make_consumer(c.brand)
     assert len(scan_as(client, bearer(shopper), c.urls[0])["rewards"]) == 3
-    assert len(sent) == len(set(sent)) == 3  # each win sent once
-    sent.clear()
+    assert kicks == [1] and _count(Payout) == 3  # one payout row per win, one drain for them
+    kicks.clear()
     for campaign in campaigns:  # Redis wrongly says there is budget left: PostgreSQL refuses
         redis_client().set(budget.remaining_key(campaign.id), 10**6)
     assert scan_as(client, bearer(shopper), c.urls[1])["rewards"] == []
     assert _count(Draw, outcome="budget_exhausted") == 3
-    assert sent == []
+    assert kicks == [] and _count(Payout) == 3
 
 
 def _update(model: Any, row_id: Any, **values: Any) -> None:
