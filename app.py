@@ -79,6 +79,7 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "PAYOUT_PROVIDER": env.get("PAYOUT_PROVIDER", "sandbox"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "EPCIS_MAX_DOCUMENT_BYTES": int(env.get("EPCIS_MAX_DOCUMENT_BYTES", str(4 * 1024 * 1024))),
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
     return config
@@ -134,6 +135,7 @@ def import_models() -> None:
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
     import profiles.models  # noqa: F401
+    import provenance.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -147,6 +149,8 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.demo import demo_command
     from engagement.views import bp as pages
     from profiles.api import blp as profiles_api
+    from provenance.api import blp as provenance_api
+    from provenance.views import bp as story_pages
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
 
@@ -157,6 +161,8 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
     app.register_blueprint(pages)
+    api.register_blueprint(provenance_api)
+    app.register_blueprint(story_pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(codes_cli)
     app.cli.add_command(scans_cli)

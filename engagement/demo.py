@@ -21,6 +21,7 @@ from campaigns.models import Campaign, CatalogueItem
 from core.db import db, utcnow
 from profiles.models import Consumer
 from profiles.service import issue_consumer_token
+from provenance import demo as provenance_demo
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.example"
@@ -104,3 +105,4 @@ def demo_command(show: int) -> None:
     stop = min(job.stop, job.start + show)
     for serial, code, pin in codes.encode_range(job.key, job.start, stop):
         click.echo(f"  {base}/01/{job.gtin}/21/{code}   (serial {serial}, PIN {pin})")
+    provenance_demo.seed(brand, base)
