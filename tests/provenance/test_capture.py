@@ -54,7 +54,9 @@ def _event(doc: dict[str, Any], i: int) -> dict[str, Any]:
 
 
 def _unknown_lot(doc: dict[str, Any]) -> None:
-    _event(doc, 4)["inputQuantityList"][0]["epcClass"] = "https://id.gs1.org/01/06901234567946/10/NOPE"
+    _event(doc, 4)["inputQuantityList"][0]["epcClass"] = (
+        "https://id.gs1.org/01/06901234567946/10/NOPE"
+    )
 
 
 def _unknown_party(doc: dict[str, Any]) -> None:

@@ -50,7 +50,7 @@ def test_the_demo_journey_by_hand() -> None:
     a = allocate(steps, "U")
     # farm and dry: 0.6 of the drying run went to lot A, all of A into FB, 0.8 of FB into U.
     assert a.fractions["farm"] == pytest.approx(0.48) and a.fractions["dry"] == pytest.approx(0.48)
-    assert a.lot_kg == pytest.approx(14400 * .48 + 2100 * .48 + 180 * .8 + 350 * .8 + 420 + 260)
+    assert a.lot_kg == pytest.approx(14400 * 0.48 + 2100 * 0.48 + 180 * 0.8 + 350 * 0.8 + 420 + 260)
     assert allocate(steps, "B").lot_kg == pytest.approx((14400 + 2100) * 0.4)
 
 

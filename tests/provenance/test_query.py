@@ -58,7 +58,9 @@ def test_export_window_and_unknown_lot(client: Any, captured: Any, bearer: Any) 
     assert response.status_code == 404 and response.get_json()["reason"] == "lot_not_found"
 
 
-def test_another_brand_sees_nothing(client: Any, captured: Any, make_brand: Any, bearer: Any) -> None:
+def test_another_brand_sees_nothing(
+    client: Any, captured: Any, make_brand: Any, bearer: Any
+) -> None:
     headers = bearer(make_brand())
     response = client.get("/api/v1/epcis/events",
                           query_string={"lot_id": str(captured.batch.product_batch_id)},

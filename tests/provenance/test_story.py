@@ -35,7 +35,9 @@ def test_a_forged_signature_reads_as_unverified(client: Any, chain: Any) -> None
 
     document = chain.document()
     claim = document["epcisBody"]["eventList"][0]["yiwuyima:claims"][0]
-    claim["statement"] = claim["statement"].replace("不使用", "使用")  # the signature no longer fits
+    claim["statement"] = claim["statement"].replace(
+        "不使用", "使用"
+    )  # the signature no longer fits
     capture(chain.brand, document, "https://qr.example.test")
     body = client.get(f"/api/v1/story/{chain.codes[0]}").get_json()
     assert [c["verified"] for s in body["steps"] for c in s["claims"]] == [False, False]
@@ -49,7 +51,9 @@ def test_english_by_accept_language(client: Any, captured: Any) -> None:
 
 def test_first_verification_joins_the_lifecycle(client: Any, captured: Any) -> None:
     code = captured.codes[2]
-    scan = client.post("/api/v1/scans", json={"code": code, "location": {"lat": 31.23, "lng": 121.47}})
+    scan = client.post(
+        "/api/v1/scans", json={"code": code, "location": {"lat": 31.23, "lng": 121.47}}
+    )
     assert scan.status_code == 200
     page = client.get(scan.get_json()["story_url"].replace("https://qr.example.test", ""))
     assert page.status_code == 200 and 'data-verdict="authentic"' in page.get_data(as_text=True)
@@ -79,7 +83,9 @@ def test_revoked_and_not_activated_codes_show_no_story(client: Any, make_chain: 
     body = client.get(f"/api/v1/story/{dormant.codes[0]}").get_json()
     assert body["verdict"] == "revoked" and body["steps"] == [] and body["product"] is None
     page = client.get(f"/story/{dormant.codes[0]}", headers={"Accept-Language": "en"})
-    assert "voided" in page.get_data(as_text=True) and "journey-map" not in page.get_data(as_text=True)
+    assert "voided" in page.get_data(as_text=True) and "journey-map" not in page.get_data(
+        as_text=True
+    )
 
 
 def test_a_lot_story_is_built_once_until_its_events_change(app: Any, client: Any, captured: Any
