@@ -25,9 +25,9 @@ blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Staff a
 @blp.post("/auth/token")
 @blp.arguments(TokenRequestSchema)
 @blp.response(200, TokenResponseSchema)
-def staff_token(body: dict[str, Any]) -> dict[str, Any]:
+def staff_token(body: service.Credentials) -> dict[str, Any]:
     """Log a staff user in with email and password."""
-    staff, token = service.login(body["email"], body["password"], ip=client_ip())
+    staff, token = service.login(body.email, body.password, ip=client_ip())
     return {"access_token": token.access_token, "expires_in": token.expires_in, "staff": staff}
 
 
@@ -42,7 +42,7 @@ class BrandView(MethodView):
     @staff_required(Role.owner)
     @blp.arguments(BrandUpdateSchema)
     @blp.response(200, BrandSchema)
-    def patch(self, body: dict[str, Any]) -> Any:
+    def patch(self, body: service.BrandUpdate) -> Any:
         """Change the brand's name, settings or WeChat credentials (owner)."""
         return service.update_brand(current_brand(), body)
 
@@ -63,11 +63,9 @@ class StaffCollection(MethodView):
     @staff_required(Role.owner)
     @blp.arguments(StaffCreateSchema)
     @blp.response(201, StaffSchema)
-    def post(self, body: dict[str, Any]) -> StaffUser:
+    def post(self, body: service.NewStaff) -> StaffUser:
         """Add a staff user with a role (owner)."""
-        return service.create_staff(
-            current_brand(), body["email"], body["password"], Role(body["role"])
-        )
+        return service.create_staff(current_brand(), body.email, body.password, body.role)
 
 
 @blp.post("/staff/<staff_id>/deactivate")

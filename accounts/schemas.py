@@ -7,14 +7,23 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from accounts.models import Role
-from accounts.service import CREDENTIAL_FIELDS, SECRET_FIELDS
+from accounts.service import (
+    CREDENTIAL_FIELDS,
+    SECRET_FIELDS,
+    BrandUpdate,
+    Credentials,
+    NewStaff,
+)
+from core.schemas import InputSchema
 
 
-class Strict(Schema):
+class Strict(InputSchema):
     """Unknown fields are an error (a typo must not be silently ignored)."""
 
 
 class TokenRequestSchema(Strict):
+    __model__ = Credentials
+
     email = fields.String(required=True, validate=validate.Length(min=3, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
@@ -41,11 +50,12 @@ class StaffSchema(Schema):
 
 
 class StaffCreateSchema(Strict):
+    __model__ = NewStaff
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(
         required=True, load_only=True, validate=validate.Length(min=8, max=200)
     )
-    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
+    role = fields.Enum(Role, by_value=True, required=True)
 
 
 def _credentials(brand: Any) -> dict[str, Any]:
@@ -67,6 +77,7 @@ class BrandSchema(Schema):
 
 
 class BrandUpdateSchema(Strict):
+    __model__ = BrandUpdate
     name = fields.String(validate=validate.Length(min=1, max=200))
     settings = fields.Dict(keys=fields.String(validate=validate.Length(max=64)))
     wechat_appid = fields.String(allow_none=True, validate=validate.Length(max=64))

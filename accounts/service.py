@@ -18,6 +18,7 @@ from core.broker import redis_client
 from core.db import db
 from core.errors import InvalidInput, NotFound
 from core.ratelimit import Limit, check, hit, reset
+from core.schemas import Patch
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 LOGIN_PER_IP = Limit("login-ip", count=30, seconds=60)
@@ -32,6 +33,42 @@ CREDENTIAL_FIELDS = (
     "pay_public_key_path", "pay_public_key_id",
 )  # fmt: skip
 SECRET_FIELDS = ("wechat_secret", "pay_api_key", "pay_apiv3_key")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An email and password to log in with."""
+
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class NewStaff:
+    """A staff user to add to a brand."""
+
+    email: str
+    password: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class BrandUpdate(Patch):
+    """Changes to a brand; a credential sent as null is cleared."""
+
+    name: str | None = None
+    settings: dict[str, Any] | None = None
+    wechat_appid: str | None = None
+    wechat_secret: str | None = None
+    pay_mch_id: str | None = None
+    pay_api_key: str | None = None
+    pay_apiv3_key: str | None = None
+    pay_mch_cert_path: str | None = None
+    pay_mch_key_path: str | None = None
+    pay_private_key_path: str | None = None
+    pay_cert_serial: str | None = None
+    pay_public_key_path: str | None = None
+    pay_public_key_id: str | None = None
 
 
 def normalize_email(email: str) -> str:
@@ -153,15 +190,15 @@ def get_brand_by_slug(slug: str) -> Brand:
     return brand
 
 
-def update_brand(brand: Brand, changes: dict[str, Any]) -> Brand:
+def update_brand(brand: Brand, changes: BrandUpdate) -> Brand:
     """Apply settings and credential changes; ``None`` clears a credential."""
     for name in CREDENTIAL_FIELDS:
-        if name in changes:
-            setattr(brand, name, changes[name] or None)
-    if "name" in changes:
-        brand.name = changes["name"]
-    if "settings" in changes:
-        brand.settings = {**brand.settings, **changes["settings"]}
+        if changes.has(name):
+            setattr(brand, name, getattr(changes, name) or None)
+    if changes.name is not None:
+        brand.name = changes.name
+    if changes.settings is not None:
+        brand.settings = {**brand.settings, **changes.settings}
     db.session.flush()
     return brand
 

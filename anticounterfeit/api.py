@@ -44,9 +44,9 @@ class Products(MethodView):
     @staff_required(*EDITORS)
     @blp.arguments(ProductCreateSchema)
     @blp.response(201, ProductSchema)
-    def post(self, body: dict[str, Any]) -> Product:
+    def post(self, body: service.NewProduct) -> Product:
         """Register a product (GTIN check digit validated)."""
-        return service.create_product(current_brand(), **body)
+        return service.create_product(current_brand(), body)
 
 
 @blp.get("/products/<product_id>")
@@ -61,10 +61,10 @@ def get_product(product_id: str) -> Product:
 @staff_required(*EDITORS)
 @blp.arguments(LotCreateSchema)
 @blp.response(201, LotSchema)
-def create_lot(body: dict[str, Any], product_id: str) -> ProductBatch:
+def create_lot(body: service.NewLot, product_id: str) -> ProductBatch:
     """Add a production lot to a product."""
     brand = current_brand()
-    return service.create_lot(brand, service.get_product(brand, product_id), **body)
+    return service.create_lot(brand, service.get_product(brand, product_id), body)
 
 
 @blp.route("/code-batches")
@@ -83,9 +83,9 @@ class CodeBatches(MethodView):
     @staff_required(*EDITORS)
     @blp.arguments(CodeBatchCreateSchema)
     @blp.response(201, CodeBatchSchema)
-    def post(self, body: dict[str, Any]) -> CodeBatch:
+    def post(self, body: service.NewCodeBatch) -> CodeBatch:
         """Reserve a batch of up to 10,000,000 codes (no row per code)."""
-        return service.create_code_batch(current_brand(), **body)
+        return service.create_code_batch(current_brand(), body)
 
 
 @blp.get("/code-batches/<batch_id>")
@@ -108,10 +108,10 @@ def activate_code_batch(batch_id: str) -> CodeBatch:
 @staff_required(*EDITORS)
 @blp.arguments(RevokeSchema)
 @blp.response(200, CodeBatchSchema)
-def revoke_code_batch(body: dict[str, Any], batch_id: str) -> CodeBatch:
+def revoke_code_batch(body: service.Revocation, batch_id: str) -> CodeBatch:
     """Void every code of the batch."""
     batch = service.get_code_batch(current_brand(), batch_id)
-    return service.revoke_code_batch(batch, body["reason"])
+    return service.revoke_code_batch(batch, body.reason)
 
 
 @blp.get("/code-batches/<batch_id>/export")
@@ -130,12 +130,10 @@ def export_code_batch(batch_id: str) -> Response:
 @staff_required(*EDITORS)
 @blp.arguments(RangeQuerySchema, location="query")
 @blp.response(200, content_type="image/svg+xml")
-def code_batch_labels(query: dict[str, Any], batch_id: str) -> Response:
+def code_batch_labels(query: service.LabelRange, batch_id: str) -> Response:
     """A printable sheet of QR labels for a serial range of the batch (at most 500)."""
     batch = service.get_code_batch(current_brand(), batch_id)
-    job = service.print_job(
-        batch, current_app.config["PUBLIC_BASE_URL"], query.get("start"), query["count"]
-    )
+    job = service.print_job(batch, current_app.config["PUBLIC_BASE_URL"], query.start, query.count)
     return Response(labels.sheet_svg(job, batch.product.name), mimetype="image/svg+xml")
 
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from anticounterfeit.service import MAX_BATCH_QUANTITY
+from anticounterfeit.service import (
+    MAX_BATCH_QUANTITY,
+    LabelRange,
+    NewCodeBatch,
+    NewLot,
+    NewProduct,
+    Revocation,
+)
+from core.schemas import InputSchema
 
 GS1_AI_TEXT = r"^[!\"%-?A-Z_a-z]{1,20}$"  # GS1 AI 10 character set (CSET 82), 1-20 chars
 
 
-class ProductCreateSchema(Schema):
+class ProductCreateSchema(InputSchema):
+    __model__ = NewProduct
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     gtin = fields.String(required=True, validate=validate.Length(min=8, max=14))
     sku = fields.String(validate=validate.Length(max=64))
@@ -25,13 +36,14 @@ class ProductSchema(Schema):
     created_at = fields.DateTime()
 
 
-class LotCreateSchema(Schema):
+class LotCreateSchema(InputSchema):
+    __model__ = NewLot
     lot = fields.String(required=True, validate=validate.Regexp(GS1_AI_TEXT))
     production_date = fields.Date(required=True)
     expiry_date = fields.Date()
 
     @validates_schema
-    def _dates(self, data: dict, **_: object) -> None:
+    def _dates(self, data: dict[str, Any], **_: object) -> None:
         expiry, produced = data.get("expiry_date"), data.get("production_date")
         if expiry and produced and expiry < produced:
             raise ValidationError("must not be before production_date", "expiry_date")
@@ -46,7 +58,8 @@ class LotSchema(Schema):
     created_at = fields.DateTime()
 
 
-class CodeBatchCreateSchema(Schema):
+class CodeBatchCreateSchema(InputSchema):
+    __model__ = NewCodeBatch
     product_id = fields.String(required=True, validate=validate.Length(max=64))
     batch_id = fields.String(validate=validate.Length(max=64))
     quantity = fields.Integer(
@@ -71,11 +84,13 @@ class CodeBatchSchema(Schema):
     revoked_at = fields.DateTime(allow_none=True)
 
 
-class RevokeSchema(Schema):
+class RevokeSchema(InputSchema):
+    __model__ = Revocation
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
-class RangeQuerySchema(Schema):
+class RangeQuerySchema(InputSchema):
+    __model__ = LabelRange
     start = fields.Integer(validate=validate.Range(0, 2**36))
     count = fields.Integer(validate=validate.Range(1, 500), load_default=100)
 

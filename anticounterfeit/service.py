@@ -32,15 +32,59 @@ from core.queries import page as paginate
 MAX_BATCH_QUANTITY = 10_000_000
 
 
-def create_product(
-    brand: Brand, name: str, gtin: str, sku: str | None = None, category: str | None = None
-) -> Product:
+@dataclass(frozen=True)
+class NewProduct:
+    """A product to register."""
+
+    name: str
+    gtin: str
+    sku: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class NewLot:
+    """A production lot of a product."""
+
+    lot: str
+    production_date: date
+    expiry_date: date | None = None
+
+
+@dataclass(frozen=True)
+class NewCodeBatch:
+    """A batch of codes to reserve; ``batch_id`` names the production lot, if any."""
+
+    product_id: str
+    quantity: int
+    batch_id: str | None = None
+    pin_digits: int = 8
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """Why a batch is revoked."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class LabelRange:
+    """A serial range of a batch to print labels for (``start`` None: the batch's first)."""
+
+    count: int = 100
+    start: int | None = None
+
+
+def create_product(brand: Brand, new: NewProduct) -> Product:
     """Register a product; the GTIN is validated and stored as GTIN-14."""
     try:
-        gtin14 = gs1.normalize_gtin(gtin)
+        gtin14 = gs1.normalize_gtin(new.gtin)
     except ValueError as exc:
         raise InvalidGtin(field="gtin") from exc
-    product = Product(brand_id=brand.id, name=name, gtin=gtin14, sku=sku, category=category)
+    product = Product(
+        brand_id=brand.id, name=new.name, gtin=gtin14, sku=new.sku, category=new.category
+    )
     try:
         with db.session.begin_nested():
             db.session.add(product)
@@ -61,19 +105,13 @@ def list_products(brand: Brand, page: int, page_size: int) -> tuple[list[Product
     return paginate(query, page, page_size)
 
 
-def create_lot(
-    brand: Brand,
-    product: Product,
-    lot: str,
-    production_date: date,
-    expiry_date: date | None = None,
-) -> ProductBatch:
+def create_lot(brand: Brand, product: Product, new: NewLot) -> ProductBatch:
     """Add a production lot to a product."""
-    if expiry_date is not None and expiry_date < production_date:
+    if new.expiry_date is not None and new.expiry_date < new.production_date:
         raise InvalidInput("The expiry date is before the production date.", field="expiry_date")
     record = ProductBatch(
-        brand_id=brand.id, product=product, lot=lot,
-        production_date=production_date, expiry_date=expiry_date,
+        brand_id=brand.id, product=product, lot=new.lot,
+        production_date=new.production_date, expiry_date=new.expiry_date,
     )  # fmt: skip
     try:
         with db.session.begin_nested():
@@ -89,21 +127,20 @@ def get_lot(brand: Brand, lot_id: str | uuid.UUID) -> ProductBatch:
     return lot
 
 
-def create_code_batch(
-    brand: Brand, product_id: str, quantity: int, batch_id: str | None = None, pin_digits: int = 8
-) -> CodeBatch:
-    """Reserve a serial range for ``quantity`` units; no row per code is written."""
+def create_code_batch(brand: Brand, new: NewCodeBatch) -> CodeBatch:
+    """Reserve a serial range for ``new.quantity`` units; no row per code is written."""
+    quantity = new.quantity
     if not 1 <= quantity <= MAX_BATCH_QUANTITY:
         raise InvalidInput(f"quantity must be 1..{MAX_BATCH_QUANTITY}", field="quantity")
-    product = get_product(brand, product_id)
-    lot = get_lot(brand, batch_id) if batch_id else None
+    product = get_product(brand, new.product_id)
+    lot = get_lot(brand, new.batch_id) if new.batch_id else None
     if lot is not None and lot.product_id != product.id:
         raise InvalidInput("The lot belongs to another product.", field="batch_id")
     key = current_key(brand)
     start = allocate_serials(key, quantity)
     batch = CodeBatch(
         brand_id=brand.id, product=product, product_batch=lot, code_key=key,
-        serial_start=start, quantity=quantity, pin_digits=pin_digits,
+        serial_start=start, quantity=quantity, pin_digits=new.pin_digits,
     )  # fmt: skip
     db.session.add(batch)
     db.session.flush()

@@ -52,6 +52,7 @@ from core.db import db
 from accounts.service import create_brand
 from anticounterfeit import codes, service
 from campaigns import service as campaigns
+from campaigns.schemas import CampaignCreateSchema as CampaignSchema
 from core.db import utcnow
 from profiles.models import Consumer
 from profiles.service import issue_consumer_token
@@ -60,19 +61,20 @@ out = {}
 with app.app_context():
     for slug, gtin in (("draw", "06901234567892"), ("nodraw", "06901234567908")):
         brand = create_brand(slug, slug, f"o@{slug}.test", "password1").brand
-        p = service.create_product(brand, "Bench tea", gtin)
-        b = service.create_code_batch(brand, str(p.id), int(sys.argv[1]))
+        p = service.create_product(brand, service.NewProduct("Bench tea", gtin))
+        b = service.create_code_batch(brand, service.NewCodeBatch(str(p.id), int(sys.argv[1])))
         service.activate_code_batch(b)
         consumer = Consumer(brand_id=brand.id)
         db.session.add(consumer)
         db.session.flush()
         if slug == "draw":
             now = utcnow()
-            c = campaigns.create_campaign(brand, {
+            c = campaigns.create_campaign(brand, CampaignSchema().load({
                 "name": "bench", "kind": "red_packet", "budget_fen": 10**12,
-                "starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=30),
+                "starts_at": (now - timedelta(days=1)).isoformat(),
+                "ends_at": (now + timedelta(days=30)).isoformat(),
                 "prizes": [{"amount_fen": 88, "probability": 0.5},
-                           {"min_amount_fen": 30, "max_amount_fen": 100, "probability": 0.3}]})
+                           {"min_amount_fen": 30, "max_amount_fen": 100, "probability": 0.3}]}))
             campaigns.transition(brand, str(c.id), "activate")
         job = service.print_job(b, app.config["PUBLIC_BASE_URL"])
         db.commit()

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from accounts.auth import current_brand, current_staff, staff_required
 from accounts.models import Role
-from campaigns import awards, catalogue, service
+from campaigns import awards, catalogue, inputs, service
 from campaigns.models import Award, Campaign, CampaignVersion, CatalogueItem, Draw
 from campaigns.schemas import (
     AwardQuerySchema,
@@ -39,18 +39,18 @@ class Campaigns(MethodView):
     @blp.arguments(CampaignListQuerySchema, location="query")
     @blp.response(200, CampaignSchema(many=True))
     @blp.paginate(page_size=50, max_page_size=500)
-    def get(self, query: dict[str, Any], pagination_parameters: Any) -> list[Campaign]:
+    def get(self, query: inputs.CampaignQuery, pagination_parameters: Any) -> list[Campaign]:
         """The brand's campaigns, newest first."""
         p = pagination_parameters
         rows, p.item_count = service.list_campaigns(
-            current_brand(), p.page, p.page_size, query.get("status")
+            current_brand(), p.page, p.page_size, query.status
         )
         return rows
 
     @staff_required(*MARKETERS)
     @blp.arguments(CampaignCreateSchema)
     @blp.response(201, CampaignSchema)
-    def post(self, body: dict[str, Any]) -> Campaign:
+    def post(self, body: inputs.CampaignInput) -> Campaign:
         """Create a draft campaign."""
         return service.create_campaign(current_brand(), body, current_staff())
 
@@ -66,7 +66,7 @@ class CampaignItem(MethodView):
     @staff_required(*MARKETERS)
     @blp.arguments(CampaignPatchSchema)
     @blp.response(200, CampaignSchema)
-    def patch(self, body: dict[str, Any], campaign_id: str) -> Campaign:
+    def patch(self, body: inputs.CampaignInput, campaign_id: str) -> Campaign:
         """Change a campaign (a new version once it has been live)."""
         return service.update_campaign(current_brand(), campaign_id, body, current_staff())
 
@@ -90,11 +90,9 @@ for _action in service.TRANSITIONS:
 @staff_required()
 @blp.arguments(SimulationRequestSchema)
 @blp.response(200, SimulationSchema)
-def simulate_campaign(body: dict[str, Any], campaign_id: str) -> dict[str, Any]:
+def simulate_campaign(body: inputs.SimulationRequest, campaign_id: str) -> dict[str, Any]:
     """Expected spend, winners and budget exhaustion day for a number of scans per day."""
-    return service.simulate(
-        current_brand(), campaign_id, body["scans_per_day"], body.get("start_date")
-    )
+    return service.simulate(current_brand(), campaign_id, body.scans_per_day, body.start_date)
 
 
 @blp.get("/campaigns/<campaign_id>/versions")
@@ -111,12 +109,12 @@ def campaign_versions(campaign_id: str) -> list[CampaignVersion]:
 @blp.response(200, DrawSchema(many=True))
 @blp.paginate(page_size=50, max_page_size=500)
 def campaign_draws(
-    query: dict[str, Any], campaign_id: str, pagination_parameters: Any
+    query: inputs.DrawQuery, campaign_id: str, pagination_parameters: Any
 ) -> list[Draw]:
     """The campaign's draws, newest first: why each scan won or lost."""
     p = pagination_parameters
     rows, p.item_count = service.list_draws(
-        current_brand(), campaign_id, p.page, p.page_size, query.get("outcome")
+        current_brand(), campaign_id, p.page, p.page_size, query.outcome
     )
     return rows
 
@@ -126,10 +124,12 @@ def campaign_draws(
 @blp.arguments(AwardQuerySchema, location="query")
 @blp.response(200, AwardSchema(many=True))
 @blp.paginate(page_size=50, max_page_size=500)
-def list_awards(query: dict[str, Any], pagination_parameters: Any) -> list[Award]:
+def list_awards(query: inputs.AwardQuery, pagination_parameters: Any) -> list[Award]:
     """Awards, newest first, with their payout state."""
     p = pagination_parameters
-    rows, p.item_count = service.list_awards(current_brand(), p.page, p.page_size, **query)
+    rows, p.item_count = service.list_awards(
+        current_brand(), p.page, p.page_size, campaign_id=query.campaign_id, status=query.status
+    )
     return rows
 
 
@@ -137,9 +137,9 @@ def list_awards(query: dict[str, Any], pagination_parameters: Any) -> list[Award
 @staff_required(Role.marketer, Role.operator)
 @blp.arguments(CancelSchema)
 @blp.response(200, AwardSchema)
-def cancel_award(body: dict[str, Any], award_id: str) -> Award:
+def cancel_award(body: inputs.Cancellation, award_id: str) -> Award:
     """Cancel an unpaid red packet or unspent points; the amount returns to the budget."""
-    return awards.cancel(current_brand(), award_id, body["reason"])
+    return awards.cancel(current_brand(), award_id, body.reason)
 
 
 @blp.route("/catalogue-items")
@@ -156,9 +156,9 @@ class CatalogueItems(MethodView):
     @staff_required(*MARKETERS)
     @blp.arguments(CatalogueItemCreateSchema)
     @blp.response(201, CatalogueItemSchema)
-    def post(self, body: dict[str, Any]) -> CatalogueItem:
+    def post(self, body: inputs.NewCatalogueItem) -> CatalogueItem:
         """Add an item that consumers can redeem points for."""
-        return catalogue.create_item(current_brand(), **body)
+        return catalogue.create_item(current_brand(), body)
 
 
 @blp.route("/catalogue-items/<item_id>")
@@ -172,6 +172,6 @@ class CatalogueItemView(MethodView):
     @staff_required(*MARKETERS)
     @blp.arguments(CatalogueItemPatchSchema)
     @blp.response(200, CatalogueItemSchema)
-    def patch(self, body: dict[str, Any], item_id: str) -> CatalogueItem:
+    def patch(self, body: inputs.CatalogueItemPatch, item_id: str) -> CatalogueItem:
         """Change an item (price, stock, active)."""
         return catalogue.update_item(current_brand(), item_id, body)

@@ -8,7 +8,7 @@ entry + balance under the account's row lock). Any refusal rolls the whole reque
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import asdict
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,15 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import Brand
 from campaigns import points
 from campaigns.errors import DuplicateRedemption, ItemUnavailable, OutOfStock, UnknownCatalogueItem
+from campaigns.inputs import CatalogueItemPatch, NewCatalogueItem
 from campaigns.models import CatalogueItem, Redemption
 from core.db import db
 from core.errors import InvalidInput
 from core.queries import get_for_brand, page
 
 
-def create_item(brand: Brand, **fields: Any) -> CatalogueItem:
+def create_item(brand: Brand, new: NewCatalogueItem) -> CatalogueItem:
     """Add an item to the catalogue."""
-    item = CatalogueItem(brand_id=brand.id, redeemed=0, **fields)
+    item = CatalogueItem(brand_id=brand.id, redeemed=0, **asdict(new))
     db.session.add(item)
     db.session.flush()
     return item
@@ -35,13 +36,13 @@ def get_item(brand_id: uuid.UUID, item_id: str | uuid.UUID) -> CatalogueItem:
     return get_for_brand(CatalogueItem, item_id, brand_id, UnknownCatalogueItem)
 
 
-def update_item(brand: Brand, item_id: str, changes: dict[str, Any]) -> CatalogueItem:
+def update_item(brand: Brand, item_id: str, changes: CatalogueItemPatch) -> CatalogueItem:
     """Change an item (stock may not drop below what has been redeemed)."""
     item = get_item(brand.id, item_id)
-    stock = changes.get("stock", item.stock)
+    stock = changes.stock if changes.has("stock") else item.stock
     if stock is not None and stock < item.redeemed:
         raise InvalidInput(f"is below what has been redeemed ({item.redeemed})", field="stock")
-    for key, value in changes.items():
+    for key, value in changes.changes().items():
         setattr(item, key, value)
     db.session.flush()
     return item

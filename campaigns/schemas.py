@@ -8,11 +8,13 @@ that a patch is checked against the merged result.
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, fields, post_dump, validate
 
+from campaigns import inputs
 from campaigns.models import AwardStatus, CampaignKind, CampaignStatus, DrawOutcome
+from core.schemas import InputSchema
 
 MAX_AMOUNT = 10**12
 _amount: dict[str, Any] = {"strict": True, "validate": validate.Range(1, MAX_AMOUNT)}
@@ -20,7 +22,8 @@ _count: dict[str, Any] = {"strict": True, "validate": validate.Range(1, 10**9)}
 _when: dict[str, Any] = {"format": "iso", "default_timezone": UTC}
 
 
-class PrizeSchema(Schema):
+class PrizeSchema(InputSchema):
+    __model__ = inputs.PrizeInput
     amount_fen = fields.Integer(**_amount)
     min_amount_fen = fields.Integer(**_amount)
     max_amount_fen = fields.Integer(**_amount)
@@ -33,12 +36,14 @@ class PrizeSchema(Schema):
     quantity = fields.Integer(**_count)
 
 
-class LimitsSchema(Schema):
+class LimitsSchema(InputSchema):
+    __model__ = inputs.LimitsInput
     per_consumer_per_day = fields.Integer(allow_none=True, **_count)
     per_consumer_total = fields.Integer(allow_none=True, **_count)
 
 
-class TargetingSchema(Schema):
+class TargetingSchema(InputSchema):
+    __model__ = inputs.TargetingInput
     _ids: dict[str, Any] = {"validate": validate.Length(max=1000)}
     product_ids = fields.List(fields.String(validate=validate.Length(max=64)), **_ids)
     code_batch_ids = fields.List(fields.String(validate=validate.Length(max=64)), **_ids)
@@ -46,9 +51,10 @@ class TargetingSchema(Schema):
     new_consumers_only = fields.Boolean()
 
 
-class CampaignPatchSchema(Schema):
+class CampaignPatchSchema(InputSchema):
+    __model__ = inputs.CampaignInput
     name = fields.String(validate=validate.Length(min=1, max=200))
-    kind = fields.String(validate=validate.OneOf([k.value for k in CampaignKind]))
+    kind = fields.Enum(CampaignKind, by_value=True)
     budget_fen = fields.Integer(**_amount)
     budget_points = fields.Integer(**_amount)
     starts_at = fields.AwareDateTime(**_when)
@@ -61,7 +67,7 @@ class CampaignPatchSchema(Schema):
 
 class CampaignCreateSchema(CampaignPatchSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in CampaignKind]))
+    kind = fields.Enum(CampaignKind, by_value=True, required=True)
     starts_at = fields.AwareDateTime(required=True, **_when)
     ends_at = fields.AwareDateTime(required=True, **_when)
     prizes = fields.List(
@@ -140,8 +146,9 @@ class TransitionSchema(Schema):
     status = fields.String(validate=validate.OneOf([s.value for s in CampaignStatus]))
 
 
-class CampaignListQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf([s.value for s in CampaignStatus]))
+class CampaignListQuerySchema(InputSchema):
+    __model__ = inputs.CampaignQuery
+    status = fields.Enum(CampaignStatus, by_value=True)
 
 
 class VersionSchema(Schema):
@@ -151,7 +158,8 @@ class VersionSchema(Schema):
     created_at = fields.DateTime()
 
 
-class SimulationRequestSchema(Schema):
+class SimulationRequestSchema(InputSchema):
+    __model__ = inputs.SimulationRequest
     scans_per_day = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10**7))
     start_date = fields.Date()
 
@@ -193,13 +201,15 @@ class PayoutSchema(Schema):
     paid_at = fields.DateTime(allow_none=True)
 
 
-class CancelSchema(Schema):
+class CancelSchema(InputSchema):
+    __model__ = inputs.Cancellation
     reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-class AwardQuerySchema(Schema):
+class AwardQuerySchema(InputSchema):
+    __model__ = inputs.AwardQuery
     campaign_id = fields.String(validate=validate.Length(max=64))
-    status = fields.String(validate=validate.OneOf([s.value for s in AwardStatus]))
+    status = fields.Enum(AwardStatus, by_value=True)
 
 
 class AwardSchema(Schema):
@@ -229,8 +239,9 @@ class AwardSchema(Schema):
         return data
 
 
-class DrawQuerySchema(Schema):
-    outcome = fields.String(validate=validate.OneOf([o.value for o in DrawOutcome]))
+class DrawQuerySchema(InputSchema):
+    __model__ = inputs.DrawQuery
+    outcome = fields.Enum(DrawOutcome, by_value=True)
 
 
 class DrawSchema(Schema):
@@ -246,7 +257,8 @@ class DrawSchema(Schema):
     created_at = fields.DateTime()
 
 
-class CatalogueItemCreateSchema(Schema):
+class CatalogueItemCreateSchema(InputSchema):
+    __model__: ClassVar[type[Any]] = inputs.NewCatalogueItem
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(max=2000))
     points_cost = fields.Integer(required=True, **_amount)
@@ -255,6 +267,7 @@ class CatalogueItemCreateSchema(Schema):
 
 
 class CatalogueItemPatchSchema(CatalogueItemCreateSchema):
+    __model__ = inputs.CatalogueItemPatch
     name = fields.String(validate=validate.Length(min=1, max=200))
     points_cost = fields.Integer(**_amount)
 
@@ -271,7 +284,8 @@ class CatalogueItemSchema(Schema):
     created_at = fields.DateTime()
 
 
-class RedemptionCreateSchema(Schema):
+class RedemptionCreateSchema(InputSchema):
+    __model__ = inputs.RedemptionRequest
     item_id = fields.String(required=True, validate=validate.Length(max=64))
     quantity = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 100))
     request_id = fields.String(required=True, validate=validate.Length(min=1, max=64))

@@ -20,12 +20,15 @@ from anticounterfeit.models import CodeBatch, Product
 from campaigns import budget, simulation, terms
 from campaigns.cache import campaigns_changed
 from campaigns.errors import InvalidTerms, InvalidTransition, UnknownCampaign, UnknownTarget
+from campaigns.inputs import CampaignInput
 from campaigns.models import (
     Award,
+    AwardStatus,
     Campaign,
     CampaignStatus,
     CampaignVersion,
     Draw,
+    DrawOutcome,
     PrizeTier,
 )
 from core import txhooks
@@ -114,7 +117,7 @@ def _snapshot(campaign: Campaign, t: terms.Terms, staff: StaffUser | None) -> No
     )
 
 
-def create_campaign(brand: Brand, body: dict[str, Any], staff: StaffUser | None = None) -> Campaign:
+def create_campaign(brand: Brand, body: CampaignInput, staff: StaffUser | None = None) -> Campaign:
     """A new draft campaign from the API body (validated terms; targets checked)."""
     t = terms.build(body)
     _check_targets(brand, t)
@@ -155,14 +158,14 @@ def _lock(campaign: Campaign) -> Campaign:
 
 
 def update_campaign(
-    brand: Brand, campaign_id: str, body: dict[str, Any], staff: StaffUser | None = None
+    brand: Brand, campaign_id: str, body: CampaignInput, staff: StaffUser | None = None
 ) -> Campaign:
     """Change a campaign's terms: in place for a draft, as a new version once it has been live."""
     campaign = _lock(get_campaign(brand, campaign_id))
     if campaign.status is CampaignStatus.ended:
         raise InvalidTransition("An ended campaign cannot change.")
     live = campaign.status is not CampaignStatus.draft
-    if live and "starts_at" in body:
+    if live and body.starts_at is not None:
         raise InvalidTerms("The start of a campaign that has run cannot move.", field="starts_at")
     t = terms.build(body, terms.of(campaign))
     _check_targets(brand, t)
@@ -171,7 +174,7 @@ def update_campaign(
             f"is below what has already been awarded ({campaign.spent})",
             field=terms.budget_name(t.kind),
         )
-    if "prizes" in body:
+    if body.prizes is not None:
         _retire_tiers(campaign, delete=not live)
     if live:
         campaign.version += 1
@@ -180,7 +183,7 @@ def update_campaign(
             delete(CampaignVersion).where(CampaignVersion.campaign_id == campaign.id)
         )
     _apply(campaign, t)
-    if "prizes" in body:
+    if body.prizes is not None:
         db.session.flush()
         _add_tiers(campaign, t)
     _snapshot(campaign, t, staff)
@@ -240,7 +243,7 @@ def transition(brand: Brand, campaign_id: str, action: str) -> Campaign:
 
 def list_awards(
     brand: Brand, number: int, size: int, *, campaign_id: str | None = None,
-    status: str | None = None,
+    status: AwardStatus | None = None,
 ) -> tuple[list[Award], int]:  # fmt: skip
     """The brand's awards, newest first, optionally of one campaign and/or status."""
     query = select(Award).where(Award.brand_id == brand.id)
@@ -252,7 +255,7 @@ def list_awards(
 
 
 def list_draws(
-    brand: Brand, campaign_id: str, number: int, size: int, outcome: str | None = None
+    brand: Brand, campaign_id: str, number: int, size: int, outcome: DrawOutcome | None = None
 ) -> tuple[list[Draw], int]:
     """A campaign's recorded draws, newest first (the audit trail of wins and losses)."""
     campaign = get_campaign(brand, campaign_id)

@@ -2,8 +2,9 @@
 
 The API speaks in kind-specific names (``amount_fen`` / ``points``, ``budget_fen`` /
 ``budget_points``); inside, amounts are unit-free integers and probabilities integer parts per
-million. ``build`` turns a request body (whole, or a patch over current terms) into ``Terms`` and
-raises ``InvalidTerms`` with per-field errors when the result breaks a rule.
+million. ``build`` turns a request body (a ``CampaignInput``: whole, or a patch over current
+terms) into ``Terms`` and raises ``InvalidTerms`` with per-field errors when the result breaks a
+rule.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from campaigns.draws import to_ppm
 from campaigns.errors import InvalidTerms
+from campaigns.inputs import CampaignInput, PrizeInput
 from campaigns.models import PPM, Campaign, CampaignKind
 
 UNIT = {CampaignKind.red_packet: "fen", CampaignKind.points: "points"}
@@ -68,14 +70,21 @@ def budget_name(kind: CampaignKind) -> str:
     return f"budget_{UNIT[kind]}"
 
 
-def _tier(kind: CampaignKind, body: dict[str, Any], errors: dict[str, list[str]]) -> Tier | None:
+def _amounts(prize: PrizeInput, kind: CampaignKind) -> tuple[int | None, int | None, int | None]:
+    """The prize's fixed, minimum and maximum amount in ``kind``'s names."""
+    if kind is CampaignKind.red_packet:
+        return prize.amount_fen, prize.min_amount_fen, prize.max_amount_fen
+    return prize.points, prize.min_points, prize.max_points
+
+
+def _tier(kind: CampaignKind, prize: PrizeInput, errors: dict[str, list[str]]) -> Tier | None:
     other = CampaignKind.points if kind is CampaignKind.red_packet else CampaignKind.red_packet
-    foreign = [k for k in (amount_name(other, p) for p in ("", "min_", "max_")) if k in body]
+    foreign = [amount_name(other, p) for p, value in zip(("", "min_", "max_"),
+               _amounts(prize, other), strict=True) if value is not None]  # fmt: skip
     if foreign:
         errors.setdefault(foreign[0], []).append(f"not a field of a {kind.value} campaign")
         return None
-    fixed = body.get(amount_name(kind))
-    low, high = body.get(amount_name(kind, "min_")), body.get(amount_name(kind, "max_"))
+    fixed, low, high = _amounts(prize, kind)
     if fixed is not None and (low is not None or high is not None):
         errors.setdefault(amount_name(kind), []).append("give a fixed amount or a range, not both")
         return None
@@ -90,11 +99,11 @@ def _tier(kind: CampaignKind, body: dict[str, Any], errors: dict[str, list[str]]
     if low > high:
         errors.setdefault(amount_name(kind, "min_"), []).append("must not exceed the maximum")
         return None
-    return Tier(low, high, to_ppm(body["probability"]), body.get("quantity"))
+    return Tier(low, high, to_ppm(prize.probability), prize.quantity)
 
 
 def _tiers(
-    kind: CampaignKind, prizes: list[dict[str, Any]], errors: dict[str, Any]
+    kind: CampaignKind, prizes: list[PrizeInput], errors: dict[str, Any]
 ) -> tuple[Tier, ...]:
     tiers, per_prize = [], {}
     for index, prize in enumerate(prizes):
@@ -113,28 +122,30 @@ def _tiers(
     return tuple(tiers)
 
 
-def _from_body(
-    body: dict[str, Any], base: dict[str, Any], errors: dict[str, Any]
-) -> dict[str, Any]:
+def _budget(body: CampaignInput, kind: CampaignKind) -> tuple[int | None, str | None]:
+    """The budget in ``kind``'s name, and the other kind's budget name if that was sent."""
+    if kind is CampaignKind.red_packet:
+        return body.budget_fen, "budget_points" if body.budget_points is not None else None
+    return body.budget_points, "budget_fen" if body.budget_fen is not None else None
+
+
+def _from_body(body: CampaignInput, base: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
     values = dict(base)
-    kind = CampaignKind(body.get("kind") or values["kind"])
+    kind = body.kind or values["kind"]
     values["kind"] = kind
-    for key in ("name", "starts_at", "ends_at"):
-        if key in body:
-            values[key] = body[key]
-    if budget_name(kind) in body:
-        values["budget"] = body[budget_name(kind)]
-    other_budget = budget_name(CampaignKind.points if kind is CampaignKind.red_packet
-                               else CampaignKind.red_packet)  # fmt: skip
-    if other_budget in body:
-        errors[other_budget] = [f"not a field of a {kind.value} campaign"]
-    if "prizes" in body:
-        values["tiers"] = _tiers(kind, body["prizes"], errors)
-    for section in ("limits", "targeting"):
-        for key, value in (body.get(section) or {}).items():
+    for key in ("name", "starts_at", "ends_at", "points_valid_days"):
+        if getattr(body, key) is not None:
+            values[key] = getattr(body, key)
+    budget, foreign = _budget(body, kind)
+    if budget is not None:
+        values["budget"] = budget
+    if foreign is not None:
+        errors[foreign] = [f"not a field of a {kind.value} campaign"]
+    if body.prizes is not None:
+        values["tiers"] = _tiers(kind, body.prizes, errors)
+    for section in (body.limits, body.targeting):
+        for key, value in (section.changes() if section else {}).items():
             values[key] = tuple(value) if isinstance(value, list) else value
-    if "points_valid_days" in body:
-        values["points_valid_days"] = body["points_valid_days"]
     return values
 
 
@@ -151,13 +162,13 @@ def _check(terms: Terms, errors: dict[str, Any]) -> None:
         errors.setdefault("points_valid_days", []).append("only for points campaigns")
 
 
-def build(body: dict[str, Any], current: Terms | None = None) -> Terms:
+def build(body: CampaignInput, current: Terms | None = None) -> Terms:
     """Terms from a full body (``current`` None) or from a patch over ``current``; validated."""
     errors: dict[str, Any] = {}
     base = asdict(current) if current else {}
     if current is not None:
         base["tiers"] = current.tiers
-    if current is not None and "kind" in body and CampaignKind(body["kind"]) is not current.kind:
+    if current is not None and body.kind is not None and body.kind is not current.kind:
         raise InvalidTerms("A campaign's kind cannot change.", field="kind")
     values = _from_body(body, base, errors)
     if "budget" not in values:

@@ -131,5 +131,4 @@ def unexpected_error_response(error: Exception) -> Response:
     return error_response(500, "internal_error", "Something went wrong on our side.")
 
 
-
 api = EnvelopeApi()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from accounts.auth import ConsumerIdentity
 from anticounterfeit.models import ScanEvent
 from campaigns import catalogue, points
+from campaigns.inputs import RedemptionRequest
 from campaigns.models import Award, CampaignKind, CatalogueItem, Redemption
 from campaigns.models.award import RELEASED
 from campaigns.rewards import reward_payload
@@ -54,11 +55,11 @@ def items(consumer: ConsumerIdentity, number: int, size: int) -> tuple[list[Cata
     return catalogue.list_items(consumer.brand_id, number, size, active_only=True)
 
 
-def redeem(consumer: ConsumerIdentity, body: dict[str, Any]) -> dict[str, Any]:
+def redeem(consumer: ConsumerIdentity, body: RedemptionRequest) -> dict[str, Any]:
     """Spend points on a catalogue item; the redemption plus the new balance."""
     redemption, balance = catalogue.redeem(
-        consumer.brand_id, consumer.consumer_id, body["item_id"], quantity=body["quantity"],
-        request_id=body["request_id"],
+        consumer.brand_id, consumer.consumer_id, body.item_id, quantity=body.quantity,
+        request_id=body.request_id,
     )  # fmt: skip
     db.session.refresh(redemption)
     return {**_redemption_fields(redemption), "points_balance": balance}

@@ -15,7 +15,7 @@ from accounts.auth import (
     consumer_required,
     current_consumer,
 )
-from anticounterfeit.scans.record import Location, ScanInput
+from campaigns.inputs import RedemptionRequest
 from campaigns.schemas import (
     CatalogueItemSchema,
     PointsEntrySchema,
@@ -25,6 +25,7 @@ from campaigns.schemas import (
 )
 from core.lang import prefers_english
 from engagement import account, service
+from engagement.inputs import ScanRequest
 from engagement.schemas import MeSchema, MyAwardSchema, ScanRequestSchema, ScanResponseSchema
 
 blp = Blueprint("engagement", __name__, url_prefix="/api/v1", description="Scans")
@@ -34,25 +35,20 @@ blp = Blueprint("engagement", __name__, url_prefix="/api/v1", description="Scans
 @consumer_optional
 @blp.arguments(ScanRequestSchema())  # an instance: given the class, webargs builds one per request
 @blp.response(200, ScanResponseSchema)
-def create_scan(body: dict[str, Any]) -> Response:
+def create_scan(body: ScanRequest) -> Response:
     """Verify a scanned code; a logged-in consumer may win rewards."""
     consumer = current_consumer()
-    loc = body.get("location")
-    facts = ScanInput(
-        raw=body["code"],
-        consumer_id=consumer.consumer_id if consumer else None,
-        consumer_brand_id=consumer.brand_id if consumer else None,
-        device_id=body.get("device_id"),
-        pin=body["pin"].strip() if body.get("pin") else None,
-        location=Location(loc["lat"], loc["lng"], loc.get("accuracy_m")) if loc else None,
-        scene=body.get("scene"),
-        ip=client_ip(),
+    facts = body.facts(
+        consumer.consumer_id if consumer else None,
+        consumer.brand_id if consumer else None,
+        client_ip(),
     )
     config = current_app.config
     outcome = service.process_scan(
         facts, english=prefers_english(), rate_limit=config["RATELIMIT_ENABLED"]
     )
-    # scan_payload builds exactly what ScanResponseSchema describes (a test holds them to it);
+    # scan_payload builds exactly what ScanResponseSchema describes (test_scan_payload_is_complete
+    # holds every field of it, nested ones included, for every kind of outcome);
     # dumping it again would cost more than the rest of the view, on the busiest endpoint.
     return jsonify(service.scan_payload(outcome, config["PUBLIC_BASE_URL"]))
 
@@ -112,7 +108,7 @@ class MyRedemptions(MethodView):
     @consumer_required
     @blp.arguments(RedemptionCreateSchema)
     @blp.response(201, RedemptionResultSchema)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: RedemptionRequest) -> dict[str, Any]:
         """Redeem points for a catalogue item (``request_id`` makes a repeat a 409)."""
         return account.redeem(_consumer(), body)
 

@@ -17,7 +17,8 @@ from anticounterfeit import service as catalog
 from anticounterfeit.models import CodeBatch, Product
 from campaigns import catalogue
 from campaigns import service as campaigns
-from campaigns.models import Campaign, CatalogueItem
+from campaigns.inputs import CampaignInput, LimitsInput, NewCatalogueItem, PrizeInput
+from campaigns.models import Campaign, CampaignKind, CatalogueItem
 from core.db import db, utcnow
 from profiles.models import Consumer
 from profiles.service import issue_consumer_token
@@ -47,9 +48,14 @@ def seed_codes(brand: Brand) -> CodeBatch:
         return batch
     product = db.session.scalar(
         select(Product).where(Product.brand_id == brand.id, Product.gtin == DEMO_GTIN)
-    ) or catalog.create_product(brand, "明前龙井 250g", DEMO_GTIN, sku="LJ-250", category="茶叶")
-    lot = catalog.create_lot(brand, product, "L2026-10A", date(2026, 10, 1), date(2027, 10, 1))
-    batch = catalog.create_code_batch(brand, str(product.id), 100, str(lot.id))
+    ) or catalog.create_product(
+        brand, catalog.NewProduct("明前龙井 250g", DEMO_GTIN, sku="LJ-250", category="茶叶")
+    )
+    lot = catalog.create_lot(
+        brand, product, catalog.NewLot("L2026-10A", date(2026, 10, 1), date(2027, 10, 1))
+    )
+    new_batch = catalog.NewCodeBatch(str(product.id), 100, str(lot.id))
+    batch = catalog.create_code_batch(brand, new_batch)
     return catalog.activate_code_batch(batch)
 
 
@@ -59,16 +65,16 @@ def seed_campaign(brand: Brand) -> Campaign:
     if campaign is not None:
         return campaign
     now = utcnow()
-    terms = {
-        "name": "扫码领红包 Scan for a red packet", "kind": "red_packet", "budget_fen": 100_000,
-        "starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=365),
-        "prizes": [{"amount_fen": 88, "probability": 0.3},
-                   {"min_amount_fen": 30, "max_amount_fen": 200, "probability": 0.5}],
-        "limits": {"per_consumer_per_day": 3},
-    }  # fmt: skip
+    terms = CampaignInput(
+        name="扫码领红包 Scan for a red packet", kind=CampaignKind.red_packet, budget_fen=100_000,
+        starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=365),
+        prizes=[PrizeInput(0.3, amount_fen=88),
+                PrizeInput(0.5, min_amount_fen=30, max_amount_fen=200)],
+        limits=LimitsInput(per_consumer_per_day=3),
+    )  # fmt: skip
     campaign = campaigns.create_campaign(brand, terms)
     if db.session.scalar(select(CatalogueItem).where(CatalogueItem.brand_id == brand.id)) is None:
-        catalogue.create_item(brand, name="品鉴装 Tasting pack", points_cost=100, stock=50)
+        catalogue.create_item(brand, NewCatalogueItem("品鉴装 Tasting pack", 100, stock=50))
     return campaigns.transition(brand, str(campaign.id), "activate")
 
 

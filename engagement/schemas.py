@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from anticounterfeit.scans.record import Location
+from core.schemas import InputSchema
+from engagement.inputs import ScanRequest
 
-class LocationSchema(Schema):
+
+class LocationSchema(InputSchema):
+    __model__ = Location
     lat = fields.Float(required=True, validate=validate.Range(-90, 90))
     lng = fields.Float(required=True, validate=validate.Range(-180, 180))
     accuracy_m = fields.Float(validate=validate.Range(0, 100_000))
 
 
-class ScanRequestSchema(Schema):
+class ScanRequestSchema(InputSchema):
+    __model__ = ScanRequest
     code = fields.String(required=True, validate=validate.Length(min=1, max=2048))
     pin = fields.String(validate=validate.Regexp(r"^\s*[0-9]{4,12}\s*$", error="A PIN is digits."))
     location = fields.Nested(LocationSchema)

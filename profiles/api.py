@@ -17,11 +17,9 @@ blp = Blueprint("profiles", __name__, url_prefix="/api/v1", description="Consume
 @blp.post("/auth/wechat")
 @blp.arguments(WechatLoginSchema)
 @blp.response(200, ConsumerTokenSchema)
-def wechat_login(body: dict[str, Any]) -> dict[str, Any]:
+def wechat_login(body: service.WechatLogin) -> dict[str, Any]:
     """Log a shopper in with the code from ``wx.login()``."""
-    login = service.login_with_wechat(
-        get_brand_by_slug(body["brand"]), body["js_code"], ip=client_ip()
-    )
+    login = service.login_with_wechat(get_brand_by_slug(body.brand), body.js_code, ip=client_ip())
     return {
         "access_token": login.token.access_token,
         "expires_in": login.token.expires_in,

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from core.schemas import InputSchema
+from profiles.service import WechatLogin
 
-class WechatLoginSchema(Schema):
+
+class WechatLoginSchema(InputSchema):
+    __model__ = WechatLogin
     brand = fields.String(required=True, validate=validate.Length(min=1, max=64))
     js_code = fields.String(required=True, validate=validate.Length(min=1, max=128))
 

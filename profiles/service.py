@@ -22,6 +22,14 @@ WECHAT_LOGIN_PER_IP = Limit("wxlogin-ip", count=60, seconds=60)
 
 
 @dataclass(frozen=True)
+class WechatLogin:
+    """A mini-program login: the brand's slug and the code from ``wx.login()``."""
+
+    brand: str
+    js_code: str
+
+
+@dataclass(frozen=True)
 class ConsumerLogin:
     """The outcome of a WeChat login."""
 

@@ -179,7 +179,7 @@ def make_brand() -> Callable[..., Any]:
             overrides.pop("owner_password", "correct-horse"),
         )
         if overrides:
-            service.update_brand(owner.brand, overrides)
+            service.update_brand(owner.brand, service.BrandUpdate.of(**overrides))
         return owner
 
     return make

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from redis import Redis
@@ -54,30 +54,48 @@ return 1
 )
 
 Entry = tuple[bytes, Mapping[bytes, bytes]]
+FlushListener = Callable[[Sequence[StoredEvent]], None]
+_listeners: dict[str, FlushListener] = {}
 
 
-def store(redis: Redis, events: Sequence[StoredEvent]) -> int:
+def on_flushed(name: str, listener: FlushListener) -> None:
+    """Call ``listener`` with the events each flush stores, inside its transaction.
+
+    This is how work that follows a scan (fraud checks, profiles, webhooks, diversion) starts
+    without a round trip on the scan path: the flusher sees every scan event once, in bulk.
+    Listeners only add rows or ``enqueue_after_commit`` jobs (sent if the flush commits); they are
+    registered once per process by ``create_app`` under a unique ``name``.
+    """
+    _listeners[name] = listener
+
+
+def _notify(events: Sequence[StoredEvent]) -> None:
+    for listener in _listeners.values():
+        listener(events)
+
+
+def store(redis: Redis, events: Sequence[StoredEvent]) -> list[StoredEvent]:
     """``write``, isolating events the database refuses into the dead-letter stream.
 
-    Returns how many were refused.
+    Returns the events stored.
     """
     try:
         with db.session.begin_nested():
             write(events)
-        return 0
+        return list(events)
     except (IntegrityError, DataError):
         log.warning("a batch of %d scan events was refused; writing them one by one", len(events))
-    refused = 0
+    stored = []
     for e in events:
         try:
             with db.session.begin_nested():
                 write([e])
+            stored.append(e)
         except (IntegrityError, DataError) as exc:
-            refused += 1
             log.error("scan event %s refused: %s", e.get("id"), exc.orig)
             dead: dict[Any, Any] = {"e": json.dumps(e.data), "error": str(exc.orig)[:500]}
             redis.xadd(DEAD_LETTERS, dead, maxlen=DEAD_LETTERS_MAX, approximate=True)
-    return refused
+    return stored
 
 
 def _ensure_group(redis: Redis) -> None:
@@ -140,7 +158,7 @@ def flush(consumer: str, *, count: int = BATCH_SIZE, block_ms: int | None = None
     entries = read_batch(redis, consumer, count, block_ms)
     if not entries:
         return 0
-    store(redis, _parse_all(redis, entries))
+    _notify(store(redis, _parse_all(redis, entries)))
     db.commit()
     acknowledge(redis, (entry_id for entry_id, _ in entries))
     return len(entries)

@@ -155,6 +155,7 @@ def test_same_redemption_twice_at_once(
 ) -> None:
     from campaigns import catalogue
     from campaigns import points as ledger
+    from campaigns.inputs import NewCatalogueItem
     from core.db import db
     from profiles.service import issue_consumer_token
     from tests.campaigns.test_points import assert_ledger_consistent
@@ -163,7 +164,7 @@ def test_same_redemption_twice_at_once(
     shopper = make_consumer(owner.brand)
     ledger.credit(owner.brand.id, shopper.id, 100, reason="test", expires_at=None,
                   ref=ledger.Reference())  # fmt: skip
-    item = catalogue.create_item(owner.brand, name="Mug", points_cost=30, stock=None)
+    item = catalogue.create_item(owner.brand, NewCatalogueItem(name="Mug", points_cost=30))
     token = issue_consumer_token(shopper).access_token
     db.commit()
 

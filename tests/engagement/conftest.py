@@ -30,9 +30,13 @@ def make_codes(make_brand: Any) -> Any:
     ) -> Codes:
         owner = owner or make_brand()
         brand = owner.brand
-        product = service.create_product(brand, "龙井茶 Longjing tea", gtin)
-        lot = service.create_lot(brand, product, "L2026-10A", date(2026, 10, 1), date(2027, 10, 1))
-        batch = service.create_code_batch(brand, str(product.id), quantity, str(lot.id))
+        product = service.create_product(brand, service.NewProduct("龙井茶 Longjing tea", gtin))
+        lot = service.create_lot(
+            brand, product, service.NewLot("L2026-10A", date(2026, 10, 1), date(2027, 10, 1))
+        )
+        batch = service.create_code_batch(
+            brand, service.NewCodeBatch(str(product.id), quantity, str(lot.id))
+        )
         if active:
             service.activate_code_batch(batch)
         job = service.print_job(batch, "https://qr.example.test")
