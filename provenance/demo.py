@@ -182,10 +182,13 @@ def _demo_batch(brand: Brand, base_url: str) -> CodeBatch:
         batch = db.session.scalar(select(CodeBatch).where(CodeBatch.product_id == product.id))
         assert batch is not None
         return batch
-    product = catalog.create_product(brand, "有机婴幼儿配方奶粉 800g Organic infant formula",
-                                     PRODUCT_GTIN, sku="IF-800", category="乳制品")  # fmt: skip
-    lot = catalog.create_lot(brand, product, PRODUCT_LOT, date(2026, 10, 10), date(2028, 4, 10))
-    batch = catalog.create_code_batch(brand, str(product.id), 20, str(lot.id))
+    new_product = catalog.NewProduct("有机婴幼儿配方奶粉 800g Organic infant formula", PRODUCT_GTIN,
+                                     sku="IF-800", category="乳制品")  # fmt: skip
+    product = catalog.create_product(brand, new_product)
+    lot = catalog.create_lot(
+        brand, product, catalog.NewLot(PRODUCT_LOT, date(2026, 10, 10), date(2028, 4, 10))
+    )
+    batch = catalog.create_code_batch(brand, catalog.NewCodeBatch(str(product.id), 20, str(lot.id)))
     catalog.activate_code_batch(batch)
     db.session.flush()
     capture(brand, journey_document(register_chain(brand), base_url), base_url)

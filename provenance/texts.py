@@ -6,8 +6,8 @@ from typing import Any
 
 VERDICTS: dict[str, tuple[str, str]] = {
     "genuine": (
-        "正品：此码由品牌签发并已出厂。",
-        "Genuine: the brand issued this code and released the item.",
+        "此码由品牌签发，商品已正式出厂。",
+        "The brand issued this code and released this item to market.",
     ),
     "many_people": (
         "警告：此码已被多位不同的用户验证，包装上的码可能已被复制。",
@@ -65,6 +65,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "Not enough data to compute the footprint per unit.",
     ),
     "water": ("用水", "Water"),
+    "unit_share": ("本件分摊", "this unit's share"),
     "lifecycle": ("这一件的经历", "This unit's life"),
     "stage_produced": ("生产", "Produced"),
     "stage_packed": ("装箱", "Packed"),
@@ -100,13 +101,14 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def step_title(step: dict[str, Any], english: bool) -> str:
-    """A short name for what a step did: its business step, else its kind of event."""
+def step_title(step: dict[str, Any], english: bool) -> str | None:
+    """What a step did, when its business step says more than its party's role does."""
     name = step.get("biz_step") or ""
-    for key in (f"bizstep_{name}", f"kind_{step.get('kind')}"):
-        if key in LABELS:
-            return label(key, english)
-    return name.rsplit("/", 1)[-1].replace("_", " ") or label("journey", english)
+    if name in ("", "commissioning", "creating_class_instance"):
+        return label("kind_TransformationEvent", english) if step.get("kind") == (
+            "TransformationEvent") else None  # fmt: skip
+    key = f"bizstep_{name}"
+    return label(key, english) if key in LABELS else name.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def verdict_text(why: str, english: bool) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -37,11 +38,12 @@ def make_chain(make_brand: Any) -> Any:
     def make(active: bool = True) -> Chain:
         owner = make_brand()
         brand = owner.brand
-        product = service.create_product(brand, "Organic infant formula", demo.PRODUCT_GTIN)
-        from datetime import date
-
-        lot = service.create_lot(brand, product, demo.PRODUCT_LOT, date(2026, 10, 10))
-        batch = service.create_code_batch(brand, str(product.id), 10, str(lot.id))
+        new = service.NewProduct("Organic infant formula", demo.PRODUCT_GTIN)
+        product = service.create_product(brand, new)
+        new_lot = service.NewLot(demo.PRODUCT_LOT, date(2026, 10, 10))
+        lot = service.create_lot(brand, product, new_lot)
+        codes_for_lot = service.NewCodeBatch(str(product.id), 10, str(lot.id))
+        batch = service.create_code_batch(brand, codes_for_lot)
         if active:
             service.activate_code_batch(batch)
         job = service.print_job(batch, BASE)

@@ -46,7 +46,7 @@ def test_a_forged_signature_reads_as_unverified(client: Any, chain: Any) -> None
 def test_english_by_accept_language(client: Any, captured: Any) -> None:
     body = client.get(f"/api/v1/story/{captured.codes[1]}",
                       headers={"Accept-Language": "en-US,en;q=0.9"}).get_json()  # fmt: skip
-    assert body["lang"] == "en" and body["message"].startswith("Genuine")
+    assert body["lang"] == "en" and body["message"].startswith("The brand issued")
 
 
 def test_first_verification_joins_the_lifecycle(client: Any, captured: Any) -> None:
