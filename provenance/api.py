@@ -22,6 +22,7 @@ from provenance.models import Party
 from provenance.parties import PartyInput
 from provenance.schemas import (
     CaptureResultSchema,
+    EventsQuery,
     EventsQuerySchema,
     PartyCreateSchema,
     PartySchema,
@@ -78,6 +79,9 @@ def read_document(limit: int) -> Any:
         raise _too_large(limit) from exc
     try:
         return json.loads(raw)
+    except RecursionError as exc:
+        too_deep = {"path": "/", "problem": "too_deep", "message": "nested too deep"}
+        raise InvalidEpcis([too_deep]) from exc
     except ValueError as exc:
         raise MalformedJson() from exc
 
@@ -103,11 +107,11 @@ def capture_events() -> dict[str, Any]:
 @staff_required()
 @blp.arguments(EventsQuerySchema, location="query")
 @blp.response(200, description="An EPCIS 2.0 EPCISQueryDocument")
-def query_events(args: dict[str, Any]) -> dict[str, Any]:
+def query_events(query: EventsQuery) -> dict[str, Any]:
     """A lot's journey (or all events) in a window, as an EPCISQueryDocument."""
     brand = current_brand()
-    lot = service.find_lot(brand, args["lot_id"]) if args.get("lot_id") else None
-    return query_document(brand, lot, args.get("since"), args.get("until"))
+    lot = service.find_lot(brand, query.lot_id) if query.lot_id else None
+    return query_document(brand, lot, query.since, query.until)
 
 
 @blp.get("/story/<code>")

@@ -8,7 +8,7 @@ capture it too); ``seed`` registers the parties, captures it, and prints story U
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -25,7 +25,7 @@ from provenance import claims as claimsig
 from provenance.epcis.capture import capture
 from provenance.epcis.parse import EPCIS_CONTEXT, NS
 from provenance.models import Party, PartyRole
-from provenance.parties import PartyInput, create_party
+from provenance.parties import LocationInput, PartyInput, create_party
 
 PRODUCT_GTIN = "06901234567953"
 PRODUCT_LOT = "L2026-10F"
@@ -39,17 +39,17 @@ BIZ = "https://ref.gs1.org/cbv/BizStep-"
 
 PARTIES: dict[str, PartyInput] = {
     "farm": PartyInput("呼伦贝尔绿源牧场 Hulunbuir Green Pasture Dairy", PartyRole.primary_producer,
-                       "呼伦贝尔 Hulunbuir", 49.21, 119.77, "CN", "内蒙古自治区", "呼伦贝尔市"),
+        LocationInput("呼伦贝尔 Hulunbuir", 49.21, 119.77, "CN", "内蒙古自治区", "呼伦贝尔市")),
     "refiner": PartyInput("齐齐哈尔乳粉厂 Qiqihar Milk Powder Works", PartyRole.refiner,
-                          "齐齐哈尔 Qiqihar", 47.35, 123.92, "CN", "黑龙江省", "齐齐哈尔市"),
+        LocationInput("齐齐哈尔 Qiqihar", 47.35, 123.92, "CN", "黑龙江省", "齐齐哈尔市")),
     "biochemist": PartyInput("无锡营养科技 Wuxi Nutrition Labs", PartyRole.biochemist,
-                             "无锡 Wuxi", 31.49, 120.31, "CN", "江苏省", "无锡市"),
+        LocationInput("无锡 Wuxi", 31.49, 120.31, "CN", "江苏省", "无锡市")),
     "formulator": PartyInput("上海配方研究院 Shanghai Formulation Institute", PartyRole.formulator,
-                             "上海 Shanghai", 31.23, 121.47, "CN", "上海市", "上海市"),
+        LocationInput("上海 Shanghai", 31.23, 121.47, "CN", "上海市", "上海市")),
     "filler": PartyInput("杭州洁净灌装 Hangzhou Clean Filling", PartyRole.filler,
-                         "杭州 Hangzhou", 30.27, 120.15, "CN", "浙江省", "杭州市"),
+        LocationInput("杭州 Hangzhou", 30.27, 120.15, "CN", "浙江省", "杭州市")),
     "distributor": PartyInput("广州南方分销 Guangzhou South Distribution", PartyRole.distributor,
-                              "广州 Guangzhou", 23.13, 113.26, "CN", "广东省", "广州市"),
+        LocationInput("广州 Guangzhou", 23.13, 113.26, "CN", "广东省", "广州市")),
 }  # fmt: skip
 
 
@@ -169,7 +169,7 @@ def register_chain(brand: Brand) -> DemoChain:
     parties = {}
     for name, data in PARTIES.items():
         if name == "farm":
-            data = PartyInput(**{**data.__dict__, "public_key": claimsig.public_key_text(key)})
+            data = replace(data, public_key=claimsig.public_key_text(key))
         parties[name] = create_party(brand, data)
     return DemoChain(parties, key)
 

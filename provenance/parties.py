@@ -28,20 +28,38 @@ SGLN_URN = "urn:epc:id:sgln:"
 
 
 @dataclass(frozen=True)
-class PartyInput:
-    """A party as the console registers it."""
+class LocationInput:
+    """Where a party works."""
 
     name: str
-    role: PartyRole
-    location_name: str
     lat: float
     lng: float
     country: str
     province: str | None = None
     city: str | None = None
-    gln: str | None = None
+
+
+@dataclass(frozen=True)
+class PartyInput:
+    """A party as the console registers it (``uri``: the id another installation gave it)."""
+
+    name: str
+    role: PartyRole
+    location: LocationInput
     public_key: str | None = None
+    gln: str | None = None
     uri: str | None = None
+
+
+def party_row(brand_id: uuid.UUID, data: PartyInput) -> Party:
+    """A new party row (not added to the session)."""
+    party_id = new_id()
+    loc = data.location
+    return Party(
+        id=party_id, brand_id=brand_id, uri=data.uri or f"{PARTY_URN}{party_id}", name=data.name,
+        role=data.role, location_name=loc.name, lat=loc.lat, lng=loc.lng, country=loc.country,
+        province=loc.province, city=loc.city, gln=data.gln, public_key=data.public_key,
+    )  # fmt: skip
 
 
 def _check_key(public_key: str | None) -> None:
@@ -59,15 +77,11 @@ def create_party(brand: Brand, data: PartyInput) -> Party:
         select(Party.id).where(Party.brand_id == brand.id, Party.gln == data.gln)
     ):
         raise DuplicateParty()
-    party_id = new_id()
-    uri = data.uri or f"{PARTY_URN}{party_id}"
-    if db.session.scalar(select(Party.id).where(Party.brand_id == brand.id, Party.uri == uri)):
+    party = party_row(brand.id, data)
+    if db.session.scalar(
+        select(Party.id).where(Party.brand_id == brand.id, Party.uri == party.uri)
+    ):
         raise DuplicateParty()
-    party = Party(
-        id=party_id, brand_id=brand.id, uri=uri, name=data.name, role=data.role,
-        location_name=data.location_name, lat=data.lat, lng=data.lng, country=data.country,
-        province=data.province, city=data.city, gln=data.gln, public_key=data.public_key,
-    )  # fmt: skip
     db.session.add(party)
     db.session.flush()
     provenance_changed(brand.id)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.schemas import InputSchema
 from provenance.models import PartyRole
-from provenance.parties import PartyInput
+from provenance.parties import LocationInput, PartyInput
 
 
-class PartyLocationInSchema(Schema):
+class PartyLocationInSchema(InputSchema):
+    __model__ = LocationInput
+
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(-90, 90))
     lng = fields.Float(required=True, allow_nan=False, validate=validate.Range(-180, 180))
@@ -19,7 +24,9 @@ class PartyLocationInSchema(Schema):
     city = fields.String(validate=validate.Length(max=50), allow_none=True)
 
 
-class PartyCreateSchema(Schema):
+class PartyCreateSchema(InputSchema):
+    __model__ = PartyInput
+
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     role = fields.Enum(PartyRole, required=True, by_value=True)
     location = fields.Nested(PartyLocationInSchema, required=True)
@@ -33,15 +40,6 @@ class PartyCreateSchema(Schema):
         gln = data.get("gln")
         if gln and gtin_check_digit(gln[:12]) != int(gln[12]):
             raise ValidationError("check digit is wrong", "gln")
-
-    @post_load
-    def _typed(self, data: dict[str, Any], **_: object) -> PartyInput:
-        loc = data["location"]
-        return PartyInput(
-            name=data["name"], role=data["role"], location_name=loc["name"], lat=loc["lat"],
-            lng=loc["lng"], country=loc["country"], province=loc.get("province"),
-            city=loc.get("city"), gln=data.get("gln"), public_key=data.get("public_key"),
-        )  # fmt: skip
 
 
 class PartyLocationSchema(Schema):
@@ -76,7 +74,18 @@ class CaptureResultSchema(Schema):
     warnings = fields.List(fields.Nested(ProblemSchema))
 
 
-class EventsQuerySchema(Schema):
+@dataclass(frozen=True)
+class EventsQuery:
+    """Which events an EPCIS query returns."""
+
+    lot_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class EventsQuerySchema(InputSchema):
+    __model__ = EventsQuery
+
     lot_id = fields.String(validate=validate.Length(max=300))
     since = fields.AwareDateTime(data_key="from", default_timezone=None)
     until = fields.AwareDateTime(data_key="to", default_timezone=None)

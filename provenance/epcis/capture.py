@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import aliased
 
 from accounts.models import Brand
@@ -29,7 +29,7 @@ from provenance.epcis.parse import ParsedEvent, Problems, parse_document
 from provenance.epcis.validate import schema_problems
 from provenance.errors import InvalidEpcis
 from provenance.models import Claim, Event, EventLot, Lot, LotRole, Party
-from provenance.parties import PartyResolver, is_party_ref
+from provenance.parties import PartyResolver, is_party_ref, party_row
 from provenance.story_cache import provenance_changed
 
 
@@ -97,7 +97,7 @@ def _master_data(brand: Brand, document: dict[str, Any], resolver: PartyResolver
         data = masterdata.party_input(element, pointer, problems)
         if data is None:
             continue
-        party = Party(id=new_id(), brand_id=brand.id, **data.__dict__)
+        party = party_row(brand.id, data)
         resolver.add(party)
         created.append(party)
     return created
@@ -108,11 +108,11 @@ def _resolve_parties(events: list[ParsedEvent], resolver: PartyResolver, problem
     actors = {}
     for e in events:
         pointer = e.pointer
-        actor = resolver.find(e.actor_ref)
-        if actor is None:
-            problems.add(f"{pointer}/bizLocation/id", "unknown_party", f"no party {e.actor_ref!r}")
-        else:
+        actor = resolver.find(e.actor_ref) if e.actor_ref else None
+        if actor is not None:
             actors[e.index] = actor
+        elif e.actor_ref:
+            problems.add(f"{pointer}/bizLocation/id", "unknown_party", f"no party {e.actor_ref!r}")
         for where, ref in e.party_refs:
             if is_party_ref(ref) and resolver.find(ref) is None:
                 problems.add(where, "unknown_party", f"no party {ref!r}")
@@ -273,6 +273,20 @@ def _merge_lot_refs(events: list[ParsedEvent], problems: Problems) -> None:
             problems.add(e.pointer, "cycle", "a lot is input and output")
 
 
+LOCK_NAMESPACE = 0x70726F76  # "prov": this package's advisory locks
+
+
+def _one_capture_at_a_time(brand_id: uuid.UUID) -> None:
+    """Serialise a brand's captures until commit (PostgreSQL advisory lock), so the checks for
+    cycles, duplicate event ids and new lots see every capture committed before this one.
+    SQLite serialises writing transactions by itself."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        key = int.from_bytes(brand_id.bytes[:4], "big", signed=True)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                           {"ns": LOCK_NAMESPACE, "key": key})  # fmt: skip
+
+
 def capture(
     brand: Brand, document: Any, base_url: str, now: datetime | None = None
 ) -> CaptureResult:
@@ -281,6 +295,7 @@ def capture(
     if schema:
         raise InvalidEpcis(schema, "The document does not match the EPCIS 2.0 JSON schema.")
     events, problems = parse_document(document, base_url, now or utcnow())
+    _one_capture_at_a_time(brand.id)
     _merge_lot_refs(events, problems)
     resolver, lots = PartyResolver(brand.id), LotResolver(brand.id)
     parties = _master_data(brand, document, resolver, problems)

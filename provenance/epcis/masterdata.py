@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from provenance.claims import decode_public_key
 from provenance.epcis.parse import NS, Problems
 from provenance.models import Party, PartyRole
-from provenance.parties import PartyInput, gln_of
+from provenance.parties import LocationInput, PartyInput, gln_of
 
 LOCATION_VTYPE = "urn:epcglobal:epcis:vtype:BusinessLocation"
 MDA = "urn:epcglobal:cbv:mda#"
@@ -64,6 +65,9 @@ def _text(value: Any, size: int) -> str | None:
 
 def party_input(element: dict[str, Any], pointer: str, problems: Problems) -> PartyInput | None:
     """A party described by one vocabulary element, or None (a problem is recorded)."""
+    if len(element["id"]) > 300:
+        problems.add(pointer, "bad_master_data", "a party id is at most 300 characters")
+        return None
     a = _attributes(element)
     lat, lng = _coordinate(a["lat"], 90), _coordinate(a["lng"], 180)
     name, country = _text(a["name"], 200), _text(a["country"], 2)
@@ -75,12 +79,19 @@ def party_input(element: dict[str, Any], pointer: str, problems: Problems) -> Pa
         )  # fmt: skip
         return None
     assert lat is not None and lng is not None and name and country and role
-    return PartyInput(
-        name=name, role=PartyRole(role), location_name=_text(a["location_name"], 200) or name,
-        lat=lat, lng=lng, country=country.upper(), province=_text(a["province"], 50),
-        city=_text(a["city"], 50), gln=gln_of(element["id"]),
-        public_key=_text(a["public_key"], 64), uri=element["id"][:300],
+    public_key = a["public_key"]
+    if public_key is not None:
+        try:
+            decode_public_key(public_key)
+        except (ValueError, TypeError):
+            problems.add(pointer, "bad_master_data", "publicKey is not a base64 Ed25519 key")
+            return None
+    location = LocationInput(
+        name=_text(a["location_name"], 200) or name, lat=lat, lng=lng, country=country.upper(),
+        province=_text(a["province"], 50), city=_text(a["city"], 50),
     )  # fmt: skip
+    return PartyInput(name=name, role=PartyRole(role), location=location, public_key=public_key,
+                      gln=gln_of(element["id"]), uri=element["id"])  # fmt: skip
 
 
 def described_parties(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 NS = "https://yiwuyima.dev/epcis#"
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST_YEAR = 1900
+MAX_ID = 300  # event ids, business steps and party ids are stored in 300 characters
 MAX_EVENTS = 5000
 _LOT_PATH = re.compile(r"/01/(\d{14})/10/([!-.0-~]{1,20})$")
 EXTENSIONS = ("co2eKg", "waterL", "certifications", "photos", "claims", "description")
@@ -71,6 +73,7 @@ class ParsedEvent:
     claims: list[ClaimRef]
     document: dict[str, Any]
     generated_id: bool = False
+    ok: bool = True
 
 
 @dataclass
@@ -175,12 +178,12 @@ def _claims(value: Any, pointer: str, problems: Problems) -> list[ClaimRef]:
                 f"{pointer}/{i}", "bad_claim", "a claim needs statement, party_id and issued_at"
             )
             continue
-        if len(item["statement"]) > 2000 or len(item["party_id"]) > 300:
-            problems.add(f"{pointer}/{i}", "bad_claim", "statement or party_id too long")
+        too_long = len(item["statement"]) > 2000 or len(item["party_id"]) > MAX_ID
+        if too_long or len(item["issued_at"]) > 40 or len(signature or "") > 200:
+            problems.add(f"{pointer}/{i}", "bad_claim", "a claim field is too long")
             continue
         claims.append(
-            ClaimRef(item["statement"], item["party_id"], item["issued_at"][:40],
-                     (signature or None) and signature[:200])
+            ClaimRef(item["statement"], item["party_id"], item["issued_at"], signature or None)
         )  # fmt: skip
     return claims
 
@@ -198,7 +201,8 @@ def _lots(event: dict[str, Any], pointer: str, base_url: str, problems: Problems
                 problems.add(where, "not_a_lot", "epcClass must be a lot id (…/01/{gtin}/10/{lot})")
                 continue
             quantity = element.get("quantity")
-            if not isinstance(quantity, int | float) or not 0 < quantity < 1e12:
+            number = isinstance(quantity, int | float) and not isinstance(quantity, bool)
+            if not number or not 0 < quantity < 1e12:
                 problems.add(where, "missing_quantity", "a positive quantity is required")
                 continue
             lots.append(LotRef(*parsed, float(quantity), element.get("uom"), role, where))
@@ -218,12 +222,19 @@ def _party_refs(event: dict[str, Any], pointer: str) -> list[tuple[str, str]]:
 def parse_event(
     event: dict[str, Any], pointer: str, index: int, prefixes: set[str], base_url: str,
     now: datetime, problems: Problems,
-) -> ParsedEvent | None:  # fmt: skip
-    """One schema-valid event, checked; None when it has problems (recorded in ``problems``)."""
+) -> ParsedEvent:  # fmt: skip
+    """One schema-valid event, checked; its problems go to ``problems`` (and ``ok`` is False),
+    but it is returned all the same so that later checks do not report what follows from them
+    (the lots a refused event would have made, say)."""
     before = len(problems.items)
     event_time = datetime.fromisoformat(event["eventTime"].replace("z", "Z"))
     if event_time > now + CLOCK_SKEW:
         problems.add(f"{pointer}/eventTime", "future_event_time", "the event time is in the future")
+    elif event_time.year < EARLIEST_YEAR:
+        problems.add(f"{pointer}/eventTime", "bad_value", f"before {EARLIEST_YEAR}")
+    for key in ("eventID", "bizStep"):
+        if len(event.get(key) or "") > MAX_ID:
+            problems.add(f"{pointer}/{key}", "bad_value", f"longer than {MAX_ID} characters")
     actor = (event.get("bizLocation") or {}).get("id")
     if not actor:
         problems.add(pointer, "missing_actor", "bizLocation (the party that acted) is required")
@@ -250,7 +261,8 @@ def parse_event(
         claims=_claims(ext("claims"), f"{pointer}/claims", problems),
         document=event, generated_id="eventID" not in event,
     )  # fmt: skip
-    return parsed if len(problems.items) == before else None
+    parsed.ok = len(problems.items) == before
+    return parsed
 
 
 def stored_document(event: dict[str, Any], uri: str, context: Any) -> dict[str, Any]:
@@ -298,7 +310,6 @@ def parse_document(
     for index, event in enumerate(events):
         prefixes = document_prefixes | _prefixes(event.get("@context"))
         one = parse_event(event, f"{pointer}/{index}", index, prefixes, base_url, now, problems)
-        if one is not None:
-            one.document = stored_document(event, one.uri, context)
-            parsed.append(one)
+        one.document = stored_document(event, one.uri, context)
+        parsed.append(one)
     return parsed, problems

@@ -56,6 +56,36 @@ def validator() -> Draft7Validator:
     return Draft7Validator(schema, format_checker=_format_checker())
 
 
+MAX_DEPTH = 32
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database takes them
+
+
+def text_problems(document: Any) -> list[dict[str, Any]]:
+    """Nesting deeper than ``MAX_DEPTH`` or strings a database cannot store (checked before
+    the schema, which would recurse as deep as the document does)."""
+    stack: list[tuple[Any, str, int]] = [(document, "", 0)]
+    while stack:
+        value, pointer, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return [{"path": pointer or "/", "problem": "too_deep",
+                     "message": f"nested deeper than {MAX_DEPTH} levels"}]  # fmt: skip
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _UNSTORABLE.search(key):
+                    return [_unstorable(pointer)]
+                stack.append((item, f"{pointer}/{key}", depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{pointer}/{i}", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, str) and _UNSTORABLE.search(value):
+            return [_unstorable(pointer)]
+    return []
+
+
+def _unstorable(pointer: str) -> dict[str, Any]:
+    return {"path": pointer or "/", "problem": "bad_text",
+            "message": "NUL characters and unpaired surrogates are not allowed"}  # fmt: skip
+
+
 def _pointer(error: ValidationError) -> str:
     return "/" + "/".join(str(part) for part in error.absolute_path)
 
@@ -68,6 +98,9 @@ def _describe(error: ValidationError) -> dict[str, Any]:
 
 def schema_problems(document: Any) -> list[dict[str, Any]]:
     """Where and why ``document`` fails the EPCIS 2.0 JSON schema (empty when it passes)."""
+    shallow = text_problems(document)
+    if shallow:
+        return shallow
     errors = sorted(validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     problems: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()

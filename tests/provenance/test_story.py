@@ -115,3 +115,21 @@ def test_the_page_renders_the_story(client: Any, captured: Any) -> None:
         'href="/static', "")  # fmt: skip
     english = client.get(f"/story/{captured.codes[0]}", headers={"Accept-Language": "en"})
     assert '<html lang="en">' in english.get_data(as_text=True)
+
+
+def test_a_suspected_copy_says_so_and_still_shows_the_story(client: Any, captured: Any) -> None:
+    from anticounterfeit.models import CodeState
+    from core.db import db, utcnow
+
+    batch = captured.batch
+    db.session.add(CodeState(
+        brand_id=batch.brand_id, code_key_id=batch.code_key_id, serial=batch.serial_start,
+        code_batch_id=batch.id, scan_count=5, distinct_consumers=3, first_scanned_at=utcnow(),
+        last_scanned_at=utcnow(), is_suspect=True,
+    ))  # fmt: skip
+    db.session.flush()
+    body = client.get(f"/api/v1/story/{captured.codes[0]}").get_json()
+    assert body["verdict"] == "suspect_copy" and len(body["steps"]) == 6
+    assert "复制" in body["message"]
+    html = client.get(f"/story/{captured.codes[0]}").get_data(as_text=True)
+    assert 'class="card verdict bad" data-verdict="suspect_copy"' in html
