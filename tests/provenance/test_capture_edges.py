@@ -88,10 +88,10 @@ def test_concurrent_captures_cannot_close_a_cycle(
         time.sleep(0.5)  # both requests would pass the check before either writes
 
     monkeypatch.setattr(capture_module, "_check_cycles", slow_check)
-    lots = {"A": "https://id.gs1.org/01/06901234567922/10/WMP-0918B",
-            "B": "https://id.gs1.org/01/06901234567915/10/RM-0915"}  # fmt: skip
+    lots = {name: f"https://id.gs1.org/01/06901234567922/10/NEW-{name}" for name in "CD"}
 
     def edge(prefix: str, source: str, made: str) -> bytes:
+        """A document whose one transformation makes lot ``made`` from lot ``source``."""
         document = chain.document(prefix)
         event = document["epcisBody"]["eventList"][2]
         event["inputQuantityList"] = [{"epcClass": lots[source], "quantity": 1, "uom": "KGM"}]
@@ -99,10 +99,7 @@ def test_concurrent_captures_cannot_close_a_cycle(
         document["epcisBody"]["eventList"] = [event]
         return json.dumps(document).encode()
 
-    # The drying run already made A from B; a new B -> A edge is fine, but A -> B and then
-    # B -> A again... so capture two edges between new lots instead: C -> D and D -> C.
-    lots["C"] = "https://id.gs1.org/01/06901234567922/10/NEW-C"
-    lots["D"] = "https://id.gs1.org/01/06901234567922/10/NEW-D"
+    # Two new lots C and D; then C -> D and D -> C at once.
     setup = chain.document("5e5e")
     made = setup["epcisBody"]["eventList"][0]
     made["quantityList"] = [{"epcClass": lots["C"], "quantity": 5, "uom": "KGM"},

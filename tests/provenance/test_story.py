@@ -49,12 +49,15 @@ def test_english_by_accept_language(client: Any, captured: Any) -> None:
     assert body["lang"] == "en" and body["message"].startswith("The brand issued")
 
 
-def test_first_verification_joins_the_lifecycle(client: Any, captured: Any) -> None:
+def test_first_verification_joins_the_lifecycle(
+    client: Any, captured: Any, flush_scans: Any
+) -> None:
     code = captured.codes[2]
     scan = client.post(
         "/api/v1/scans", json={"code": code, "location": {"lat": 31.23, "lng": 121.47}}
     )
     assert scan.status_code == 200
+    flush_scans()  # the story reads code states from PostgreSQL, written behind the scan
     page = client.get(scan.get_json()["story_url"].replace("https://qr.example.test", ""))
     assert page.status_code == 200 and 'data-verdict="authentic"' in page.get_data(as_text=True)
     life = client.get(f"/api/v1/story/{code}").get_json()["unit"]["lifecycle"]
