@@ -20,6 +20,8 @@ from marshmallow import ValidationError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+import core.inputs
+import core.security
 from core.api import (
     api,
     domain_error_response,
@@ -79,6 +81,7 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "PAYOUT_PROVIDER": env.get("PAYOUT_PROVIDER", "sandbox"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "EPCIS_MAX_DOCUMENT_BYTES": int(env.get("EPCIS_MAX_DOCUMENT_BYTES", str(4 * 1024 * 1024))),
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
@@ -134,6 +137,7 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
+    import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
     import provenance.models  # noqa: F401
 
@@ -143,11 +147,14 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.cli import brand_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
+    from anticounterfeit.scans import writebehind
     from campaigns.api import blp as campaigns_api
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
+    from fraud import jobs as fraud_jobs
+    from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
     from provenance.api import blp as provenance_api
     from provenance.views import bp as story_pages
@@ -160,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
+    api.register_blueprint(fraud_api)
     app.register_blueprint(pages)
     api.register_blueprint(provenance_api)
     app.register_blueprint(story_pages)
@@ -169,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
+    writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
 
 
 class App(Flask):
@@ -207,8 +216,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(API_SETTINGS)
     app.config.update(config_from_env(Path(app.instance_path)))
     app.config.update(config or {})
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented field order
+    core.inputs.install(app)  # JSON limits, unstorable strings, page bounds, long URLs
+    core.security.install(app)  # TRUSTED_PROXIES, nosniff and CSP on pages
     app.session_interface = CookieSessionInterface()
     import_models()
     db.init_app(app)

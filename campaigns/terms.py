@@ -10,7 +10,7 @@ rule.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from campaigns.draws import to_ppm
@@ -20,6 +20,8 @@ from campaigns.models import PPM, Campaign, CampaignKind
 
 UNIT = {CampaignKind.red_packet: "fen", CampaignKind.points: "points"}
 MAX_TIERS = 20
+MAX_YEARS = 10  # API.md: ends_at at most ten years after starts_at (TTLs stay finite)
+LATEST_START = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -149,9 +151,23 @@ def _from_body(body: CampaignInput, base: dict[str, Any], errors: dict[str, Any]
     return values
 
 
+def _years_later(moment: datetime, years: int) -> datetime:
+    """The same calendar moment ``years`` later (29 February becomes 1 March)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February, or past year 9999
+        if moment.year + years > 9999:
+            return datetime.max.replace(tzinfo=moment.tzinfo)
+        return moment.replace(year=moment.year + years, month=3, day=1)
+
+
 def _check(terms: Terms, errors: dict[str, Any]) -> None:
     if terms.ends_at <= terms.starts_at:
         errors.setdefault("ends_at", []).append("must be after starts_at")
+    elif terms.ends_at > _years_later(terms.starts_at, MAX_YEARS):
+        errors.setdefault("ends_at", []).append("must be at most ten years after starts_at")
+    if terms.starts_at >= LATEST_START:
+        errors.setdefault("starts_at", []).append(f"must be before {LATEST_START.year}")
     if terms.tiers and "prizes" not in errors:
         largest = max(t.max_amount for t in terms.tiers)
         if terms.budget < largest:

@@ -1,46 +1,96 @@
-"""The page a phone camera opens: the printed GS1 Digital Link URL shows the verdict."""
+"""The page a phone camera opens: the printed GS1 Digital Link URL.
+
+Its GET (and HEAD) records nothing: link previews, mail scanners and prefetches fetch URLs
+without a person looking at the item, and counting them would make a genuine item look copied.
+The page records the check itself with a POST to the same URL: a script submits the form on
+load, and clients without script get the button. Known link-preview agents never count, even if
+they POST.
+"""
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask import Blueprint, Response, current_app, make_response, render_template, request
 
 from accounts.auth import client_ip
 from anticounterfeit.scans.record import ScanInput
+from core.inputs import check_text
 from core.lang import prefers_english
 from engagement import service
 
 bp = Blueprint("pages", __name__)
 DEVICE_COOKIE = "did"
+#: User agents of link unfurlers, crawlers and scanners: they fetch links nobody is looking at.
+PREVIEW_AGENTS = re.compile(
+    r"bot\b|bot/|spider|crawl|preview|facebookexternalhit|facebookcatalog|slack|whatsapp|"
+    r"telegram|discord|skypeuri|iframely|embedly|outlook|microsoft office|bingpreview|"
+    r"google-read-aloud|mediapartners|lighthouse|proofpoint|mimecast|"
+    r"barracuda|symantec|fortiguard|wechat-preview|qq-url-manager|snapchat|pinterest|"
+    r"redditbot|vkshare|w3c_validator|curl/|wget/|python-urllib|go-http-client|okhttp",
+    re.IGNORECASE,
+)
 
 
-def _landing(raw: str) -> Response:
+def is_preview_agent() -> bool:
+    """Whether this request comes from a link previewer, crawler, scanner or a prefetch."""
+    purpose = request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")
+    if "prefetch" in purpose.lower() or "preview" in purpose.lower():
+        return True
+    agent = request.headers.get("User-Agent", "")
+    return not agent or PREVIEW_AGENTS.search(agent) is not None
+
+
+def _device_id() -> tuple[str, bool]:
+    """The ``did`` cookie (a 422 naming it if it cannot be stored), or a new id."""
     device_id = request.cookies.get(DEVICE_COOKIE)
+    if device_id:
+        check_text(device_id, DEVICE_COOKIE)
     if not device_id or len(device_id) > 64:
-        device_id = "web-" + secrets.token_urlsafe(16)
+        return "web-" + secrets.token_urlsafe(16), True
+    return device_id, False
+
+
+def _start_page() -> Response:
+    """The page a GET shows: nothing recorded; the form (and its script) does the check."""
+    response = make_response(render_template("scan_start.html", english=prefers_english()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _record(raw: str) -> Response:
+    """Verify and record the check of a person who opened the page."""
+    device_id, new = _device_id()
     facts = ScanInput(raw=raw, device_id=device_id, ip=client_ip())
     english = prefers_english()
     config = current_app.config
     outcome = service.process_scan(facts, english=english, rate_limit=config["RATELIMIT_ENABLED"])
     payload = service.scan_payload(outcome, config["PUBLIC_BASE_URL"])
     response = make_response(render_template("scan.html", scan=payload, english=english))
-    response.set_cookie(
-        DEVICE_COOKIE, device_id, max_age=365 * 86400, httponly=True, samesite="Lax",
-        secure=request.is_secure,
-    )  # fmt: skip
+    if new:
+        response.set_cookie(
+            DEVICE_COOKIE, device_id, max_age=365 * 86400, httponly=True, samesite="Lax",
+            secure=request.is_secure,
+        )  # fmt: skip
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@bp.get("/01/<gtin>/21/<code>")
-@bp.get("/01/<gtin>/21/<code>/<path:qualifiers>")
+def _landing(raw: str) -> Response:
+    if request.method != "POST" or is_preview_agent():
+        return _start_page()
+    return _record(raw)
+
+
+@bp.route("/01/<gtin>/21/<code>", methods=["GET", "POST"])
+@bp.route("/01/<gtin>/21/<code>/<path:qualifiers>", methods=["GET", "POST"])
 def digital_link(gtin: str, code: str, qualifiers: str = "") -> Response:
     """A GS1 Digital Link as printed in the QR code."""
     return _landing(f"/01/{gtin}/21/{code}")
 
 
-@bp.get("/c/<code>")
+@bp.route("/c/<code>", methods=["GET", "POST"])
 def compact_link(code: str) -> Response:
     """The compact form of a code's URL."""
     return _landing(code)

@@ -259,18 +259,18 @@ def test_another_brands_consumer_scans_anonymously(
 def test_landing_page_shows_the_verdict(client: FlaskClient, make_codes: Any) -> None:
     c = make_codes()
     path = c.urls[0].removeprefix("https://qr.example.test")
-    page = client.get(path)
+    page = client.post(path)
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
     assert 'data-verdict="authentic"' in html and "龙井茶" in html and "L2026-10A" in html
     assert "did=" in page.headers["Set-Cookie"]
-    again = client.get(path).get_data(as_text=True)  # same browser: the cookie makes it honest
+    again = client.post(path).get_data(as_text=True)  # same browser: the cookie makes it honest
     assert 'data-verdict="authentic_repeat"' in again
-    english = client.get(f"/c/{c.rows[1][1]}", headers={"Accept-Language": "en"}).get_data(
+    english = client.post(f"/c/{c.rows[1][1]}", headers={"Accept-Language": "en"}).get_data(
         as_text=True
     )
     assert "Genuine" in english
-    forged = client.get("/c/ZZZZZZZZZZZZZZZZZZZZ").get_data(as_text=True)
+    forged = client.post("/c/ZZZZZZZZZZZZZZZZZZZZ").get_data(as_text=True)
     assert 'data-verdict="counterfeit"' in forged
     assert "http" not in html.split("<body>")[0].replace("http-equiv", "")
 
