@@ -138,6 +138,7 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
+    import console.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
     import provenance.models  # noqa: F401
@@ -150,6 +151,9 @@ def _register_blueprints(app: Flask) -> None:
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
     from campaigns.api import blp as campaigns_api
+    from console import rollups
+    from console.api import blp as reports_api
+    from console.views import bp as console_pages
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
@@ -174,7 +178,9 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
     api.register_blueprint(fraud_api)
+    api.register_blueprint(reports_api)
     app.register_blueprint(pages)
+    app.register_blueprint(console_pages)
     api.register_blueprint(provenance_api)
     app.register_blueprint(story_pages)
     app.cli.add_command(brand_cli)
@@ -184,6 +190,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
+    writebehind.on_flushed("rollups", rollups.scans_flushed)
     writebehind.on_flushed("profiles", scans_flushed)
 
 

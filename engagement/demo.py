@@ -19,6 +19,7 @@ from campaigns import catalogue
 from campaigns import service as campaigns
 from campaigns.inputs import CampaignInput, LimitsInput, NewCatalogueItem, PrizeInput
 from campaigns.models import Campaign, CampaignKind, CatalogueItem
+from console import demo as console_demo
 from core.db import db, utcnow
 from fraud import demo as fraud_demo
 from profiles.demo import seed_consumers
@@ -102,12 +103,14 @@ def demo_command(show: int) -> None:
     campaign = seed_campaign(brand)
     shopper = seed_shopper(brand)
     fraud_demo.seed_demo(brand, batch)
+    console_demo.seed_demo(brand, batch)
     db.commit()
     segment = seed_consumers(brand, batch, shopper)
     base = current_app.config["PUBLIC_BASE_URL"]
     job = catalog.print_job(batch, base)
     click.echo(f"Demo brand '{DEMO_SLUG}': staff login {DEMO_EMAIL} / {DEMO_PASSWORD}")
     click.echo(f"API docs: {base}/api/docs")
+    click.echo(f"Brand console: {base}/console/ (log in with the staff login above)")
     click.echo(f"Campaign {campaign.id} ({campaign.name}, {campaign.status.value}).")
     token = issue_consumer_token(shopper).access_token
     click.echo(f"Demo shopper token (scan with it to win): Authorization: Bearer {token}")

@@ -38,6 +38,8 @@ SWEEPS = (
     Sweep("profiles.segments.jobs.refresh_all_members", 300),
     Sweep("fraud.jobs.sweep_unchecked", 60, "fraud"),
     Sweep("fraud.jobs.sweep_forged", 60, "fraud"),
+    Sweep("console.jobs.count_forged_scans", 60),
+    Sweep("console.jobs.rebuild_rollups", 600),
 )
 
 

@@ -27,8 +27,11 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
     from profiles.demo import SHOPPERS
 
-    # the demo shopper, the demo harvester, the profiled shoppers
-    assert db.session.query(Consumer).count() == 2 + SHOPPERS
+    # the demo shopper, the demo harvester, the profiled shoppers, the console's 60 of six weeks
+    assert db.session.query(Consumer).count() == 2 + SHOPPERS + 60
+    from console.models import ScanRollup
+
+    assert len({r.day for r in db.session.query(ScanRollup).all()}) >= 40
     from fraud.models import FraudCase
 
     [case] = db.session.query(FraudCase).all()  # the demo's fraud case, seeded once
