@@ -138,6 +138,7 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
+    import channel.models  # noqa: F401
     import console.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
@@ -151,6 +152,8 @@ def _register_blueprints(app: Flask) -> None:
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
     from campaigns.api import blp as campaigns_api
+    from channel import jobs as channel_jobs
+    from channel.api import blp as channel_api
     from console import rollups
     from console.api import blp as reports_api
     from console.views import bp as console_pages
@@ -177,6 +180,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
+    api.register_blueprint(channel_api)
     api.register_blueprint(fraud_api)
     api.register_blueprint(reports_api)
     app.register_blueprint(pages)
@@ -192,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
     writebehind.on_flushed("rollups", rollups.scans_flushed)
     writebehind.on_flushed("profiles", scans_flushed)
+    writebehind.on_flushed("channel", channel_jobs.scans_flushed)
 
 
 class App(Flask):

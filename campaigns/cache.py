@@ -65,6 +65,7 @@ class CampaignInfo:
     new_consumers_only: bool
     points_valid_days: int | None
     segment_ids: frozenset[uuid.UUID] = frozenset()
+    audience: str = "consumer"
 
     def runs_at(self, at: datetime) -> bool:
         """Whether ``at`` is inside the campaign's window."""
@@ -81,6 +82,7 @@ def snapshot(c: Campaign) -> CampaignInfo:
         c.per_consumer_per_day, c.per_consumer_total, frozenset(c.product_ids),
         frozenset(c.code_batch_ids), frozenset(c.regions), c.new_consumers_only,
         c.points_valid_days, frozenset(uuid.UUID(s) for s in c.segment_ids),
+        audience=c.audience.value,
     )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from campaigns import catalogue
 from campaigns import service as campaigns
 from campaigns.inputs import CampaignInput, LimitsInput, NewCatalogueItem, PrizeInput
 from campaigns.models import Campaign, CampaignKind, CatalogueItem
+from channel import demo as channel_demo
 from console import demo as console_demo
 from core.db import db, utcnow
 from fraud import demo as fraud_demo
@@ -64,7 +65,9 @@ def seed_codes(brand: Brand) -> CodeBatch:
 
 def seed_campaign(brand: Brand) -> Campaign:
     """An active red-packet campaign for a year, and a catalogue item, created on first use."""
-    campaign = db.session.scalar(select(Campaign).where(Campaign.brand_id == brand.id))
+    campaign = db.session.scalar(
+        select(Campaign).where(Campaign.brand_id == brand.id, Campaign.audience == "consumer")
+    )
     if campaign is not None:
         return campaign
     now = utcnow()
@@ -103,6 +106,7 @@ def demo_command(show: int) -> None:
     campaign = seed_campaign(brand)
     shopper = seed_shopper(brand)
     fraud_demo.seed_demo(brand, batch)
+    channel_lines = channel_demo.seed_demo(brand, batch)
     console_demo.seed_demo(brand, batch)
     db.commit()
     segment = seed_consumers(brand, batch, shopper)
@@ -119,4 +123,6 @@ def demo_command(show: int) -> None:
     stop = min(job.stop, job.start + show)
     for serial, code, pin in codes.encode_range(job.key, job.start, stop):
         click.echo(f"  {base}/01/{job.gtin}/21/{code}   (serial {serial}, PIN {pin})")
+    for line in channel_lines:
+        click.echo(line)
     provenance_demo.seed(brand, base)

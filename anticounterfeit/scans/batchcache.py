@@ -92,6 +92,8 @@ class BatchInfo:
     status: BatchStatus
     product: ProductInfo
     product_batch: LotInfo | None
+    level: str = "unit"  # CodeLevel
+    activation: str = "manual"  # Activation: "on_ship" units activate at their out-scan
 
     @property
     def serial_stop(self) -> int:
@@ -124,6 +126,7 @@ def snapshot(batch: CodeBatch) -> BatchInfo:
         batch.id, batch.brand_id, batch.product_id, batch.code_key_id, batch.serial_start,
         batch.quantity, batch.pin_digits, batch.status, ProductInfo(p.id, p.name, p.gtin),
         LotInfo(lot.id, lot.lot, lot.production_date, lot.expiry_date) if lot else None,
+        level=batch.level.value, activation=batch.activation.value,
     )  # fmt: skip
 
 

@@ -48,6 +48,7 @@ from typing import Any
 from sqlalchemy import select
 
 from anticounterfeit import codes, gs1
+from anticounterfeit.activation import unit_active
 from anticounterfeit.errors import PinLocked
 from anticounterfeit.geo import Region, city_point, region_for
 from anticounterfeit.keys import LoadedKey, keyring
@@ -218,7 +219,7 @@ def _record(result: ScanResult, facts: ScanInput, loaded: LoadedKey, token: str)
             loaded.key.key_id, loaded.record_id, result.serial, batch.id,
             result.serial - batch.serial_start,
         )  # fmt: skip
-        if batch.status is BatchStatus.active:
+        if batch.status is BatchStatus.active or unit_active(batch, result.serial):
             status = _record_active(result, facts, ref, token, now)
         else:
             status = _record_inactive(result, facts, ref, token, now)
