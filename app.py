@@ -145,6 +145,21 @@ def import_models() -> None:
     import provenance.models  # noqa: F401
 
 
+def init_caches(app: Flask) -> None:
+    """The process-wide caches, each an extension made here and reached one way
+    (``current_app.extensions``), never created lazily on the request path. Tests call this
+    again to start each test with empty ones."""
+    import anticounterfeit.keys
+    import anticounterfeit.scans.batchcache
+    import campaigns.cache
+    import core.crypto
+
+    core.crypto.init_app(app)  # the secrets-at-rest key, derived from SECRET_KEY once
+    anticounterfeit.keys.init_app(app)  # code keys: verifying a code reads no row
+    anticounterfeit.scans.batchcache.init_app(app)  # batches by code key (the scan path)
+    campaigns.cache.init_app(app)  # active campaigns by brand (the draw path)
+
+
 def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
     from accounts.cli import brand_cli
@@ -242,6 +257,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     broker.init_app(app)
     api.init_app(app)
+    init_caches(app)
     _register_errors(app)
     _register_docs_assets(app)
     _register_blueprints(app)

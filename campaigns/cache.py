@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import Flask, current_app
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -143,7 +143,12 @@ class CampaignCache:
             return entry
 
 
+def init_app(app: Flask) -> None:
+    """Give the app its campaign cache (``create_app``; tests call it again for an empty one)."""
+    app.extensions["campaign_cache"] = CampaignCache()
+
+
 def campaign_cache() -> CampaignCache:
-    """The current app's campaign cache."""
-    cache: CampaignCache = current_app.extensions.setdefault("campaign_cache", CampaignCache())
+    """The current app's campaign cache (created with the app by ``init_app``)."""
+    cache: CampaignCache = current_app.extensions["campaign_cache"]
     return cache

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import click
 from flask.cli import with_appcontext
 
-from core.broker import current_broker, queue
+from core.broker import check_current_redis, current_broker, queue
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ def tick() -> list[str]:
 @with_appcontext
 def scheduler_command(once: bool) -> None:
     """Enqueue the periodic sweeps (the Procfile's ``scheduler`` process)."""
+    check_current_redis()
     while True:
         for name in tick():
             log.info("enqueued sweep %s", name)

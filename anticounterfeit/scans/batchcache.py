@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
+from flask import Flask, current_app
 from redis import Redis
 from redis.commands.core import Script
 from redis.exceptions import RedisError
@@ -197,9 +197,14 @@ class BatchCache:
         return batch, entry.token
 
 
+def init_app(app: Flask) -> None:
+    """Give the app its batch cache (``create_app``; tests call it again for an empty one)."""
+    app.extensions["batch_cache"] = BatchCache()
+
+
 def batch_cache() -> BatchCache:
-    """The current app's batch cache."""
-    cache: BatchCache = current_app.extensions.setdefault("batch_cache", BatchCache())
+    """The current app's batch cache (created with the app by ``init_app``)."""
+    cache: BatchCache = current_app.extensions["batch_cache"]
     return cache
 
 

@@ -60,7 +60,7 @@ from anticounterfeit.verdicts import Assessment, Sighting, Verdict, assess
 from core.broker import current_broker, redis_client
 from core.db import db, new_id, utcnow
 from core.errors import RateLimited
-from core.ratelimit import Limit, check, hit
+from core.ratelimit import Limit, forgive, hit
 
 PIN_FAILURES = Limit("pin-fail", count=5, seconds=3600)
 INVALID_SCAN_STREAM = "scans:invalid"
@@ -160,17 +160,22 @@ def _verified(facts: ScanInput) -> tuple[LoadedKey, codes.DecodedCode, str, str 
 
 
 def _check_pin(loaded: LoadedKey, batch: BatchInfo, serial: int, pin: str | None) -> bool | None:
-    """Check a scratch-off PIN; after five wrong ones the code's PIN checks lock for an hour."""
+    """Check a scratch-off PIN; after five wrong ones the code's PIN checks lock for an hour.
+
+    Count first, then verify: every attempt takes a guess atomically (INCR) before the PIN is
+    compared, and a right PIN gives it back. So a parallel burst gets at most five wrong
+    comparisons, where checking the count and then recording a failure would let every request
+    of the burst pass the check before any failure was written."""
     if pin is None:
         return None
     redis, subject = redis_client(), f"{loaded.key.key_id}:{serial}"
     try:
-        check(redis, PIN_FAILURES, subject)
-        if codes.check_pin(loaded.key, serial, pin, batch.pin_digits):
-            return True
         hit(redis, PIN_FAILURES, subject)
     except RateLimited as exc:
         raise PinLocked(retry_after=exc.retry_after) from exc
+    if codes.check_pin(loaded.key, serial, pin, batch.pin_digits):
+        forgive(redis, PIN_FAILURES, subject)
+        return True
     return False
 
 

@@ -49,6 +49,13 @@
     return !!state.staff && (WRITERS[area] || []).includes(state.staff.role);
   }
 
+  // Pages whose reads are limited to some roles (the rest any staff member may read).
+  const READERS = { segments: ["owner", "marketer", "analyst"] };
+
+  function mayRead(area) {
+    return !!state.staff && (!READERS[area] || READERS[area].includes(state.staff.role));
+  }
+
   // --- DOM helpers -------------------------------------------------------------------------
 
   function h(tag, attrs, ...children) {
@@ -191,7 +198,7 @@
     logout.hidden = !loggedIn;
     const nav = document.getElementById("nav");
     nav.hidden = !loggedIn;
-    nav.replaceChildren(...PAGES.map(([key, href]) => h("a", {
+    nav.replaceChildren(...PAGES.filter(([key]) => mayRead(key)).map(([key, href]) => h("a", {
       href, "aria-current": location.hash.startsWith(href) ? "page" : null,
     }, t(key))));
     document.getElementById("brand-name").textContent =
@@ -666,15 +673,36 @@
   }
 
   function renderSegments() {
-    return unavailableOr("/segments?page_size=200", async (segments) => {
+    if (!mayRead("segments")) return mount(h("p", { class: "notice" }, t("notAvailable")));
+    return unavailableOr("/segments?page_size=100", async (segments) => {
       const discovered = offers("/segments/discovered") ? await get("/segments/discovered") || [] : [];
       mount(h("h1", {}, t("segments")),
         h("section", { class: "card" }, table([t("segmentName"), t("size"), ""], segments.map((s) => [
-          s.name, s.suppressed ? t("suppressed") : s.size, ""]))),
+          s.name, s.suppressed ? t("suppressed") : s.size, h("a", { href: `#/segments/${s.id}` }, t("open"))]))),
         h("section", { class: "card" }, h("h2", {}, t("discovered")),
-          table([t("segmentName"), t("size")], discovered.map((d) => [d.name || JSON.stringify(d.key || d.cell || d), d.size ?? d.this_week ?? ""]))),
+          table([t("kindCol"), t("segmentName"), "this week", "last week", "growth"], discovered.map((d) => [
+            d.kind, Object.values(d.dimensions || {}).join(" · "), d.this_week, d.last_week ?? "—",
+            d.growth === null || d.growth === undefined ? "—" : Math.round(d.growth * 100) + "%"]))),
         can("segments") ? segmentBuilder() : null);
     });
+  }
+
+  async function renderSegment(id) {
+    const s = await get(`/segments/${id}`);
+    if (!s) return mount(h("p", {}, t("noData")));
+    const dims = ["province", "product", "lifecycle", "rating", "interest"];
+    mount(h("h1", {}, s.name), h("p", {}, h("a", { href: "#/segments" }, t("back"))),
+      h("p", { id: "segment-size" }, `${t("size")}: `, s.suppressed ? t("suppressed") : String(s.size)),
+      h("pre", {}, JSON.stringify(s.rule, null, 2)),
+      h("div", { class: "grid" }, dims.map((d) => chartBox(`${t("breakdown")}: ${d}`, `chart-breakdown-${d}`))));
+    for (const d of dims) {
+      const cells = (s.breakdown || {})[d] || [];
+      chart(document.getElementById(`chart-breakdown-${d}`), {
+        tooltip: {}, xAxis: { type: "category", data: cells.map((c) => c.name || c.key || "") },
+        yAxis: { type: "value" },
+        series: [{ type: "bar", data: cells.map((c) => (c.suppressed ? 0 : c.size)) }],
+      });
+    }
   }
 
   function segmentBuilder() {
@@ -682,8 +710,8 @@
     const match = h("select", {}, h("option", { value: "all" }, t("allOf")), h("option", { value: "any" }, t("anyOf")));
     const rows = h("div", { class: "conditions" });
     const addRow = () => {
-      const f = h("select", { "aria-label": t("field") }, ["province", "city", "product_id", "category", "lifecycle", "scans_90d", "rating_avg", "interest", "reward_ratio"].map((x) => h("option", { value: x }, x)));
-      const op = h("select", { "aria-label": t("op") }, ["eq", "in", "gte", "lte"].map((x) => h("option", { value: x }, x)));
+      const f = h("select", { "aria-label": t("field") }, ["province", "city", "product_id", "category", "lifecycle", "scans_90d", "rating_avg", "interest", "first_scan_at", "reward_ratio"].map((x) => h("option", { value: x }, x)));
+      const op = h("select", { "aria-label": t("op") }, ["eq", "in", "gte", "lte", "scanned"].map((x) => h("option", { value: x }, x)));
       const value = h("input", { type: "text", "aria-label": t("value") });
       const row = h("div", { class: "inline" }, f, op, value, h("button", { type: "button", class: "link", onclick: () => row.remove() }, t("remove")));
       row.read = () => {
@@ -704,19 +732,19 @@
       const r = await api("POST", "/segments", { name: name.value, rule });
       if (!r.ok) return showErrors(form, r);
       toast(t("saved"));
-      renderSegments();
+      location.hash = `#/segments/${r.data.id}`;
     });
     return form;
   }
 
   function renderProvenance() {
-    return unavailableOr("/parties?page_size=200", (parties) => mount(h("h1", {}, t("provenance")),
+    return unavailableOr("/parties?page_size=100", (parties) => mount(h("h1", {}, t("provenance")),
       h("section", { class: "card" }, h("h2", {}, t("parties")),
         table([t("name"), t("role"), t("place")], parties.map((p) => [p.name, p.role, (p.location || {}).name || ""])))));
   }
 
   function renderChannel() {
-    return unavailableOr("/partners?page_size=200", (partners) => mount(h("h1", {}, t("channel")),
+    return unavailableOr("/partners?page_size=100", (partners) => mount(h("h1", {}, t("channel")),
       h("section", { class: "card" }, h("h2", {}, t("partners")),
         table([t("name"), t("kind"), t("province"), t("city")], partners.map((p) => [p.name, p.kind, p.province, p.city])))));
   }
@@ -728,7 +756,8 @@
     [/^#\/codes\/batches\/([^/?]+)/, renderBatch], [/^#\/codes/, renderCodes],
     [/^#\/campaigns\/([^/?]+)/, renderCampaign], [/^#\/campaigns/, renderCampaigns],
     [/^#\/payouts\/([^/?]+)/, renderPayout], [/^#\/payouts/, renderPayouts],
-    [/^#\/fraud\/([^/?]+)/, renderCase], [/^#\/fraud/, renderFraud], [/^#\/segments/, renderSegments],
+    [/^#\/fraud\/([^/?]+)/, renderCase], [/^#\/fraud/, renderFraud],
+    [/^#\/segments\/([^/?]+)/, renderSegment], [/^#\/segments/, renderSegments],
     [/^#\/provenance/, renderProvenance], [/^#\/channel/, renderChannel],
   ];
 
