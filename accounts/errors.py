@@ -1,6 +1,6 @@
 """Errors of authentication and authorization."""
 
-from core.errors import DomainError, Forbidden
+from core.errors import DomainError, Forbidden, InvalidInput
 
 
 class Unauthenticated(DomainError):
@@ -44,3 +44,8 @@ class EmailTaken(DomainError):
     reason = "email_taken"
     http_status = 409
     message = "A staff user with this email already exists."
+
+
+class PayoutProviderNotAllowed(InvalidInput):
+    reason = "payout_provider_not_allowed"
+    message = "This payout provider cannot be used in this deployment."

@@ -1,7 +1,7 @@
 """provenance: parties, lots, EPCIS events, event lots, claims
 
 Revision ID: 0008_provenance
-Revises: 0010_channel
+Revises: 0006_payouts
 Create Date: 2026-11-30 01:37:33.802247
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0008_provenance'
-down_revision = '0010_channel'
+down_revision = '0006_payouts'
 branch_labels = None
 depends_on = None
 
