@@ -14,6 +14,7 @@ from accounts.service import (
     Credentials,
     NewStaff,
 )
+from core.fields import Name
 from core.schemas import InputSchema
 
 
@@ -78,7 +79,7 @@ class BrandSchema(Schema):
 
 class BrandUpdateSchema(Strict):
     __model__ = BrandUpdate
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = Name()
     settings = fields.Dict(keys=fields.String(validate=validate.Length(max=64)))
     wechat_appid = fields.String(allow_none=True, validate=validate.Length(max=64))
     wechat_secret = fields.String(allow_none=True, validate=validate.Length(max=200))

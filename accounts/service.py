@@ -17,6 +17,7 @@ from accounts.models import Brand, Role, StaffUser
 from core.broker import redis_client
 from core.db import db
 from core.errors import InvalidInput, NotFound
+from core.fields import clean_name
 from core.ratelimit import Limit, check, hit, reset
 from core.schemas import Patch
 
@@ -80,6 +81,10 @@ def create_brand(slug: str, name: str, owner_email: str, owner_password: str) ->
     """Create a brand with its owner; returns the owner (``owner.brand`` is the brand)."""
     if not SLUG_RE.match(slug):
         raise InvalidInput("A slug is 1-64 lower-case letters, digits and dashes.", field="slug")
+    try:
+        name = clean_name(name)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="name") from exc
     session = db.session
     if session.scalar(select(Brand.id).where(Brand.slug == slug)) is not None:
         raise SlugTaken()

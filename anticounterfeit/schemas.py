@@ -14,6 +14,7 @@ from anticounterfeit.service import (
     NewProduct,
     Revocation,
 )
+from core.fields import Name
 from core.schemas import InputSchema
 
 GS1_AI_TEXT = r"^[!\"%-?A-Z_a-z]{1,20}$"  # GS1 AI 10 character set (CSET 82), 1-20 chars
@@ -21,7 +22,7 @@ GS1_AI_TEXT = r"^[!\"%-?A-Z_a-z]{1,20}$"  # GS1 AI 10 character set (CSET 82), 1
 
 class ProductCreateSchema(InputSchema):
     __model__ = NewProduct
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(required=True)
     gtin = fields.String(required=True, validate=validate.Length(min=8, max=14))
     sku = fields.String(validate=validate.Length(max=64))
     category = fields.String(validate=validate.Length(max=100))
