@@ -141,7 +141,7 @@ def import_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
-    from accounts.cli import brand_cli
+    from accounts.cli import brand_cli, staff_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
     from campaigns.api import blp as campaigns_api
@@ -161,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(campaigns_api)
     app.register_blueprint(pages)
     app.cli.add_command(brand_cli)
+    app.cli.add_command(staff_cli)
     app.cli.add_command(codes_cli)
     app.cli.add_command(scans_cli)
     app.cli.add_command(demo_command)

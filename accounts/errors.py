@@ -44,3 +44,9 @@ class EmailTaken(DomainError):
     reason = "email_taken"
     http_status = 409
     message = "A staff user with this email already exists."
+
+
+class LastOwner(DomainError):
+    reason = "last_owner"
+    http_status = 409
+    message = "This is the brand's last active owner; make another owner first."

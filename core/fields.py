@@ -44,10 +44,9 @@ class Name(fields.String):
     refused; at most ``max_length`` characters."""
 
     def __init__(self, *, max_length: int = 200, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"minLength": 1, "maxLength": max_length, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.max_length = max_length
-        self.metadata.setdefault("maxLength", max_length)
-        self.metadata.setdefault("minLength", 1)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
