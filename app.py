@@ -96,11 +96,6 @@ API_SETTINGS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     # Served by this app, never from a CDN (see ``_register_docs_assets``).
     "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
-    "API_SPEC_OPTIONS": {
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-    },
     "JSON_AS_ASCII": False,
 }
 

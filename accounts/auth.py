@@ -17,6 +17,7 @@ from flask import current_app, g, request
 from accounts import service, tokens
 from accounts.errors import InvalidToken, RoleForbidden, Unauthenticated, WrongTokenKind
 from accounts.models import Brand, Role, StaffUser
+from core.openapi import document_auth
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +65,7 @@ def staff_required(*roles: Role) -> Callable[[F], F]:
             g.staff = staff
             return view(*args, **kwargs)
 
+        document_auth(wrapper, "staff")
         return wrapper  # type: ignore[return-value]
 
     return decorator
@@ -89,6 +91,7 @@ def consumer_required(view: F) -> F:
         g.consumer = _consumer(required=True)
         return view(*args, **kwargs)
 
+    document_auth(wrapper, "consumer")
     return wrapper  # type: ignore[return-value]
 
 
@@ -100,6 +103,7 @@ def consumer_optional(view: F) -> F:
         g.consumer = _consumer(required=False)
         return view(*args, **kwargs)
 
+    document_auth(wrapper, "consumer", optional=True)
     return wrapper  # type: ignore[return-value]
 
 
