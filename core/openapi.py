@@ -83,6 +83,80 @@ def _error_response(status: int) -> dict[str, Any]:
     return response
 
 
+PAGINATION_KEYS = ("total", "total_pages", "page", "first_page", "last_page")
+PAGINATION_HEADER: dict[str, Any] = {
+    "description": (
+        "Paging metadata as JSON: total, total_pages, page, first_page, last_page on every "
+        "page (empty and past-the-end pages included), previous_page and next_page when they "
+        "exist."
+    ),
+    "schema": {"type": "string"},
+    "example": '{"total": 120, "total_pages": 3, "page": 2, "first_page": 1, "last_page": 3, '
+    '"previous_page": 1, "next_page": 3}',
+}
+
+
+def document_pagination(spec: APISpec, response: dict[str, Any]) -> None:
+    """``X-Pagination`` on a paged response: a JSON string (a header's value is text)."""
+    response.setdefault("headers", {})["X-Pagination"] = deepcopy(PAGINATION_HEADER)
+
+
+def _refs(node: Any, found: set[str]) -> None:
+    """Collect the component schema names referenced anywhere under ``node``."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                found.add(ref.rsplit("/", 1)[1])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _closure(names: set[str], schemas: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        found: set[str] = set()
+        _refs(schemas[name], found)
+        todo.extend(found - seen)
+    return seen
+
+
+def open_response_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """Response bodies may gain fields (API.md), so schemas used only in responses do not
+    forbid additional properties; request schemas keep refusing unknown fields."""
+    schemas = document.get("components", {}).get("schemas", {})
+    inputs: set[str] = set()
+    outputs: set[str] = set()
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            _refs(operation.get("requestBody"), inputs)
+            _refs(operation.get("parameters"), inputs)
+            _refs(operation.get("responses"), outputs)
+    only_out = _closure(outputs, schemas) - _closure(inputs, schemas)
+    for name in only_out:
+        if schemas[name].get("additionalProperties") is False:
+            del schemas[name]["additionalProperties"]
+    return document
+
+
+class HonestSpec(APISpec):
+    """The spec, with response schemas open to added fields (``open_response_schemas``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAPI document."""
+        return open_response_schemas(super().to_dict())
+
+
 class ErrorResponses(BasePlugin):
     """Adds the error responses every operation can give (see the module docstring)."""
 
