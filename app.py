@@ -131,6 +131,7 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
+    import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
 
 
@@ -139,11 +140,14 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.cli import brand_cli, staff_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
+    from anticounterfeit.scans import writebehind
     from campaigns.api import blp as campaigns_api
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
+    from fraud import jobs as fraud_jobs
+    from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
@@ -154,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
+    api.register_blueprint(fraud_api)
     app.register_blueprint(pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(staff_cli)
@@ -162,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
+    writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
 
 
 class App(Flask):

@@ -147,7 +147,13 @@ class ScanEvent(Base):
     """One processed scan of a genuine code (append-only; forged codes are logged in Redis)."""
 
     __tablename__ = "scan_events"
-    __table_args__ = (Index("ix_scan_events_code_state_at", "code_state_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_scan_events_code_state_at", "code_state_id", "created_at"),
+        # The fraud check's look-ups: a device's or an address's scans, a batch's suspect copies.
+        Index("ix_scan_events_brand_device", "brand_id", "device_id"),
+        Index("ix_scan_events_brand_ip", "brand_id", "ip"),
+        Index("ix_scan_events_batch_verdict", "code_batch_id", "verdict"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), index=True)

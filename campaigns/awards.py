@@ -100,6 +100,7 @@ def cancel(brand: Brand, award_id: str, reason: str) -> Award:
         _cancel_red_packet(award)
     else:
         _reverse_points(award, reason)
+    award.cancel_reason = reason[:200]
     _give_back(award)
     db.session.flush()
     return award

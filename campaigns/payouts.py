@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from flask import current_app
 from sqlalchemy import select
 
+from accounts.models import Brand
 from campaigns.models import Award, AwardStatus, Payout, PayoutStatus
 from core.db import db, utcnow
 from workers.job import enqueue_after_commit
@@ -86,11 +87,18 @@ def create_payout(award: Award) -> Payout:
     payout = Payout(
         id=award.id, brand_id=award.brand_id, award_id=award.id, provider=provider().name,
         out_trade_no=out_trade_no(award.id), amount_fen=award.amount,
-        status=PayoutStatus.pending, attempts=0,
+        status=PayoutStatus.pending, attempts=0, cleared=not waits_for_fraud_check(award.brand_id),
     )  # fmt: skip
     db.session.add(payout)
-    enqueue_after_commit(pay_award_job(), str(payout.id), queue_name="payouts")
+    if payout.cleared:  # else the scan's fraud check sends it (fraud.holds.clear)
+        enqueue_after_commit(pay_award_job(), str(payout.id), queue_name="payouts")
     return payout
+
+
+def waits_for_fraud_check(brand_id: uuid.UUID) -> bool:
+    """Whether the brand's red packets wait for their scan's fraud check (on by default)."""
+    brand = db.session.get(Brand, brand_id)  # loaded by the request already: no query
+    return bool(brand is None or brand.settings.get("fraud_hold_payouts", True))
 
 
 def pay_award_job() -> Any:
@@ -115,8 +123,8 @@ def pay(payout_id: uuid.UUID) -> PayoutStatus | None:
     )
     if payout is None or payout.status not in OPEN:
         return payout.status if payout else None
-    if payout.award.status is AwardStatus.held:
-        return payout.status  # fraud review decides; released awards are re-driven by the sweep
+    if payout.award.status is AwardStatus.held or not payout.cleared:
+        return payout.status  # the fraud check (or review) decides; it sends the payment again
     payout.attempts += 1
     result = provider().pay(payout)
     payout.status, payout.last_error = result.status, result.error
@@ -134,7 +142,10 @@ def stuck(older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> lis
     """Open payouts not touched for a while (their job was lost, or the provider was down)."""
     rows = db.session.scalars(
         select(Payout.id)
-        .where(Payout.status.in_(OPEN), Payout.updated_at < utcnow() - older_than)
+        .where(
+            Payout.status.in_(OPEN), Payout.cleared.is_(True),
+            Payout.updated_at < utcnow() - older_than,
+        )
         .order_by(Payout.updated_at)
         .limit(limit)
     )

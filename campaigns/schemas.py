@@ -178,6 +178,16 @@ class SimulatedTierSchema(Schema):
     exhausted_on = fields.Date(allow_none=True)
 
 
+class FraudAdjustedSchema(Schema):
+    """The forecast with the brand's observed fraud rejections taken back (last 30 days)."""
+
+    held_rate = fields.Float()
+    rejected_rate = fields.Float()
+    expected_total_spend = fields.Float()
+    expected_spend_per_day = fields.Float()
+    budget_exhausted_on = fields.Date(allow_none=True)
+
+
 class SimulationSchema(Schema):
     scans_per_day = fields.Integer()
     start_date = fields.Date()
@@ -191,6 +201,7 @@ class SimulationSchema(Schema):
     budget_exhausted_on = fields.Date(allow_none=True)
     tiers = fields.List(fields.Nested(SimulatedTierSchema))
     days = fields.List(fields.Nested(SimulatedDaySchema))
+    fraud = fields.Nested(FraudAdjustedSchema)
 
 
 class PayoutSchema(Schema):

@@ -9,10 +9,10 @@ tiers, so every recorded draw still names the terms and tier that decided it.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from accounts.models import Brand, StaffUser
 from anticounterfeit.geo import region_names
@@ -25,6 +25,7 @@ from campaigns.models import (
     Award,
     AwardStatus,
     Campaign,
+    CampaignKind,
     CampaignStatus,
     CampaignVersion,
     Draw,
@@ -288,6 +289,8 @@ def simulate(
         end=campaign.ends_at.date(), draws_per_day=scans_per_day,
     )  # fmt: skip
     forecast = simulation.expect(plan)
+    held, rejected = fraud_rates(brand, campaign.kind)
+    adjusted = simulation.expect(simulation.without_share(plan, rejected))
     return {
         "scans_per_day": scans_per_day, "start_date": start, "end_date": plan.end,
         "unit": terms.UNIT[campaign.kind],
@@ -299,4 +302,28 @@ def simulate(
             for tier, winners, exhausted in zip(
                 campaign.tiers, forecast.tier_winners, forecast.tier_exhausted_on, strict=True)
         ],
+        "fraud": {
+            "held_rate": held, "rejected_rate": rejected,
+            "expected_total_spend": adjusted.expected_total_spend,
+            "expected_spend_per_day": adjusted.expected_spend_per_day,
+            "budget_exhausted_on": adjusted.budget_exhausted_on,
+        },
     }  # fmt: skip
+
+
+FRAUD_WINDOW_DAYS = 30
+
+
+def fraud_rates(brand: Brand, kind: CampaignKind) -> tuple[float, float]:
+    """The shares of the brand's recent awards of this kind held for review and rejected by it."""
+    since = utcnow() - timedelta(days=FRAUD_WINDOW_DAYS)
+    total, held, rejected = db.session.execute(
+        select(
+            func.count(),
+            func.count().filter(Award.status == AwardStatus.held),
+            func.count().filter(Award.cancel_reason.like("fraud:%")),
+        ).where(Award.brand_id == brand.id, Award.kind == kind, Award.created_at >= since)
+    ).one()
+    if not total:
+        return 0.0, 0.0
+    return round(held / total, 4), round(rejected / total, 4)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from campaigns import draws
@@ -32,6 +32,13 @@ class Plan:
     start: date
     end: date
     draws_per_day: int
+
+
+def without_share(plan: Plan, share: float) -> Plan:
+    """The plan with ``share`` of the wins taken back (fraud rejections return their money to the
+    budget): each tier's probability scaled by ``1 - share``."""
+    tiers = [replace(t, probability_ppm=round(t.probability_ppm * (1 - share))) for t in plan.tiers]
+    return replace(plan, tiers=tiers)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from campaigns import service as campaigns
 from campaigns.inputs import CampaignInput, LimitsInput, NewCatalogueItem, PrizeInput
 from campaigns.models import Campaign, CampaignKind, CatalogueItem
 from core.db import db, utcnow
+from fraud import demo as fraud_demo
 from profiles.models import Consumer
 from profiles.service import issue_consumer_token
 
@@ -98,6 +99,7 @@ def demo_command(show: int) -> None:
     batch = seed_codes(brand)
     campaign = seed_campaign(brand)
     shopper = seed_shopper(brand)
+    fraud_demo.seed_demo(brand, batch)
     db.commit()
     base = current_app.config["PUBLIC_BASE_URL"]
     job = catalog.print_job(batch, base)

@@ -32,6 +32,8 @@ SWEEPS = (
     Sweep("campaigns.jobs.sweep_payouts", 60, "payouts"),
     Sweep("campaigns.jobs.reconcile_budgets", 300),
     Sweep("campaigns.jobs.expire_points", 3600),
+    Sweep("fraud.jobs.sweep_unchecked", 60, "fraud"),
+    Sweep("fraud.jobs.sweep_forged", 60, "fraud"),
 )
 
 

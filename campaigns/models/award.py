@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaigns.models.campaign import CampaignKind, Draw
@@ -37,6 +38,7 @@ class AwardStatus(enum.StrEnum):
 
 class PayoutStatus(enum.StrEnum):
     pending = "pending"
+    held = "held"
     processing = "processing"
     awaiting_user = "awaiting_user"
     paid = "paid"
@@ -67,9 +69,13 @@ class Award(Base):
     kind: Mapped[CampaignKind] = mapped_column(Enum(CampaignKind, native_enum=False, length=20))
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[AwardStatus] = mapped_column(Enum(AwardStatus, native_enum=False, length=20))
-    scan_id: Mapped[uuid.UUID]
+    scan_id: Mapped[uuid.UUID] = mapped_column(
+        index=True
+    )  # the fraud check looks awards up by scan
     code_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("code_keys.id"))
     serial: Mapped[int] = mapped_column(BigInteger)
+    #: Why it was cancelled or reversed (``fraud:`` when a fraud review rejected it).
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -93,6 +99,9 @@ class Payout(Base):
         Enum(PayoutStatus, native_enum=False, length=20), default=PayoutStatus.pending, index=True
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: False while the scan's fraud check has not passed (brand setting ``fraud_hold_payouts``):
+    #: such a payout is not paid; the check clears it (and sends the payment) or holds it.
+    cleared: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     client_action: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     provider_reference: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(String(500))

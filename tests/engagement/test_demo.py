@@ -25,4 +25,9 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     headers = {"Authorization": f"Bearer {token}"}
     response = client.post("/api/v1/scans", json={"code": urls[0]}, headers=headers)
     assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
-    assert db.session.query(Consumer).count() == 1
+    assert db.session.query(Consumer).count() == 2  # the demo shopper and the demo harvester
+    from fraud.models import FraudCase
+
+    [case] = db.session.query(FraudCase).all()  # the demo's fraud case, seeded once
+    assert case.status.value == "open"
+    assert "batch_harvest" in {signal["rule"] for signal in case.signals}

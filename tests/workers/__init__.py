@@ -5,11 +5,16 @@ from rq.serializers import JSONSerializer
 
 
 def run_workers() -> None:
-    """Drain the queues with a real RQ worker (no-op in embedded mode: jobs ran inline)."""
+    """What the Procfile's processes do, now: the scan flusher writes pending scans behind (which
+    sends their fraud checks), then a real RQ worker drains the queues. No-op in embedded mode:
+    both ran inline."""
+    from anticounterfeit.scans import writebehind
     from core.broker import QUEUES, current_broker
 
     if current_broker().embedded:
         return
+    while writebehind.flush("tests"):
+        pass
     SimpleWorker(list(QUEUES), connection=current_broker().redis, serializer=JSONSerializer).work(
         burst=True
     )

@@ -1,0 +1,1 @@
+"""Fraud: risk rules, scores, cases, holds, blocks and appeals; the fraud-check job."""
