@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from anticounterfeit import keys
 from anticounterfeit.service import (
     MAX_BATCH_QUANTITY,
     LabelRange,
@@ -101,3 +102,7 @@ class CodeKeySchema(Schema):
     is_current = fields.Boolean()
     next_serial = fields.String()
     created_at = fields.DateTime()
+    key_ids_left = fields.Function(
+        lambda _: keys.key_ids_left(),
+        metadata={"description": "16-bit key ids still free in this deployment"},
+    )

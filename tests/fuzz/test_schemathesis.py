@@ -4,7 +4,7 @@ consumer and anonymously: no server error, and every response valid against its 
 status codes, content types, headers and schema.
 
 Bounded for CI (``make test-fuzz``): ``FUZZ_MAX_EXAMPLES`` test cases per operation (default
-15) and ``FUZZ_MAX_TIME`` seconds per persona (default 100); ``FUZZ_SEED`` replays a run. The
+15) and ``FUZZ_MAX_TIME`` seconds per persona (default 80); ``FUZZ_SEED`` replays a run. The
 reports go to ``test-artifacts/fuzz/``.
 """
 
@@ -78,7 +78,7 @@ def _schemathesis(
         str(ROOT / ".venv" / "bin" / "st"), "run", str(document), "--url", services.base_url,
         "--checks", CHECKS, "--phases", "examples,coverage,fuzzing",
         "--max-examples", os.environ.get("FUZZ_MAX_EXAMPLES", "15"),
-        "--max-time", os.environ.get("FUZZ_MAX_TIME", "100"),
+        "--max-time", os.environ.get("FUZZ_MAX_TIME", "80"),
         "--seed", os.environ.get("FUZZ_SEED", "16"),
         "--workers", "1",  # threads: ast.parse in Hypothesis is not thread-safe on 3.11
         "--suppress-health-check", "all", "--request-timeout", "30",
