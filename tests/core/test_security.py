@@ -46,11 +46,14 @@ def test_error_pages_are_bilingual(
     assert zh in html and 'lang="en"' in html
 
 
-def _address_app(app: Flask, hops: int) -> Flask:
-    from app import create_app
+def _address_app(hops: int) -> Flask:
+    """A bare app with the service's transport protections (not create_app: one engine per
+    test session)."""
+    import core.security
 
-    config = {k: v for k, v in app.config.items() if k.isupper()}
-    other = create_app({**config, "TRUSTED_PROXIES": hops})
+    other = Flask("proxied")
+    other.config["TRUSTED_PROXIES"] = hops
+    core.security.install(other)
 
     @other.get("/whoami")
     def whoami() -> str:
@@ -62,8 +65,8 @@ def _address_app(app: Flask, hops: int) -> Flask:
 
 
 @pytest.mark.parametrize(("hops", "seen"), [(0, "10.0.0.2 http"), (1, "198.51.100.4 https")])
-def test_trusted_proxies(app: Flask, hops: int, seen: str) -> None:
-    other = _address_app(app, hops)
+def test_trusted_proxies(hops: int, seen: str) -> None:
+    other = _address_app(hops)
     headers = {"X-Forwarded-For": "203.0.113.66, 198.51.100.4", "X-Forwarded-Proto": "https"}
     response = other.test_client().get(
         "/whoami", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"}
