@@ -14,12 +14,11 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from tqdm import tqdm
 
 from anticounterfeit import service
+from anticounterfeit.jobs import flush_scan_events
 from anticounterfeit.models import CodeBatch
 from anticounterfeit.scans import writebehind
 from core.broker import current_broker
@@ -99,13 +98,13 @@ def _flush_until(stopping: list[int], follow: bool, batch_size: int, gather: flo
     total = 0
     while not stopping:
         try:
-            with db.own_session():
-                moved = writebehind.flush(
-                    consumer, count=batch_size, block_ms=FOLLOW_BLOCK_MS if follow else None
-                )
-        except (RedisError, SQLAlchemyError):
-            if not follow:
-                raise
+            moved = flush_scan_events(
+                consumer, count=batch_size, block_ms=FOLLOW_BLOCK_MS if follow else None,
+                more=False,
+            )  # fmt: skip
+        except Exception as exc:
+            if not follow or not writebehind.is_transient(exc):
+                raise  # not the database or Redis being away: a bug, which must be seen
             log.exception("flush failed; retrying in %s s", FOLLOW_RETRY_SECONDS)
             time.sleep(FOLLOW_RETRY_SECONDS)
             continue

@@ -147,9 +147,11 @@ def flush_scans() -> Callable[[], int]:
 
     def flush() -> int:
         from anticounterfeit.scans import writebehind
+        from core.db import db
 
         total = 0
         while moved := writebehind.flush("tests"):
+            db.commit()  # the flusher's unit of work: acknowledged once committed
             total += moved
         return total
 

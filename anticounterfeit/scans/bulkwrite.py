@@ -95,7 +95,10 @@ class StoredEvent:
 def parse(fields: Mapping[bytes, bytes]) -> StoredEvent:
     """A stream entry as written by ``anticounterfeit.scans.state``."""
     seq = fields.get(b"seq")
-    return StoredEvent(json.loads(fields[b"e"]), int(seq) if seq else None)
+    data = json.loads(fields[b"e"])
+    if not isinstance(data, dict):
+        raise ValueError("a scan event is a JSON object")
+    return StoredEvent(data, int(seq) if seq else None)
 
 
 def _state_rows(events: Sequence[StoredEvent], kind: IdKind) -> list[tuple[Any, ...]]:

@@ -1,34 +1,41 @@
 """Write-behind: scan events move from the Redis stream into PostgreSQL in bulk.
 
 ``flush`` reads a batch from the stream through a consumer group, inserts the ``scan_events`` rows
-and upserts the ``code_states`` rows in one transaction, commits, and only then acknowledges and
-deletes the entries. A crash before the acknowledgement leaves them pending; another flusher claims
-them after ``CLAIM_IDLE_MS`` and writes them again, which is harmless: an event's primary key is
-its scan id (``ON CONFLICT DO NOTHING``) and a code state only moves forward (the highest scan
-number wins, ``is_suspect`` only turns on, the first consumer is kept). An event the database
-refuses (say its consumer was deleted) goes to a dead-letter stream instead of blocking the rest.
+and upserts the ``code_states`` rows in the caller's transaction and does not commit: the unit of
+work around it (the job ``anticounterfeit.jobs.flush_scan_events``, which ``flask scans flush``
+runs in a loop) commits once, and only then are the entries acknowledged and deleted (a
+``core.txhooks`` after-commit callback). A crash before that leaves them pending; another flusher
+claims them after ``CLAIM_IDLE_MS`` and writes them again, which is harmless: an event's primary
+key is its scan id (``ON CONFLICT DO NOTHING``) and a code state only moves forward (the highest
+scan number wins, ``is_suspect`` only turns on, the first consumer is kept).
 
-``ensure_complete`` keeps the marker of ``anticounterfeit.scans.state`` honest: set under the
-current Redis ``run_id`` once the per-batch "scanned" bitmaps hold every code of ``code_states``.
+Poison-proof: an event the database refuses, for any reason (a NUL byte or a lone surrogate in a
+string, a number out of range, an unknown batch or consumer, a malformed field), must not stop the
+others. A refused batch is split in halves, each tried in its own savepoint, down to the single
+events that fail: those go to the dead-letter stream ``scan:v1:events:dead`` with the error, the
+rest are stored; entries that cannot even be parsed go there too. Errors that say the database is
+unreachable or busy (``OperationalError``, ``InterfaceError``) are not the event's fault: they
+propagate, nothing is acknowledged, and the batch is retried.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import secrets
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from redis import Redis
-from redis.commands.core import Script
-from redis.exceptions import ResponseError
-from sqlalchemy import select
-from sqlalchemy.exc import DataError, IntegrityError
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import exc as sa_exc
 
-from anticounterfeit.models import CodeBatch, CodeState
 from anticounterfeit.scans.bulkwrite import StoredEvent, parse, write
-from anticounterfeit.scans.state import COMPLETE, EVENTS, PREFIX, scanned_key
+from anticounterfeit.scans.index import ensure_complete
+from anticounterfeit.scans.state import EVENTS
+from core import txhooks
 from core.broker import redis_client
 from core.db import db
 
@@ -38,24 +45,16 @@ BATCH_SIZE = 1000
 CLAIM_IDLE_MS = 60_000
 DEAD_LETTERS = f"{EVENTS}:dead"
 DEAD_LETTERS_MAX = 100_000
-REBUILD = f"{PREFIX}:rebuild"
-REBUILD_TTL = 3600
-REBUILD_CHUNK = 10_000
-
-# Set the marker only if no other rebuild started (and Redis was not lost) meanwhile.
-_MARK = Script(
-    None,  # type: ignore[arg-type]
-    b"""
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('DEL', KEYS[1])
-return 1
-""",
-)
+ERROR_CHARS = 500
 
 Entry = tuple[bytes, Mapping[bytes, bytes]]
 FlushListener = Callable[[Sequence[StoredEvent]], None]
 _listeners: dict[str, FlushListener] = {}
+#: Not the event's fault: the database (or Redis) is unreachable, restarting or busy.
+TRANSIENT = (
+    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+    psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError, RedisError,
+)  # fmt: skip
 
 
 def on_flushed(name: str, listener: FlushListener) -> None:
@@ -64,38 +63,97 @@ def on_flushed(name: str, listener: FlushListener) -> None:
     This is how work that follows a scan (fraud checks, profiles, webhooks, diversion) starts
     without a round trip on the scan path: the flusher sees every scan event once, in bulk.
     Listeners only add rows or ``enqueue_after_commit`` jobs (sent if the flush commits); they are
-    registered once per process by ``create_app`` under a unique ``name``.
+    registered once per process by ``create_app`` under a unique ``name``. A listener that fails
+    (other than transiently) is rolled back to its savepoint and dead-lettered with the ids of
+    the events it was given, so it cannot stop scans from being stored.
     """
     _listeners[name] = listener
 
 
-def _notify(events: Sequence[StoredEvent]) -> None:
-    for listener in _listeners.values():
-        listener(events)
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database or Redis is unavailable, not that the data is bad."""
+    return isinstance(exc, TRANSIENT) or isinstance(getattr(exc, "orig", None), TRANSIENT)
 
 
-def store(redis: Redis, events: Sequence[StoredEvent]) -> list[StoredEvent]:
-    """``write``, isolating events the database refuses into the dead-letter stream.
+def _error_text(exc: BaseException) -> str:
+    text = (
+        f"{type(getattr(exc, 'orig', None) or exc).__name__}: {getattr(exc, 'orig', None) or exc}"
+    )
+    return text[:ERROR_CHARS].encode("utf-8", "backslashreplace").decode("utf-8")
 
-    Returns the events stored.
-    """
+
+@dataclass
+class Dead:
+    """Dead letters of one flush, written to Redis only if the flush commits."""
+
+    letters: list[dict[str, str]] = field(default_factory=list)
+
+    def event(self, event: StoredEvent, exc: BaseException) -> None:
+        """An event the database refused."""
+        log.error("scan event %r refused: %s", event.get("id"), _error_text(exc))
+        self.letters.append({"e": json.dumps(event.data), "error": _error_text(exc)})
+
+    def entry(self, entry_id: bytes, fields: Mapping[bytes, bytes], exc: BaseException) -> None:
+        """A stream entry that could not be read at all."""
+        log.error("unreadable scan event %r: %r", entry_id, exc)
+        raw = {k.decode("utf-8", "backslashreplace"): v.decode("utf-8", "backslashreplace")
+               for k, v in fields.items()}  # fmt: skip
+        self.letters.append({**raw, "error": f"unreadable: {exc!r}"[:ERROR_CHARS]})
+
+
+@dataclass
+class Flushed:
+    """What one flush did: entries read, events stored, dead letters."""
+
+    entries: list[Entry]
+    stored: list[StoredEvent]
+    dead: Dead
+
+
+def _try(events: Sequence[StoredEvent]) -> BaseException | None:
+    """Write ``events`` in a savepoint; the refusal, if the data was refused."""
     try:
         with db.session.begin_nested():
             write(events)
+        return None
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        return exc
+
+
+def store(events: Sequence[StoredEvent], dead: Dead) -> list[StoredEvent]:
+    """``write`` the events, bisecting a refused batch down to the events refused (dead letters).
+
+    Returns the events stored. k bad events among n cost about 2k log2(n) savepoints.
+    """
+    if not events:
+        return []
+    refusal = _try(events)
+    if refusal is None:
         return list(events)
-    except (IntegrityError, DataError):
-        log.warning("a batch of %d scan events was refused; writing them one by one", len(events))
-    stored = []
-    for e in events:
+    if len(events) == 1:
+        dead.event(events[0], refusal)
+        return []
+    log.warning("a batch of %d scan events was refused (%s); bisecting", len(events),
+                _error_text(refusal))  # fmt: skip
+    middle = len(events) // 2
+    return store(events[:middle], dead) + store(events[middle:], dead)
+
+
+def _notify(events: Sequence[StoredEvent], dead: Dead) -> None:
+    if not events:
+        return
+    for name, listener in _listeners.items():
         try:
             with db.session.begin_nested():
-                write([e])
-            stored.append(e)
-        except (IntegrityError, DataError) as exc:
-            log.error("scan event %s refused: %s", e.get("id"), exc.orig)
-            dead: dict[Any, Any] = {"e": json.dumps(e.data), "error": str(exc.orig)[:500]}
-            redis.xadd(DEAD_LETTERS, dead, maxlen=DEAD_LETTERS_MAX, approximate=True)
-    return stored
+                listener(events)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.exception("flush listener %s failed", name)
+            ids = json.dumps([str(e.get("id")) for e in events])
+            dead.letters.append({"listener": name, "ids": ids, "error": _error_text(exc)})
 
 
 def _ensure_group(redis: Redis) -> None:
@@ -128,80 +186,49 @@ def read_batch(
     return _read(redis, consumer, count, block_ms)
 
 
-def _parse_all(redis: Redis, entries: Sequence[Entry]) -> list[StoredEvent]:
-    """The entries' events; one that cannot be read goes to the dead-letter stream."""
+def _parse_all(entries: Sequence[Entry], dead: Dead) -> list[StoredEvent]:
+    """The entries' events; one that cannot be read is a dead letter."""
     events = []
     for entry_id, fields in entries:
         try:
             events.append(parse(fields))
-        except (KeyError, ValueError, TypeError) as exc:
-            log.error("unreadable scan event %s: %r", entry_id, exc)
-            dead: dict[Any, Any] = {**fields, "error": f"unreadable: {exc!r}"[:500]}
-            redis.xadd(DEAD_LETTERS, dead, maxlen=DEAD_LETTERS_MAX, approximate=True)
+        except Exception as exc:
+            dead.entry(entry_id, fields, exc)
     return events
 
 
-def acknowledge(redis: Redis, ids: Iterable[bytes]) -> None:
-    """Forget entries that are committed in the database."""
+def settle(redis: Redis, ids: Iterable[bytes], dead: Dead) -> None:
+    """After the commit: write the dead letters, then acknowledge and delete the entries (one
+    Redis transaction, so a crash cannot acknowledge an entry whose dead letter was lost)."""
     ids = list(ids)
+    if not ids and not dead.letters:
+        return
+    pipe = redis.pipeline(transaction=True)
+    for letter in dead.letters:
+        pipe.xadd(DEAD_LETTERS, letter, maxlen=DEAD_LETTERS_MAX, approximate=True)  # type: ignore[arg-type]
     if ids:
-        pipe = redis.pipeline(transaction=False)
         pipe.xack(EVENTS, GROUP, *ids)
         pipe.xdel(EVENTS, *ids)
-        pipe.execute()
+    pipe.execute()
 
 
 def flush(consumer: str, *, count: int = BATCH_SIZE, block_ms: int | None = None) -> int:
-    """Move up to ``count`` events into the database: commit, then acknowledge. A unit of work."""
+    """Move up to ``count`` events into the current transaction; they are acknowledged when it
+    commits (the caller's unit of work commits once). Returns how many entries were read."""
+    return len(flush_batch(consumer, count=count, block_ms=block_ms).entries)
+
+
+def flush_batch(consumer: str, *, count: int = BATCH_SIZE, block_ms: int | None = None) -> Flushed:
+    """``flush``, saying what was stored and what was dead-lettered."""
     redis = redis_client()
-    ensure_complete(redis)
+    if ensure_complete(redis):
+        block_ms = None  # the index rebuild goes on with the next flush: do not wait for events
     entries = read_batch(redis, consumer, count, block_ms)
+    dead = Dead()
     if not entries:
-        return 0
-    _notify(store(redis, _parse_all(redis, entries)))
-    db.commit()
-    acknowledge(redis, (entry_id for entry_id, _ in entries))
-    return len(entries)
-
-
-def run_id(redis: Redis) -> str:
-    """The Redis server's run id: it changes when the server restarts or fails over."""
-    try:
-        info: Any = redis.info("server")
-        return str(info["run_id"])
-    except ResponseError:  # the in-process Redis of embedded mode: it lives as long as we do
-        return "embedded"
-
-
-def ensure_complete(redis: Redis) -> bool:
-    """Rebuild the scanned-code bitmaps if Redis restarted or lost them; True if it did."""
-    server = run_id(redis)
-    marker: Any = redis.get(COMPLETE)
-    if marker is not None and marker.decode() == server:
-        return False
-    if marker is not None:
-        log.warning("Redis restarted or failed over: rebuilding the scanned-code index")
-        redis.delete(COMPLETE)
-    rebuild_index(redis, server)
-    return True
-
-
-def rebuild_index(redis: Redis, server: str) -> int:
-    """Set the bit of every code of ``code_states``, then the marker; returns how many."""
-    token = secrets.token_hex(8)
-    redis.set(REBUILD, token, ex=REBUILD_TTL)
-    rows = db.session.execute(
-        select(CodeState.code_batch_id, CodeState.serial, CodeBatch.serial_start)
-        .join(CodeBatch, CodeBatch.id == CodeState.code_batch_id)
-        .execution_options(yield_per=REBUILD_CHUNK)
-    )
-    pipe, count = redis.pipeline(transaction=False), 0
-    for batch_id, serial, start in rows:
-        pipe.setbit(scanned_key(batch_id), serial - start, 1)
-        count += 1
-        if count % REBUILD_CHUNK == 0:
-            pipe.execute()
-    pipe.execute()
-    if not _MARK(keys=[REBUILD, COMPLETE], args=[token, server], client=redis):
-        log.warning("scanned-code index rebuild superseded; the marker stays unset")
-    return count
+        return Flushed([], [], dead)
+    stored = store(_parse_all(entries, dead), dead)
+    _notify(stored, dead)
+    ids = [entry_id for entry_id, _ in entries]
+    txhooks.on_commit(db.session(), lambda: settle(redis, ids, dead))
+    return Flushed(entries, stored, dead)

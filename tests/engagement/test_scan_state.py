@@ -16,6 +16,16 @@ from tests.payload import mismatches
 pytestmark = pytest.mark.usefixtures("app")
 
 
+def flush(consumer: str = "tests") -> int:
+    """One flush as the flusher's job runs it: flush, then commit (which acknowledges)."""
+    from anticounterfeit.scans import writebehind
+    from core.db import db
+
+    moved = writebehind.flush(consumer)
+    db.commit()
+    return moved
+
+
 def scan(raw: str, consumer: Any = None, **facts: Any) -> Any:
     """Scan through the service (no request: nothing is flushed inline)."""
     from anticounterfeit.scans.record import ScanInput, scan
@@ -255,11 +265,11 @@ def test_a_flusher_that_died_before_acknowledging_is_replayed(
         scan(url)
     redis = redis_client()
     entries = writebehind.read_batch(redis, "crashed")
-    writebehind.store(redis, [parse(f) for _, f in entries])
+    writebehind.store([parse(f) for _, f in entries], writebehind.Dead())
     db.commit()  # ...and the flusher dies here, before acknowledging
     monkeypatch.setattr(writebehind, "CLAIM_IDLE_MS", 0)
-    assert writebehind.flush("rescuer") == 3  # claimed from the dead flusher, written again
-    assert writebehind.flush("rescuer") == 0
+    assert flush("rescuer") == 3  # claimed from the dead flusher, written again
+    assert flush("rescuer") == 0
     assert count(ScanEvent) == 3 and count(CodeState) == 3
     assert redis.xlen(EVENTS) == 0 and redis.xpending(EVENTS, writebehind.GROUP)["pending"] == 0
 
@@ -273,7 +283,7 @@ def test_events_the_database_refuses_go_to_dead_letters(make_codes: Any) -> None
     scan(c.urls[0])
     ghost = scan(c.urls[1], consumer_id=uuid.uuid4(), consumer_brand_id=c.brand.id)
     scan(c.urls[2])
-    assert writebehind.flush("tests") == 3
+    assert flush() == 3
     assert count(ScanEvent) == 2
     dead = redis_client().xrange(writebehind.DEAD_LETTERS)
     assert len(dead) == 1 and str(ghost.scan_id).encode() in dead[0][1][b"e"]
@@ -302,7 +312,7 @@ def test_http_scans_are_in_the_database_after_a_flush(
 def test_after_redis_loses_its_data_scans_continue_from_the_database(
     make_codes: Any, make_consumer: Any, flush_scans: Any
 ) -> None:
-    from anticounterfeit.scans import writebehind
+    from anticounterfeit.scans import index
     from anticounterfeit.scans.state import COMPLETE
     from core.broker import redis_client
 
@@ -325,7 +335,7 @@ def test_after_redis_loses_its_data_scans_continue_from_the_database(
     assert scan(c.urls[2]).verdict == "authentic"  # never scanned: still a first scan
 
     flush_scans()  # the flusher rebuilds the index and sets the marker again
-    assert redis.get(COMPLETE).decode() == writebehind.run_id(redis)
+    assert redis.get(COMPLETE).decode() == index.run_id(redis)
     assert state_of(c, 0).scan_count == 4 and state_of(c, 0).distinct_consumers == 2
     assert scan(c.urls[3]).verdict == "authentic"
 
@@ -348,7 +358,7 @@ def test_an_expired_code_state_is_read_back_from_the_database(
 def test_a_restarted_redis_is_noticed_by_its_run_id(
     make_codes: Any, flush_scans: Any, monkeypatch: Any
 ) -> None:
-    from anticounterfeit.scans import writebehind
+    from anticounterfeit.scans import index
     from anticounterfeit.scans.state import COMPLETE
     from core.broker import redis_client
 
@@ -356,9 +366,9 @@ def test_a_restarted_redis_is_noticed_by_its_run_id(
     scan(c.urls[0])
     flush_scans()
     redis = redis_client()
-    assert writebehind.ensure_complete(redis) is False
-    monkeypatch.setattr(writebehind, "run_id", lambda _redis: "another-server")
-    assert writebehind.ensure_complete(redis) is True
+    assert index.ensure_complete(redis) is False
+    monkeypatch.setattr(index, "run_id", lambda _redis: "another-server")
+    assert index.ensure_complete(redis) is True
     assert redis.get(COMPLETE) == b"another-server"
 
 
@@ -467,7 +477,7 @@ def test_flush_listeners_see_each_stored_event_once_and_only_committed_work_is_s
     monkeypatch.setitem(writebehind._listeners, "test", listener)
     c = make_codes()
     results = [scan(url) for url in c.urls[:3]]
-    assert writebehind.flush("tests") == 3
+    assert flush() == 3
     assert sorted(seen) == sorted(str(r.scan_id) for r in results)
     assert sent == [3]
-    assert writebehind.flush("tests") == 0 and len(seen) == 3
+    assert flush() == 0 and len(seen) == 3
