@@ -17,9 +17,7 @@ def _meta(client: FlaskClient, url: str, headers: dict[str, str]) -> dict[str, A
     return meta
 
 
-def test_empty_and_past_the_end_pages(
-    client: FlaskClient, make_brand: Any, bearer: Any
-) -> None:
+def test_empty_and_past_the_end_pages(client: FlaskClient, make_brand: Any, bearer: Any) -> None:
     from anticounterfeit import service
 
     owner = make_brand()
