@@ -82,6 +82,7 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
     return config
@@ -149,12 +150,17 @@ def _register_blueprints(app: Flask) -> None:
     from fraud import jobs as fraud_jobs
     from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
+    from profiles.derived.jobs import scans_flushed
+    from profiles.me_api import blp as privacy_api
+    from profiles.segments.api import blp as segments_api
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
 
     api.register_blueprint(health_api)
     api.register_blueprint(accounts_api)
     api.register_blueprint(profiles_api)
+    api.register_blueprint(privacy_api)
+    api.register_blueprint(segments_api)
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
@@ -168,6 +174,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
+    writebehind.on_flushed("profiles", scans_flushed)
 
 
 class App(Flask):

@@ -18,6 +18,8 @@ from accounts import service, tokens
 from accounts.errors import InvalidToken, RoleForbidden, Unauthenticated, WrongTokenKind
 from accounts.models import Brand, Role, StaffUser
 from core.openapi import document_auth
+from profiles.errors import ConsumerErased
+from profiles.flags import consumer_flags
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +30,8 @@ class ConsumerIdentity:
 
     consumer_id: uuid.UUID
     brand_id: uuid.UUID
+    #: Consented to precise location (read with the erasure check: one Redis GET, no SQL).
+    precise_location: bool = False
 
 
 def _bearer() -> str | None:
@@ -78,9 +82,13 @@ def _consumer(required: bool) -> ConsumerIdentity | None:
     if claims.kind != "consumer":
         raise WrongTokenKind()
     try:
-        return ConsumerIdentity(uuid.UUID(claims.subject), uuid.UUID(claims.brand_id))
+        consumer_id, brand_id = uuid.UUID(claims.subject), uuid.UUID(claims.brand_id)
     except ValueError as exc:
         raise InvalidToken() from exc
+    flags = consumer_flags(consumer_id, brand_id)
+    if flags.erased:
+        raise ConsumerErased()
+    return ConsumerIdentity(consumer_id, brand_id, flags.precise_location)
 
 
 def consumer_required(view: F) -> F:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from accounts.models import Role
 from accounts.service import (
@@ -92,3 +92,9 @@ class BrandUpdateSchema(Strict):
     pay_cert_serial = fields.String(allow_none=True, validate=validate.Length(max=64))
     pay_public_key_path = fields.String(allow_none=True, validate=validate.Length(max=500))
     pay_public_key_id = fields.String(allow_none=True, validate=validate.Length(max=64))
+
+    @validates("settings")
+    def _min_segment_size(self, value: dict[str, Any], **_: Any) -> None:
+        size = value.get("min_segment_size", 20)
+        if not isinstance(size, int) or isinstance(size, bool) or not 10 <= size <= 100_000:
+            raise ValidationError("min_segment_size is an integer of at least 10.")

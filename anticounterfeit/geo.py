@@ -180,3 +180,31 @@ def region_names() -> frozenset[str]:
         for code, name in index.names.items()
         if code[4:] == "0" * 8 and name not in _PLACEHOLDER_NAMES
     )
+
+
+@lru_cache(maxsize=1)
+def _points() -> dict[str, tuple[float, float]]:
+    return {code: (float(lat), float(lng)) for code, _, lat, lng in _read_rows() if lat and lng}
+
+
+def city_point(region: Region) -> tuple[float, float] | None:
+    """The centroid of the region's city (a municipality's for 北京/上海/...; the place's own
+    where no city level exists): what a point is coarsened to without precise-location consent."""
+    points, code = _points(), region.adcode
+    if code[:2] in _MUNICIPALITIES:
+        candidates = [code[:2] + "0" * 10]
+    elif region.city is not None:
+        candidates = [code[:4] + "0" * 8]
+    else:
+        candidates = [code]
+    candidates.append(code)
+    return next((points[c] for c in candidates if c in points), None)
+
+
+@lru_cache(maxsize=1)
+def province_names() -> tuple[str, ...]:
+    """Every province-level name a ``Region`` can carry, in adcode order."""
+    index = _index()
+    return tuple(
+        name for code, name in sorted(index.names.items()) if code[2:] == "0" * 10
+    )

@@ -64,6 +64,7 @@ class CampaignInfo:
     regions: frozenset[str]
     new_consumers_only: bool
     points_valid_days: int | None
+    segment_ids: frozenset[uuid.UUID] = frozenset()
 
     def runs_at(self, at: datetime) -> bool:
         """Whether ``at`` is inside the campaign's window."""
@@ -79,7 +80,7 @@ def snapshot(c: Campaign) -> CampaignInfo:
         c.id, c.brand_id, c.kind, c.version, c.starts_at, c.ends_at, tiers,
         c.per_consumer_per_day, c.per_consumer_total, frozenset(c.product_ids),
         frozenset(c.code_batch_ids), frozenset(c.regions), c.new_consumers_only,
-        c.points_valid_days,
+        c.points_valid_days, frozenset(uuid.UUID(s) for s in c.segment_ids),
     )  # fmt: skip
 
 

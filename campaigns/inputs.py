@@ -44,6 +44,7 @@ class TargetingInput(Patch):
     code_batch_ids: list[str] | None = None
     regions: list[str] | None = None
     new_consumers_only: bool | None = None
+    segment_ids: list[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -87,8 +87,25 @@ def _is_new_consumer(facts: ScanFacts) -> bool:
     )
 
 
-def targets(campaign: CampaignInfo, facts: ScanFacts, is_new: bool | None) -> bool:
-    """Whether the campaign's targeting covers this scan (``is_new`` None: not asked)."""
+def _segments_of(facts: ScanFacts, campaigns: list[CampaignInfo]) -> frozenset[uuid.UUID]:
+    """Which of the campaigns' segments the consumer is in (one indexed lookup; none asked,
+    no query)."""
+    wanted = frozenset().union(*(c.segment_ids for c in campaigns))
+    if not wanted:
+        return frozenset()
+    from profiles.segments.members import memberships
+
+    return memberships(facts.consumer_id, wanted)
+
+
+def targets(
+    campaign: CampaignInfo, facts: ScanFacts, is_new: bool | None,
+    segments: frozenset[uuid.UUID] = frozenset(),
+) -> bool:  # fmt: skip
+    """Whether the campaign's targeting covers this scan (``is_new`` None: not asked;
+    ``segments``: those of the campaign's segments the consumer is a member of)."""
+    if campaign.segment_ids and not campaign.segment_ids & segments:
+        return False
     if campaign.product_ids and str(facts.product_id) not in campaign.product_ids:
         return False
     if campaign.code_batch_ids and str(facts.code_batch_id) not in campaign.code_batch_ids:
@@ -104,9 +121,10 @@ def draw_for_scan(facts: ScanFacts) -> list[Award]:
     if not campaigns:
         return []
     is_new = _is_new_consumer(facts) if any(c.new_consumers_only for c in campaigns) else None
+    segments = _segments_of(facts, campaigns)
     awards = []
     for campaign in campaigns:
-        if targets(campaign, facts, is_new) and campaign.tiers:
+        if targets(campaign, facts, is_new, segments) and campaign.tiers:
             award = _draw(campaign, facts)
             if award is not None:
                 awards.append(award)

@@ -50,6 +50,8 @@ class TargetingSchema(InputSchema):
     code_batch_ids = fields.List(fields.String(validate=validate.Length(max=64)), **_ids)
     regions = fields.List(fields.String(validate=validate.Length(min=1, max=50)), **_ids)
     new_consumers_only = fields.Boolean()
+    segment_ids = fields.List(fields.String(validate=validate.Length(max=64)),
+                              validate=validate.Length(max=20))  # fmt: skip
 
 
 class CampaignPatchSchema(InputSchema):
@@ -126,6 +128,7 @@ class CampaignSchema(Schema):
             "code_batch_ids": c.code_batch_ids,
             "regions": c.regions,
             "new_consumers_only": c.new_consumers_only,
+            "segment_ids": c.segment_ids,
         }
     )
     points_valid_days = fields.Integer(allow_none=True)

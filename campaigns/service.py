@@ -36,6 +36,7 @@ from core import txhooks
 from core.broker import redis_client
 from core.db import db, utcnow
 from core.queries import get_for_brand, page
+from profiles.segments.members import unknown_segment_ids
 
 TRANSITIONS: dict[str, tuple[set[CampaignStatus], CampaignStatus]] = {
     "activate": ({CampaignStatus.draft, CampaignStatus.paused}, CampaignStatus.active),
@@ -74,6 +75,9 @@ def _check_targets(brand: Brand, t: terms.Terms) -> None:
     if unknown:
         errors["regions"] = [f"unknown region {r!r} (use full names, e.g. 上海市, 浙江省)"
                              for r in unknown]  # fmt: skip
+    unknown_segments = unknown_segment_ids(brand.id, t.segment_ids)
+    if unknown_segments:
+        errors["segment_ids"] = [f"unknown segment {s!r}" for s in unknown_segments]
     if errors:
         raise UnknownTarget(errors={"targeting": errors})
 
@@ -86,6 +90,7 @@ def _apply(campaign: Campaign, t: terms.Terms) -> None:
     campaign.product_ids, campaign.code_batch_ids = list(t.product_ids), list(t.code_batch_ids)
     campaign.regions, campaign.new_consumers_only = list(t.regions), t.new_consumers_only
     campaign.points_valid_days = t.points_valid_days
+    campaign.segment_ids = list(t.segment_ids)
 
 
 def _add_tiers(campaign: Campaign, t: terms.Terms) -> None:

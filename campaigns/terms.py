@@ -54,6 +54,7 @@ class Terms:
     regions: tuple[str, ...] = ()
     new_consumers_only: bool = False
     points_valid_days: int | None = None
+    segment_ids: tuple[str, ...] = ()
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able record of these terms (the campaign version)."""
@@ -217,5 +218,5 @@ def of(campaign: Campaign) -> Terms:
         per_consumer_total=campaign.per_consumer_total,
         product_ids=tuple(campaign.product_ids), code_batch_ids=tuple(campaign.code_batch_ids),
         regions=tuple(campaign.regions), new_consumers_only=campaign.new_consumers_only,
-        points_valid_days=campaign.points_valid_days,
+        points_valid_days=campaign.points_valid_days, segment_ids=tuple(campaign.segment_ids),
     )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Response, current_app, jsonify
@@ -43,6 +44,8 @@ def create_scan(body: ScanRequest) -> Response:
         consumer.brand_id if consumer else None,
         client_ip(),
     )
+    if consumer is not None and consumer.precise_location:
+        facts = replace(facts, precise_location=True)  # else coordinates are kept at the city
     config = current_app.config
     outcome = service.process_scan(
         facts, english=prefers_english(), rate_limit=config["RATELIMIT_ENABLED"]

@@ -22,6 +22,7 @@ from campaigns.inputs import CampaignInput, LimitsInput, NewCatalogueItem, Prize
 from campaigns.models import Campaign, CampaignKind, CatalogueItem
 from core.db import db, utcnow
 from fraud import demo as fraud_demo
+from profiles.demo import seed_consumers
 from profiles.models import Consumer
 from profiles.service import issue_consumer_token
 
@@ -117,6 +118,7 @@ def demo_command(show: int) -> None:
     shopper = seed_shopper(brand)
     fraud_demo.seed_demo(brand, batch)
     db.commit()
+    segment = seed_consumers(brand, batch, shopper)
     base = current_app.config["PUBLIC_BASE_URL"]
     job = catalog.print_job(batch, base)
     click.echo(f"Demo brand '{DEMO_SLUG}': staff login {DEMO_EMAIL} / {DEMO_PASSWORD}")
@@ -124,6 +126,7 @@ def demo_command(show: int) -> None:
     click.echo(f"Campaign {campaign.id} ({campaign.name}, {campaign.status.value}).")
     token = issue_consumer_token(shopper).access_token
     click.echo(f"Demo shopper token (scan with it to win): Authorization: Bearer {token}")
+    click.echo(f"Segment {segment.id} ({segment.name}); consents, ratings, preferences seeded.")
     serials = unscanned_serials(batch, show)
     click.echo(f"Code batch {batch.id} ({batch.quantity} codes, active; "
                f"{len(serials)} never scanned shown). Open one to scan:")  # fmt: skip

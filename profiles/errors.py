@@ -27,3 +27,69 @@ class WechatNotConfigured(DependencyUnavailable):
     reason = "wechat_not_configured"
     http_status = 503
     message = "WeChat login is not configured for this brand."
+
+
+class ConsumerErased(DomainError):
+    """The token's consumer erased themselves (or never existed): their tokens stop working."""
+
+    reason = "token_revoked"
+    http_status = 401
+    message = "This account no longer exists; log in again."
+
+
+class NoticeOutdated(DomainError):
+    """The client agreed to a privacy notice version that is not the current one."""
+
+    reason = "notice_outdated"
+    http_status = 409
+    message = "The privacy notice has changed; show the current version and ask again."
+
+
+class ScanNotFound(DomainError):
+    """No recorded scan of this consumer has this id (scans are recorded within seconds)."""
+
+    reason = "scan_not_found"
+    http_status = 404
+    message = "No scan of yours with this id (a new scan can be rated a few seconds later)."
+
+
+class ScanNotRateable(DomainError):
+    """Only the consumer's own scans of genuine codes can be rated."""
+
+    reason = "scan_not_rateable"
+    http_status = 409
+    message = "Only a scan that verified a genuine product can be rated."
+
+
+class AlreadyRated(DomainError):
+    reason = "already_rated"
+    http_status = 409
+    message = "This scan has already been rated."
+
+
+class UnknownProduct(DomainError):
+    reason = "unknown_product"
+    http_status = 422
+    message = "A wish names a product this brand does not have."
+
+
+class SegmentNotFound(DomainError):
+    reason = "not_found"
+    http_status = 404
+    message = "Segment not found."
+
+
+class InvalidRule(DomainError):
+    """A segment rule with an unknown field or operator, a bad value, or a bad shape."""
+
+    reason = "invalid_rule"
+    http_status = 422
+    message = "The segment rule is not valid."
+
+
+class RuleTooLarge(DomainError):
+    """A segment rule nested too deep or with too many conditions."""
+
+    reason = "rule_too_large"
+    http_status = 422
+    message = "The segment rule is too large."

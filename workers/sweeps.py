@@ -32,6 +32,10 @@ SWEEPS = (
     Sweep("campaigns.jobs.sweep_payouts", 60, "payouts"),
     Sweep("campaigns.jobs.reconcile_budgets", 300),
     Sweep("campaigns.jobs.expire_points", 3600),
+    Sweep("profiles.erasure.sweep_erasures", 60),
+    Sweep("profiles.derived.jobs.expire_window", 3600),
+    Sweep("profiles.retention.pseudonymise_old_scans", 3600),
+    Sweep("profiles.segments.jobs.refresh_all_members", 300),
     Sweep("fraud.jobs.sweep_unchecked", 60, "fraud"),
     Sweep("fraud.jobs.sweep_forged", 60, "fraud"),
 )

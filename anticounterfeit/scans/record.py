@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +49,7 @@ from sqlalchemy import select
 
 from anticounterfeit import codes, gs1
 from anticounterfeit.errors import PinLocked
-from anticounterfeit.geo import Region, region_for
+from anticounterfeit.geo import Region, city_point, region_for
 from anticounterfeit.keys import LoadedKey, keyring
 from anticounterfeit.models import BatchStatus, CodeState, ScanEvent
 from anticounterfeit.scans import state as scanstate
@@ -67,6 +67,7 @@ INVALID_SCAN_STREAM_MAX = 100_000
 HISTORY_LIMIT = scanstate.HISTORY_LIMIT
 COUNTED = (Verdict.authentic, Verdict.authentic_repeat, Verdict.suspect_copy)
 MAX_ATTEMPTS = 5
+COARSE_ACCURACY_M = 20_000.0
 
 
 class ScanContention(RuntimeError):
@@ -94,6 +95,9 @@ class ScanInput:
     location: Location | None = None
     scene: int | None = None
     ip: str | None = None
+    #: The consumer consented to ``precise_location``; otherwise coordinates are coarsened to
+    #: the city before anything (Redis state, the event stream, PostgreSQL) stores them.
+    precise_location: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,10 +191,21 @@ def scan(facts: ScanInput) -> ScanResult:
     )  # fmt: skip
     if facts.location is not None:
         result.region = region_for(facts.location.lat, facts.location.lng)
+        if not (facts.precise_location and consumer_id is not None):
+            facts = replace(facts, location=_coarse(result.region, facts.location))
     _record(result, facts, loaded, token)
     if current_broker().embedded:
         _flush_after_commit()
     return result
+
+
+def _coarse(region: Region | None, loc: Location) -> Location | None:
+    """The city's centroid instead of the point (nothing outside a known region); verdicts
+    compare such points with the city-wide accuracy ``COARSE_ACCURACY_M``."""
+    point = city_point(region) if region is not None else None
+    if point is None:
+        return None
+    return Location(point[0], point[1], max(loc.accuracy_m or 0.0, COARSE_ACCURACY_M))
 
 
 def _record(result: ScanResult, facts: ScanInput, loaded: LoadedKey, token: str) -> None:

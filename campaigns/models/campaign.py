@@ -85,6 +85,8 @@ class Campaign(Base):
     product_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     code_batch_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Consumer segments (profiles.segments) whose members the campaign draws for.
+    segment_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     new_consumers_only: Mapped[bool] = mapped_column(default=False)
     points_valid_days: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)

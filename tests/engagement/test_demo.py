@@ -25,7 +25,10 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     headers = {"Authorization": f"Bearer {token}"}
     response = client.post("/api/v1/scans", json={"code": urls[0]}, headers=headers)
     assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
-    assert db.session.query(Consumer).count() == 2  # the demo shopper and the demo harvester
+    from profiles.demo import SHOPPERS
+
+    # the demo shopper, the demo harvester, the profiled shoppers
+    assert db.session.query(Consumer).count() == 2 + SHOPPERS
     from fraud.models import FraudCase
 
     [case] = db.session.query(FraudCase).all()  # the demo's fraud case, seeded once

@@ -20,6 +20,11 @@ class Consumer(Base):
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set by ``DELETE /api/v1/me``: the row stays as an anonymous tombstone that scans, awards
+    #: and ledgers keep pointing at; its identities, profile and preferences are gone.
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: When the erasure's second half (payouts settled, data removed) finished.
+    erasure_done_at: Mapped[datetime | None] = mapped_column(default=None)
 
     identities: Mapped[list[WechatIdentity]] = relationship(back_populates="consumer", lazy="raise")
 

@@ -1,0 +1,103 @@
+"""A consumer's consents and erasure, as every request that carries their token needs them.
+
+One Redis ``GET`` per consumer-authenticated request (no SQL), so the scan path knows whether it
+may keep precise coordinates, and an erased consumer's tokens stop working everywhere. The value
+is a short string: ``"x"`` for an erased (or unknown) consumer, else one ``0``/``1`` per purpose
+of ``FLAG_ORDER``.
+
+Cache discipline (the database is the truth): a reader that misses loads the row and fills the
+key with ``SET NX``; a writer deletes the key before its commit and ``SET``\\ s the new value after
+it. A reader that loaded the old value can only fill the key while it is absent, i.e. before the
+writer's after-commit ``SET``, which then overwrites it. If the process dies between its commit
+and that ``SET``, the key stays absent (it was deleted before the commit) and the next reader
+loads the committed value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from core import txhooks
+from core.broker import redis_client
+from core.db import db
+from profiles.models.consent import ConsentRecord, Purpose
+from profiles.models.identity import Consumer
+
+FLAG_ORDER = (Purpose.profiling, Purpose.marketing, Purpose.precise_location)
+TTL_SECONDS = 8 * 24 * 3600  # longer than a consumer token lives
+ERASED = "x"
+
+
+@dataclass(frozen=True)
+class ConsumerFlags:
+    """What a consumer has consented to, and whether they still exist."""
+
+    profiling: bool = False
+    marketing: bool = False
+    precise_location: bool = False
+    erased: bool = False
+
+    def encode(self) -> str:
+        """The cached form."""
+        if self.erased:
+            return ERASED
+        return "".join("1" if getattr(self, p.value) else "0" for p in FLAG_ORDER)
+
+    @classmethod
+    def decode(cls, value: str) -> ConsumerFlags:
+        """Read the cached form back."""
+        if value == ERASED or len(value) != len(FLAG_ORDER):
+            return cls(erased=True)
+        return cls(**{p.value: c == "1" for p, c in zip(FLAG_ORDER, value, strict=True)})
+
+
+def _key(consumer_id: uuid.UUID) -> str:
+    return f"consumer:v1:{consumer_id}"
+
+
+def latest_consents(consumer_id: uuid.UUID) -> dict[Purpose, ConsentRecord]:
+    """The newest ledger row per purpose (purposes never set are absent: not granted)."""
+    rows = db.session.scalars(
+        select(ConsentRecord)
+        .where(ConsentRecord.consumer_id == consumer_id)
+        .order_by(ConsentRecord.created_at.desc(), ConsentRecord.id.desc())
+    )
+    latest: dict[Purpose, ConsentRecord] = {}
+    for row in rows:
+        latest.setdefault(Purpose(row.purpose), row)
+    return latest
+
+
+def load_flags(consumer_id: uuid.UUID, brand_id: uuid.UUID) -> ConsumerFlags:
+    """The flags as the database says (the truth; jobs check consent with this)."""
+    consumer = db.session.get(Consumer, consumer_id)
+    if consumer is None or consumer.brand_id != brand_id or consumer.erased_at is not None:
+        return ConsumerFlags(erased=True)
+    latest = latest_consents(consumer_id)
+    return ConsumerFlags(**{p.value: bool(r.granted) for p, r in latest.items()})
+
+
+def consumer_flags(consumer_id: uuid.UUID, brand_id: uuid.UUID) -> ConsumerFlags:
+    """The flags from Redis, loaded from the database on a miss."""
+    redis = redis_client()
+    cached = redis.get(_key(consumer_id))
+    if cached is not None:
+        return ConsumerFlags.decode(cached.decode() if isinstance(cached, bytes) else str(cached))
+    flags = load_flags(consumer_id, brand_id)
+    redis.set(_key(consumer_id), flags.encode(), nx=True, ex=TTL_SECONDS)
+    return flags
+
+
+def flags_changing(consumer_id: uuid.UUID, after: ConsumerFlags) -> None:
+    """Call before committing a change of consents or an erasure: the cache follows the commit."""
+    key = _key(consumer_id)
+    redis_client().delete(key)
+    value = after.encode()
+
+    def publish() -> None:
+        redis_client().set(key, value, ex=TTL_SECONDS)
+
+    txhooks.on_commit(db.session(), publish)

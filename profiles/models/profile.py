@@ -1,0 +1,114 @@
+"""Derived profiles: written only by the profile jobs, only for consumers who consent to profiling.
+
+``ConsumerProfile`` holds the per-consumer facts (one row); the one-to-many facts (products,
+cities, interests) have their own narrow tables so that segment rules compile to indexed
+``EXISTS`` lookups. ``ProfileScan`` is the profile's own record of the scans it has applied: it
+makes the jobs idempotent (a scan is applied once, whatever retries happen), lets the window
+sweep move ``scans_90d`` forward, and feeds discovered segments (this week against last week).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, utcnow
+
+
+class ConsumerProfile(Base):
+    """One consenting consumer's derived attributes (lifecycle is derived from the scan times)."""
+
+    __tablename__ = "consumer_profiles"
+    __table_args__ = (
+        Index("ix_consumer_profiles_brand_last", "brand_id", "last_scan_at"),
+        Index("ix_consumer_profiles_brand_first", "brand_id", "first_scan_at"),
+        Index("ix_consumer_profiles_brand_scans90", "brand_id", "scans_90d"),
+        Index("ix_consumer_profiles_brand_rating", "brand_id", "rating_avg"),
+    )
+
+    consumer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consumers.id"), primary_key=True)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    first_scan_at: Mapped[datetime | None]
+    last_scan_at: Mapped[datetime | None]
+    scan_count: Mapped[int] = mapped_column(Integer, default=0)
+    scans_90d: Mapped[int] = mapped_column(Integer, default=0)
+    #: Scans made while one of the brand's cash (red packet) campaigns ran.
+    reward_scans: Mapped[int] = mapped_column(Integer, default=0)
+    reward_ratio: Mapped[float | None] = mapped_column(Float)
+    rating_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating_avg: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProfileProduct(Base):
+    """How often a consumer scanned one product (and its category)."""
+
+    __tablename__ = "profile_products"
+    __table_args__ = (
+        Index("ix_profile_products_brand_product", "brand_id", "product_id", "consumer_id"),
+        Index("ix_profile_products_brand_category", "brand_id", "category", "consumer_id"),
+    )
+
+    consumer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consumers.id"), primary_key=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    category: Mapped[str] = mapped_column(String(100), default="")
+    scans: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProfileCity(Base):
+    """A city (never finer) where a consumer scanned; ``city`` is '' when only the province is
+    known."""
+
+    __tablename__ = "profile_cities"
+    __table_args__ = (
+        Index("ix_profile_cities_brand_province", "brand_id", "province", "consumer_id"),
+        Index("ix_profile_cities_brand_city", "brand_id", "city", "consumer_id"),
+    )
+
+    consumer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consumers.id"), primary_key=True)
+    province: Mapped[str] = mapped_column(String(50), primary_key=True)
+    city: Mapped[str] = mapped_column(String(50), primary_key=True)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    scans: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProfileInterest(Base):
+    """An interest: stated in the consumer's preferences, or a category they scanned."""
+
+    __tablename__ = "profile_interests"
+    __table_args__ = (
+        Index("ix_profile_interests_brand_interest", "brand_id", "interest", "consumer_id"),
+    )
+
+    consumer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consumers.id"), primary_key=True)
+    interest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    #: ``stated`` (preferences) or ``scanned`` (a category of a scanned product).
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class ProfileScan(Base):
+    """A scan applied to a profile (the job's idempotency key and the weekly trend's input)."""
+
+    __tablename__ = "profile_scans"
+    __table_args__ = (
+        Index("ix_profile_scans_brand_at", "brand_id", "at"),
+        Index("ix_profile_scans_window", "in_window", "at"),
+        Index("ix_profile_scans_consumer", "consumer_id"),
+    )
+
+    scan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    consumer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consumers.id"))
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"))
+    province: Mapped[str] = mapped_column(String(50), default="")
+    city: Mapped[str] = mapped_column(String(50), default="")
+    at: Mapped[datetime]
+    #: True while the scan counts in ``scans_90d`` (the window sweep turns it off).
+    in_window: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,1 @@
+"""Segments: rules compiled to SQL, privacy-safe answers, discovered micro-segments, targeting."""

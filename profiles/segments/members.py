@@ -1,0 +1,103 @@
+"""Precomputed segment membership: what campaign targeting reads (one indexed lookup per draw).
+
+Members are the consumers the rule matches *and* whose latest ``marketing`` consent is a grant:
+profiling lets a brand count people, only marketing lets it target them. Recomputed when the
+segment is created and by the ``refresh_all_members`` sweep (every five minutes); a withdrawal
+of marketing consent or an erasure removes the consumer from every segment at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import and_, delete, exists, insert, literal, select
+
+from core.db import db, utcnow
+from profiles.models.consent import ConsentRecord, Purpose
+from profiles.models.segment import Segment, SegmentMember
+from profiles.segments import evaluate, rules
+
+
+def leave_all(consumer_id: uuid.UUID) -> None:
+    """Take the consumer out of every segment (withdrawn marketing consent, erasure)."""
+    db.session.execute(delete(SegmentMember).where(SegmentMember.consumer_id == consumer_id))
+
+
+def _marketing_granted(consumer_id: object) -> object:
+    latest, later = ConsentRecord, ConsentRecord.__table__.alias("later")
+    newer = exists(
+        select(1).where(
+            later.c.consumer_id == latest.consumer_id,
+            later.c.purpose == latest.purpose,
+            later.c.created_at > latest.created_at,
+        )
+    )
+    return exists(
+        select(1).where(
+            latest.consumer_id == consumer_id,
+            latest.purpose == Purpose.marketing.value,
+            latest.granted.is_(True),
+            ~newer,
+        )
+    )
+
+
+def refresh(segment_id: uuid.UUID) -> int:
+    """Recompute one segment's members in SQL; how many."""
+    segment = db.session.get(Segment, segment_id, with_for_update=True)
+    if segment is None:
+        return 0
+    now = utcnow()
+    query = evaluate.members(rules.parse(segment.rule), segment.brand_id, now)
+    subq = query.subquery()
+    db.session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
+    db.session.execute(
+        insert(SegmentMember).from_select(
+            ["segment_id", "consumer_id"],
+            select(literal(segment_id, SegmentMember.segment_id.type), subq.c.consumer_id).where(
+                and_(_marketing_granted(subq.c.consumer_id))  # type: ignore[arg-type]
+            ),
+        )
+    )
+    segment.members_at = now
+    count = db.session.query(SegmentMember).filter_by(segment_id=segment_id).count()
+    return int(count)
+
+
+def is_member(consumer_id: uuid.UUID, segment_ids: frozenset[uuid.UUID]) -> bool:
+    """Whether the consumer is in any of the segments (one primary-key lookup)."""
+    if not segment_ids:
+        return False
+    found = db.session.scalar(
+        select(SegmentMember.consumer_id)
+        .where(SegmentMember.segment_id.in_(segment_ids), SegmentMember.consumer_id == consumer_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+def memberships(consumer_id: uuid.UUID, segment_ids: frozenset[uuid.UUID]) -> frozenset[uuid.UUID]:
+    """Those of ``segment_ids`` the consumer is a member of (one indexed lookup)."""
+    rows = db.session.scalars(
+        select(SegmentMember.segment_id).where(
+            SegmentMember.segment_id.in_(segment_ids), SegmentMember.consumer_id == consumer_id
+        )
+    )
+    return frozenset(rows)
+
+
+def unknown_segment_ids(brand_id: uuid.UUID, ids: Iterable[str]) -> list[str]:
+    """Those of ``ids`` that are not segments of the brand (campaign targeting: 422)."""
+    ids = list(ids)
+    wanted: dict[str, uuid.UUID] = {}
+    for raw in ids:
+        with contextlib.suppress(ValueError):
+            wanted[raw] = uuid.UUID(raw)
+    found = set(
+        db.session.scalars(
+            select(Segment.id).where(Segment.brand_id == brand_id, Segment.id.in_(wanted.values()))
+        )
+    ) if wanted else set()  # fmt: skip
+    return [raw for raw in ids if wanted.get(raw) not in found]

@@ -1,0 +1,67 @@
+"""Segments: create, list, show (size and breakdowns, privacy-safe), refresh membership."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from accounts.models import Brand, StaffUser
+from anticounterfeit.models import Product
+from core.db import db, utcnow
+from core.queries import get_for_brand, page
+from profiles.errors import InvalidRule, SegmentNotFound
+from profiles.models.segment import Segment
+from profiles.segments import evaluate, rules
+from profiles.segments.privacy import min_segment_size
+from workers.job import enqueue_after_commit
+
+
+def _check_products(brand: Brand, group: rules.Group) -> None:
+    named = rules.product_ids(group)
+    if not named:
+        return
+    known = set(
+        db.session.scalars(
+            select(Product.id).where(Product.brand_id == brand.id, Product.id.in_(named))
+        )
+    )
+    if named - known:
+        raise InvalidRule("The rule names a product this brand does not have.",
+                          product_ids=sorted(str(p) for p in named - known))  # fmt: skip
+
+
+def create_segment(brand: Brand, staff: StaffUser, name: str, rule: Any) -> dict[str, Any]:
+    """Validate and store a segment; its membership (for targeting) is computed by a job."""
+    group = rules.parse(rule)
+    _check_products(brand, group)
+    segment = Segment(brand_id=brand.id, name=name, rule=rule, created_by=staff.id)
+    db.session.add(segment)
+    db.session.flush()
+    from profiles.segments.jobs import refresh_members
+
+    enqueue_after_commit(refresh_members, str(segment.id))
+    return show(brand, segment)
+
+
+def get_segment(brand: Brand, segment_id: str) -> Segment:
+    """One of the brand's segments (another brand's: 404)."""
+    return get_for_brand(Segment, segment_id, brand.id, SegmentNotFound)
+
+
+def show(brand: Brand, segment: Segment) -> dict[str, Any]:
+    """The segment with its published size and breakdowns, computed now."""
+    now = utcnow()
+    ev = evaluate.evaluate(rules.parse(segment.rule), brand.id, now)
+    return {
+        "id": str(segment.id), "name": segment.name, "rule": segment.rule,
+        **evaluate.publish(ev, brand.id, min_segment_size(brand)),
+        "computed_at": now, "created_at": segment.created_at, "members_at": segment.members_at,
+    }  # fmt: skip
+
+
+def list_segments(brand: Brand, number: int, size: int) -> tuple[list[dict[str, Any]], int]:
+    """The brand's segments, newest first, each with its published size (no breakdowns)."""
+    query = select(Segment).where(Segment.brand_id == brand.id)
+    rows, total = page(query.order_by(Segment.created_at.desc(), Segment.id.desc()), number, size)
+    return [show(brand, s) for s in rows], total
