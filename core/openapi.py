@@ -178,6 +178,9 @@ class ErrorResponses(BasePlugin):
             if "requestBody" in operation:
                 statuses += _WITH_BODY
             responses = operation.setdefault("responses", {})
+            if not any(str(code).startswith("2") for code in responses):
+                # A view that builds its own Response (a stream, a file) still succeeds.
+                responses["200"] = {"description": "OK"}
             for status in sorted(statuses):
                 if str(status) not in responses and status not in responses:
                     responses[str(status)] = _error_response(status)
