@@ -132,8 +132,25 @@ def import_models() -> None:
     import accounts.models  # noqa: F401
     import anticounterfeit.models  # noqa: F401
     import campaigns.models  # noqa: F401
+    import channel.models  # noqa: F401
+    import console.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
+
+
+def init_caches(app: Flask) -> None:
+    """The process-wide caches, each an extension made here and reached one way
+    (``current_app.extensions``), never created lazily on the request path. Tests call this
+    again to start each test with empty ones."""
+    import anticounterfeit.keys
+    import anticounterfeit.scans.batchcache
+    import campaigns.cache
+    import core.crypto
+
+    core.crypto.init_app(app)  # the secrets-at-rest key, derived from SECRET_KEY once
+    anticounterfeit.keys.init_app(app)  # code keys: verifying a code reads no row
+    anticounterfeit.scans.batchcache.init_app(app)  # batches by code key (the scan path)
+    campaigns.cache.init_app(app)  # active campaigns by brand (the draw path)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -143,6 +160,11 @@ def _register_blueprints(app: Flask) -> None:
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
     from campaigns.api import blp as campaigns_api
+    from channel import jobs as channel_jobs
+    from channel.api import blp as channel_api
+    from console import rollups
+    from console.api import blp as reports_api
+    from console.views import bp as console_pages
     from core.health import blp as health_api
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
@@ -164,8 +186,11 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
+    api.register_blueprint(channel_api)
     api.register_blueprint(fraud_api)
+    api.register_blueprint(reports_api)
     app.register_blueprint(pages)
+    app.register_blueprint(console_pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(codes_cli)
@@ -174,7 +199,9 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
+    writebehind.on_flushed("rollups", rollups.scans_flushed)
     writebehind.on_flushed("profiles", scans_flushed)
+    writebehind.on_flushed("channel", channel_jobs.scans_flushed)
 
 
 class App(Flask):
@@ -220,6 +247,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     broker.init_app(app)
     api.init_app(app)
+    init_caches(app)
     _register_errors(app)
     _register_docs_assets(app)
     _register_blueprints(app)

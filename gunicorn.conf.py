@@ -9,6 +9,7 @@ envelope instead of gunicorn's HTML page.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import gunicorn.util
@@ -32,3 +33,16 @@ def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> Non
 
 
 gunicorn.util.write_error = _write_json_error
+
+
+def on_starting(_server: Any) -> None:
+    """Refuse to serve on a Redis that may evict keys (``core.broker.check_no_eviction``)."""
+    from redis import Redis
+
+    from core.broker import UnsafeRedis, check_no_eviction
+
+    if os.environ.get("REDIS_URL"):
+        try:
+            check_no_eviction(Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=5))
+        except UnsafeRedis as exc:
+            raise SystemExit(f"refusing to start: {exc.message}") from exc

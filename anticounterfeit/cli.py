@@ -21,7 +21,7 @@ from anticounterfeit import service
 from anticounterfeit.jobs import flush_scan_events
 from anticounterfeit.models import CodeBatch
 from anticounterfeit.scans import writebehind
-from core.broker import current_broker
+from core.broker import check_current_redis, current_broker
 from core.db import db
 from core.errors import DomainError
 from core.queries import parse_id
@@ -84,6 +84,7 @@ def flush_command(follow: bool, batch_size: int, gather: float) -> None:
     """Move scan events from Redis into the database (write-behind)."""
     if current_broker().embedded:
         raise click.ClickException("REDIS_URL is not set: in embedded mode scans flush inline")
+    check_current_redis()
     stopping: list[int] = []
     previous = signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     try:

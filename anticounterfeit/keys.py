@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -102,9 +102,14 @@ class KeyRing:
         self._ids_at = float("-inf")
 
 
+def init_app(app: Flask) -> None:
+    """Give the app its key ring (``create_app``; tests call it again for an empty one)."""
+    app.extensions["keyring"] = KeyRing()
+
+
 def keyring() -> KeyRing:
-    """The current app's key ring."""
-    ring: KeyRing = current_app.extensions.setdefault("keyring", KeyRing())
+    """The current app's key ring (created with the app by ``init_app``)."""
+    ring: KeyRing = current_app.extensions["keyring"]
     return ring
 
 

@@ -87,6 +87,22 @@ class BatchStatus(enum.StrEnum):
     revoked = "revoked"
 
 
+class CodeLevel(enum.StrEnum):
+    """The packaging level a batch's codes are printed for."""
+
+    unit = "unit"
+    case = "case"
+    pallet = "pallet"
+
+
+class Activation(enum.StrEnum):
+    """How a batch's units become active: the batch's activation, or each unit's warehouse
+    out-scan (``on_ship``: a code pack stolen from the factory is worthless)."""
+
+    manual = "manual"
+    on_ship = "on_ship"
+
+
 class CodeBatch(Base):
     """A range of serials under one key, printed for one product (and optionally one lot)."""
 
@@ -108,6 +124,12 @@ class CodeBatch(Base):
         Enum(BatchStatus, native_enum=False, length=16), default=BatchStatus.generated
     )
     revoked_reason: Mapped[str | None] = mapped_column(String(500))
+    level: Mapped[CodeLevel] = mapped_column(
+        Enum(CodeLevel, native_enum=False, length=10), default=CodeLevel.unit
+    )
+    activation: Mapped[Activation] = mapped_column(
+        Enum(Activation, native_enum=False, length=10), default=Activation.manual
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -121,6 +143,27 @@ class CodeBatch(Base):
     def serial_stop(self) -> int:
         """One past the last serial of the batch."""
         return self.serial_start + self.quantity
+
+
+class CodeActivation(Base):
+    """Serials of an ``on_ship`` batch made active by a warehouse out-scan, as ranges.
+
+    A pallet's units are usually consecutive serials, so a 960-unit ship is a row or a few.
+    """
+
+    __tablename__ = "code_activations"
+    __table_args__ = (
+        Index("ix_code_activations_batch_start", "code_batch_id", "serial_start"),
+        CheckConstraint("serial_stop > serial_start", name="range_ordered"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), index=True)
+    code_batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("code_batches.id"))
+    serial_start: Mapped[int] = mapped_column(BigInteger)
+    serial_stop: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(64))  # what activated them (a channel event id)
+    activated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CodeState(Base):

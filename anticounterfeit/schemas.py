@@ -68,6 +68,10 @@ class CodeBatchCreateSchema(InputSchema):
         required=True, strict=True, validate=validate.Range(1, MAX_BATCH_QUANTITY)
     )
     pin_digits = fields.Integer(strict=True, load_default=8, validate=validate.Range(6, 8))
+    level = fields.String(load_default="unit", validate=validate.OneOf(["unit", "case", "pallet"]))
+    activation = fields.String(
+        load_default="manual", validate=validate.OneOf(["manual", "on_ship"])
+    )
 
 
 class CodeBatchSchema(Schema):
@@ -79,6 +83,8 @@ class CodeBatchSchema(Schema):
     serial_end = fields.Function(lambda b: str(b.serial_stop - 1))
     pin_digits = fields.Integer()
     status = fields.Function(lambda b: b.status.value)
+    level = fields.Function(lambda b: b.level.value)
+    activation = fields.Function(lambda b: b.activation.value)
     key_version = fields.Function(lambda b: b.code_key.key_id)
     revoked_reason = fields.String(allow_none=True)
     created_at = fields.DateTime()

@@ -23,7 +23,14 @@ from anticounterfeit.errors import (
     UnknownProduct,
 )
 from anticounterfeit.keys import _to_code_key, allocate_serials, current_key
-from anticounterfeit.models import BatchStatus, CodeBatch, Product, ProductBatch
+from anticounterfeit.models import (
+    Activation,
+    BatchStatus,
+    CodeBatch,
+    CodeLevel,
+    Product,
+    ProductBatch,
+)
 from anticounterfeit.scans.batchcache import batches_changed
 from core.db import db, utcnow
 from core.errors import InvalidInput
@@ -60,6 +67,8 @@ class NewCodeBatch:
     quantity: int
     batch_id: str | None = None
     pin_digits: int = 8
+    level: str = "unit"  # unit | case | pallet
+    activation: str = "manual"  # manual | on_ship (units activate at their warehouse out-scan)
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,7 @@ def create_code_batch(brand: Brand, new: NewCodeBatch) -> CodeBatch:
     batch = CodeBatch(
         brand_id=brand.id, product=product, product_batch=lot, code_key=key,
         serial_start=start, quantity=quantity, pin_digits=new.pin_digits,
+        level=CodeLevel(new.level), activation=Activation(new.activation),
     )  # fmt: skip
     db.session.add(batch)
     db.session.flush()

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import Flask, current_app
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -65,6 +65,7 @@ class CampaignInfo:
     new_consumers_only: bool
     points_valid_days: int | None
     segment_ids: frozenset[uuid.UUID] = frozenset()
+    audience: str = "consumer"
 
     def runs_at(self, at: datetime) -> bool:
         """Whether ``at`` is inside the campaign's window."""
@@ -81,6 +82,7 @@ def snapshot(c: Campaign) -> CampaignInfo:
         c.per_consumer_per_day, c.per_consumer_total, frozenset(c.product_ids),
         frozenset(c.code_batch_ids), frozenset(c.regions), c.new_consumers_only,
         c.points_valid_days, frozenset(uuid.UUID(s) for s in c.segment_ids),
+        audience=c.audience.value,
     )  # fmt: skip
 
 
@@ -141,7 +143,12 @@ class CampaignCache:
             return entry
 
 
+def init_app(app: Flask) -> None:
+    """Give the app its campaign cache (``create_app``; tests call it again for an empty one)."""
+    app.extensions["campaign_cache"] = CampaignCache()
+
+
 def campaign_cache() -> CampaignCache:
-    """The current app's campaign cache."""
-    cache: CampaignCache = current_app.extensions.setdefault("campaign_cache", CampaignCache())
+    """The current app's campaign cache (created with the app by ``init_app``)."""
+    cache: CampaignCache = current_app.extensions["campaign_cache"]
     return cache

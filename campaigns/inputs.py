@@ -61,6 +61,7 @@ class CampaignInput(Patch):
     limits: LimitsInput | None = None
     targeting: TargetingInput | None = None
     points_valid_days: int | None = None
+    audience: str | None = None
 
 
 @dataclass(frozen=True)

@@ -54,16 +54,15 @@ def reconcile_budgets() -> dict[str, int]:
 
 
 @job
-def expire_points(*, batches: int = 50) -> int:
-    """Expire every credit past its date, consumer by consumer; returns the points removed.
-
-    Up to ``batches`` x 1,000 consumers per run (one transaction); the next run takes the rest.
-    """
+def expire_points(*, after: str | None = None, batch: int = points.EXPIRY_BATCH) -> int:
+    """Expire the credits past their date of up to ``batch`` consumers (in id order, after
+    ``after``); returns the points removed. One job, one transaction: at most ``batch`` accounts
+    are locked at a time. If there may be more, the next batch is sent after the commit."""
     now, removed = utcnow(), 0
-    for _ in range(batches):
-        due = points.consumers_with_due_credits(now)
-        if not due:
-            break
-        for consumer_id in due:
-            removed += points.expire_due(consumer_id, now)
+    due = points.consumers_with_due_credits(now, after=uuid.UUID(after) if after else None,
+                                            limit=batch)  # fmt: skip
+    for consumer_id in due:
+        removed += points.expire_due(consumer_id, now)
+    if len(due) == batch:
+        enqueue_after_commit(expire_points, after=str(due[-1]), batch=batch)
     return removed

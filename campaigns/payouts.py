@@ -143,7 +143,8 @@ def stuck(older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> lis
     rows = db.session.scalars(
         select(Payout.id)
         .where(
-            Payout.status.in_(OPEN), Payout.cleared.is_(True),
+            Payout.status.in_(OPEN),
+            Payout.cleared.is_(True),
             Payout.updated_at < utcnow() - older_than,
         )
         .order_by(Payout.updated_at)

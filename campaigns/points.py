@@ -19,6 +19,9 @@ from campaigns.models import EntryKind, PointsAccount, PointsEntry
 from core.db import db, utcnow
 from core.queries import page as paginate
 
+#: Consumers whose credits one expiry job expires (their account rows locked until it commits).
+EXPIRY_BATCH = 500
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -160,18 +163,19 @@ def expire_due(consumer_id: uuid.UUID, now: datetime | None = None) -> int:
     return expired
 
 
-def consumers_with_due_credits(now: datetime, limit: int = 1000) -> list[uuid.UUID]:
-    """Consumers holding credits past their expiry (for the expiry sweep)."""
-    rows = db.session.scalars(
-        select(PointsEntry.consumer_id)
-        .where(
-            PointsEntry.kind == EntryKind.credit,
-            PointsEntry.remaining > 0,
-            PointsEntry.expires_at <= now,
-        )
-        .distinct()
-        .limit(limit)
+def consumers_with_due_credits(
+    now: datetime, *, after: uuid.UUID | None = None, limit: int = EXPIRY_BATCH
+) -> list[uuid.UUID]:
+    """Consumers holding credits past their expiry, in id order after ``after`` (the sweep's
+    pages: each consumer is visited once per sweep, whatever happens to its credits)."""
+    query = select(PointsEntry.consumer_id).where(
+        PointsEntry.kind == EntryKind.credit,
+        PointsEntry.remaining > 0,
+        PointsEntry.expires_at <= now,
     )
+    if after is not None:
+        query = query.where(PointsEntry.consumer_id > after)
+    rows = db.session.scalars(query.distinct().order_by(PointsEntry.consumer_id).limit(limit))
     return list(rows)
 
 

@@ -53,6 +53,8 @@ class ScanFacts:
     province: str | None
     city: str | None
     at: datetime
+    #: Consumer scans draw from consumer campaigns; channel scans from clerk/store/dealer ones.
+    audience: str = "consumer"
 
     @property
     def code(self) -> str:
@@ -117,7 +119,8 @@ def targets(
 
 def draw_for_scan(facts: ScanFacts) -> list[Award]:
     """Draw from every active campaign that targets the scan; returns the awards won."""
-    campaigns = active_campaigns(facts.brand_id, facts.at)
+    campaigns = [c for c in active_campaigns(facts.brand_id, facts.at)
+                 if c.audience == facts.audience]  # fmt: skip
     if not campaigns:
         return []
     is_new = _is_new_consumer(facts) if any(c.new_consumers_only for c in campaigns) else None

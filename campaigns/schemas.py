@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from marshmallow import Schema, fields, post_dump, validate
 
 from campaigns import inputs
-from campaigns.models import AwardStatus, CampaignKind, CampaignStatus, DrawOutcome
+from campaigns.models import Audience, AwardStatus, CampaignKind, CampaignStatus, DrawOutcome
 from core.fields import Name
 from core.schemas import InputSchema
 
@@ -66,6 +66,7 @@ class CampaignPatchSchema(InputSchema):
     limits = fields.Nested(LimitsSchema)
     targeting = fields.Nested(TargetingSchema)
     points_valid_days = fields.Integer(strict=True, validate=validate.Range(1, 3650))
+    audience = fields.String(validate=validate.OneOf([a.value for a in Audience]))
 
 
 class CampaignCreateSchema(CampaignPatchSchema):
@@ -132,6 +133,7 @@ class CampaignSchema(Schema):
         }
     )
     points_valid_days = fields.Integer(allow_none=True)
+    audience = fields.Function(lambda c: c.audience.value)
     version = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

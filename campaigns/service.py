@@ -22,6 +22,7 @@ from campaigns.cache import campaigns_changed
 from campaigns.errors import InvalidTerms, InvalidTransition, UnknownCampaign, UnknownTarget
 from campaigns.inputs import CampaignInput
 from campaigns.models import (
+    Audience,
     Award,
     AwardStatus,
     Campaign,
@@ -91,6 +92,7 @@ def _apply(campaign: Campaign, t: terms.Terms) -> None:
     campaign.regions, campaign.new_consumers_only = list(t.regions), t.new_consumers_only
     campaign.points_valid_days = t.points_valid_days
     campaign.segment_ids = list(t.segment_ids)
+    campaign.audience = Audience(t.audience)
 
 
 def _add_tiers(campaign: Campaign, t: terms.Terms) -> None:

@@ -55,6 +55,7 @@ class Terms:
     new_consumers_only: bool = False
     points_valid_days: int | None = None
     segment_ids: tuple[str, ...] = ()
+    audience: str = "consumer"
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able record of these terms (the campaign version)."""
@@ -157,6 +158,8 @@ def _from_body(body: CampaignInput, base: dict[str, Any], errors: dict[str, Any]
     for section in (body.limits, body.targeting):
         for key, value in (section.changes() if section else {}).items():
             values[key] = tuple(value) if isinstance(value, list) else value
+    if body.audience is not None:
+        values["audience"] = body.audience
     return values
 
 
@@ -219,4 +222,5 @@ def of(campaign: Campaign) -> Terms:
         product_ids=tuple(campaign.product_ids), code_batch_ids=tuple(campaign.code_batch_ids),
         regions=tuple(campaign.regions), new_consumers_only=campaign.new_consumers_only,
         points_valid_days=campaign.points_valid_days, segment_ids=tuple(campaign.segment_ids),
+        audience=campaign.audience.value,
     )  # fmt: skip

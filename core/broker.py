@@ -6,15 +6,48 @@ transaction that enqueued them commits, so a demo needs no server.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import click
 import fakeredis
 from flask import Flask, current_app
 from redis import Redis
+from redis.exceptions import ResponseError
 from rq import Queue
 from rq.serializers import JSONSerializer
 
 QUEUES = ("payouts", "fraud", "default")
+log = logging.getLogger(__name__)
+
+
+class UnsafeRedis(click.ClickException):
+    """Redis is configured so that it may silently drop keys the service relies on."""
+
+
+def check_no_eviction(redis: Redis) -> str | None:
+    """Refuse a Redis whose ``maxmemory-policy`` is not ``noeviction``; the policy, or None if
+    the server does not say (``CONFIG`` disabled, as on some managed services: warned).
+
+    An evicted key is not a cache miss here: a "scanned" bitmap or code state evicted re-marks
+    codes as never scanned (a copied code looks genuine again), an evicted stream loses scans,
+    an evicted budget counter is re-seeded late. The start-up commands call this (the web
+    processes through ``gunicorn.conf.py``, ``flask worker``, ``scheduler``, ``scans flush``).
+    """
+    try:
+        reply: Any = redis.config_get("maxmemory-policy")
+    except ResponseError as exc:
+        log.warning("cannot read Redis maxmemory-policy (%s): it must be noeviction", exc)
+        return None
+    policy = reply.get("maxmemory-policy")
+    policy = policy.decode() if isinstance(policy, bytes) else policy
+    if policy != "noeviction":
+        raise UnsafeRedis(
+            f"Redis maxmemory-policy is {policy!r}: it must be 'noeviction' (an evicted key "
+            "silently re-marks codes as never scanned). Run: CONFIG SET maxmemory-policy "
+            "noeviction (and set it in redis.conf)."
+        )
+    return str(policy)
 
 
 class Broker:
@@ -48,6 +81,13 @@ class Broker:
 
 
 broker = Broker()
+
+
+def check_current_redis() -> None:
+    """``check_no_eviction`` for the current app's Redis (nothing to check in embedded mode)."""
+    ext = current_broker()
+    if not ext.embedded and ext.redis is not None:
+        check_no_eviction(ext.redis)
 
 
 def current_broker() -> Broker:

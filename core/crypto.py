@@ -7,7 +7,7 @@ import base64
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -19,12 +19,21 @@ def derive_key(secret_key: str, purpose: str) -> bytes:
     return hkdf.derive(secret_key.encode())
 
 
+def init_app(app: Flask) -> None:
+    """Derive the app's secrets-at-rest key from its SECRET_KEY, once (``create_app``)."""
+    app.extensions["fernet"] = {app.config["SECRET_KEY"]: _derive(app.config["SECRET_KEY"])}
+
+
+def _derive(secret: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(derive_key(secret, "secrets-at-rest")))
+
+
 def _fernet() -> Fernet:
-    cache = current_app.extensions.setdefault("fernet", {})
+    ferns: dict[str, Fernet] = current_app.extensions["fernet"]
     secret = current_app.config["SECRET_KEY"]
-    if secret not in cache:
-        cache[secret] = Fernet(base64.urlsafe_b64encode(derive_key(secret, "secrets-at-rest")))
-    return cache[secret]
+    if secret not in ferns:  # SECRET_KEY replaced after create_app (tests): derive it once too
+        ferns[secret] = _derive(secret)
+    return ferns[secret]
 
 
 class EncryptedText(TypeDecorator[str]):

@@ -31,6 +31,18 @@ return out
 )
 
 
+# Give back one counted event, if the window still exists (an expired key must not come back
+# negative and without a TTL: that would grant extra events forever).
+_FORGIVE = Script(
+    None,  # type: ignore[arg-type]
+    b"""
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+""",
+)
+
+
 @dataclass(frozen=True)
 class Limit:
     """At most ``count`` events per ``seconds`` for one key."""
@@ -70,6 +82,11 @@ def check(redis: Redis, limit: Limit, subject: str) -> None:
     value, ttl = pipe.execute()
     if value is not None and int(value) >= limit.count:
         raise RateLimited(retry_after=max(int(ttl), 1))
+
+
+def forgive(redis: Redis, limit: Limit, subject: str) -> None:
+    """Give back one event counted by ``hit`` (an attempt that turned out not to count)."""
+    _FORGIVE(keys=[_key(limit, subject)], client=redis)
 
 
 def reset(redis: Redis, limit: Limit, subject: str) -> None:

@@ -118,12 +118,11 @@ def _flush_redis() -> None:
     """Empty Redis and the in-process caches that mirror the database."""
     from flask import current_app
 
+    from app import init_caches
     from core.broker import redis_client
 
     redis_client().flushdb()
-    current_app.extensions.pop("keyring", None)
-    current_app.extensions.pop("campaign_cache", None)
-    current_app.extensions.pop("batch_cache", None)
+    init_caches(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @pytest.fixture

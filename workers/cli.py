@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from core.broker import QUEUES, current_broker
+from core.broker import QUEUES, check_current_redis, current_broker
 from workers.job import bind_process_app
 
 
@@ -22,6 +22,7 @@ def worker_command(burst: bool, queues: tuple[str, ...]) -> None:
     ext = current_broker()
     if ext.embedded:
         raise click.ClickException("REDIS_URL is not set: in embedded mode jobs run inline")
+    check_current_redis()
     names = queues or QUEUES
     worker = Worker(list(names), connection=ext.redis, serializer=JSONSerializer)
     worker.work(burst=burst, with_scheduler=True)

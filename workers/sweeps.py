@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import click
 from flask.cli import with_appcontext
 
-from core.broker import current_broker, queue
+from core.broker import check_current_redis, current_broker, queue
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ SWEEPS = (
     Sweep("profiles.segments.jobs.refresh_all_members", 300),
     Sweep("fraud.jobs.sweep_unchecked", 60, "fraud"),
     Sweep("fraud.jobs.sweep_forged", 60, "fraud"),
+    Sweep("console.jobs.count_forged_scans", 60),
+    Sweep("console.jobs.rebuild_rollups", 600),
 )
 
 
@@ -57,6 +59,7 @@ def tick() -> list[str]:
 @with_appcontext
 def scheduler_command(once: bool) -> None:
     """Enqueue the periodic sweeps (the Procfile's ``scheduler`` process)."""
+    check_current_redis()
     while True:
         for name in tick():
             log.info("enqueued sweep %s", name)

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app
+from flask import Flask, current_app
 from redis import Redis
 from redis.commands.core import Script
 from redis.exceptions import RedisError
@@ -95,6 +95,8 @@ class BatchInfo:
     status: BatchStatus
     product: ProductInfo
     product_batch: LotInfo | None
+    level: str = "unit"  # CodeLevel
+    activation: str = "manual"  # Activation: "on_ship" units activate at their out-scan
 
     @property
     def serial_stop(self) -> int:
@@ -130,6 +132,7 @@ def snapshot(batch: CodeBatch) -> BatchInfo:
         batch.id, batch.brand_id, batch.product_id, batch.code_key_id, batch.serial_start,
         batch.quantity, batch.pin_digits, batch.status, product,
         LotInfo(lot.id, lot.lot, lot.production_date, lot.expiry_date) if lot else None,
+        level=batch.level.value, activation=batch.activation.value,
     )  # fmt: skip
 
 
@@ -200,9 +203,14 @@ class BatchCache:
         return batch, entry.token
 
 
+def init_app(app: Flask) -> None:
+    """Give the app its batch cache (``create_app``; tests call it again for an empty one)."""
+    app.extensions["batch_cache"] = BatchCache()
+
+
 def batch_cache() -> BatchCache:
-    """The current app's batch cache."""
-    cache: BatchCache = current_app.extensions.setdefault("batch_cache", BatchCache())
+    """The current app's batch cache (created with the app by ``init_app``)."""
+    cache: BatchCache = current_app.extensions["batch_cache"]
     return cache
 
 

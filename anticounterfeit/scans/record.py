@@ -48,6 +48,7 @@ from typing import Any
 from sqlalchemy import select
 
 from anticounterfeit import codes, gs1
+from anticounterfeit.activation import unit_active
 from anticounterfeit.errors import PinLocked
 from anticounterfeit.geo import Region, city_point, region_for
 from anticounterfeit.keys import LoadedKey, keyring
@@ -59,7 +60,7 @@ from anticounterfeit.verdicts import Assessment, Sighting, Verdict, assess
 from core.broker import current_broker, redis_client
 from core.db import db, new_id, utcnow
 from core.errors import RateLimited
-from core.ratelimit import Limit, check, hit
+from core.ratelimit import Limit, forgive, hit
 
 PIN_FAILURES = Limit("pin-fail", count=5, seconds=3600)
 INVALID_SCAN_STREAM = "scans:invalid"
@@ -159,17 +160,22 @@ def _verified(facts: ScanInput) -> tuple[LoadedKey, codes.DecodedCode, str, str 
 
 
 def _check_pin(loaded: LoadedKey, batch: BatchInfo, serial: int, pin: str | None) -> bool | None:
-    """Check a scratch-off PIN; after five wrong ones the code's PIN checks lock for an hour."""
+    """Check a scratch-off PIN; after five wrong ones the code's PIN checks lock for an hour.
+
+    Count first, then verify: every attempt takes a guess atomically (INCR) before the PIN is
+    compared, and a right PIN gives it back. So a parallel burst gets at most five wrong
+    comparisons, where checking the count and then recording a failure would let every request
+    of the burst pass the check before any failure was written."""
     if pin is None:
         return None
     redis, subject = redis_client(), f"{loaded.key.key_id}:{serial}"
     try:
-        check(redis, PIN_FAILURES, subject)
-        if codes.check_pin(loaded.key, serial, pin, batch.pin_digits):
-            return True
         hit(redis, PIN_FAILURES, subject)
     except RateLimited as exc:
         raise PinLocked(retry_after=exc.retry_after) from exc
+    if codes.check_pin(loaded.key, serial, pin, batch.pin_digits):
+        forgive(redis, PIN_FAILURES, subject)
+        return True
     return False
 
 
@@ -218,7 +224,7 @@ def _record(result: ScanResult, facts: ScanInput, loaded: LoadedKey, token: str)
             loaded.key.key_id, loaded.record_id, result.serial, batch.id,
             result.serial - batch.serial_start,
         )  # fmt: skip
-        if batch.status is BatchStatus.active:
+        if batch.status is BatchStatus.active or unit_active(batch, result.serial):
             status = _record_active(result, facts, ref, token, now)
         else:
             status = _record_inactive(result, facts, ref, token, now)

@@ -3,6 +3,7 @@
 from campaigns.models.award import Award, AwardStatus, Payout, PayoutStatus
 from campaigns.models.campaign import (
     PPM,
+    Audience,
     Campaign,
     CampaignKind,
     CampaignStatus,
@@ -22,6 +23,7 @@ from campaigns.models.points import (
 
 __all__ = [
     "PPM",
+    "Audience",
     "Award",
     "AwardStatus",
     "Campaign",

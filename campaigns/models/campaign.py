@@ -38,6 +38,15 @@ class CampaignKind(enum.StrEnum):
     points = "points"
 
 
+class Audience(enum.StrEnum):
+    """Who a campaign rewards: shoppers' scans, or channel scans (clerks' sales, receipts)."""
+
+    consumer = "consumer"
+    clerk = "clerk"
+    store = "store"
+    dealer = "dealer"
+
+
 class CampaignStatus(enum.StrEnum):
     draft = "draft"
     active = "active"
@@ -89,6 +98,7 @@ class Campaign(Base):
     segment_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     new_consumers_only: Mapped[bool] = mapped_column(default=False)
     points_valid_days: Mapped[int | None] = mapped_column(Integer)
+    audience: Mapped[Audience] = mapped_column(_enum(Audience), default=Audience.consumer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

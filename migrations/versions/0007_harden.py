@@ -1,7 +1,7 @@
 """a GTIN belongs to one brand in a deployment
 
 Revision ID: 0007_harden
-Revises: 0009_consumers
+Revises: 0010_channel
 Create Date: 2026-11-30 02:20:00
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0007_harden'
-down_revision = '0009_consumers'
+down_revision = '0010_channel'
 branch_labels = None
 depends_on = None
 

@@ -20,7 +20,9 @@ CHINA = timezone(timedelta(hours=8))
 CLIENTS = 32
 
 
-def _scan_all(app: Flask, jobs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _scan_all(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, jobs: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
     """POST every (url, token) from CLIENTS threads; every response must be a 200."""
 
     def scan(job: tuple[str, str]) -> dict[str, Any]:
@@ -31,12 +33,9 @@ def _scan_all(app: Flask, jobs: list[tuple[str, str]]) -> list[dict[str, Any]]:
         assert response.status_code == 200, response.get_data(as_text=True)
         return dict(response.get_json())
 
-    app.config["RATELIMIT_ENABLED"] = False
-    try:
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            return list(pool.map(scan, jobs))
-    finally:
-        app.config["RATELIMIT_ENABLED"] = True
+    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", False)
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        return list(pool.map(scan, jobs))
 
 
 def assert_invariants(campaign_id: Any, budget: int) -> dict[str, int]:
@@ -50,9 +49,8 @@ def assert_invariants(campaign_id: Any, budget: int) -> dict[str, int]:
     campaign = db.session.get(Campaign, campaign_id)
     assert campaign is not None
     awards = list(db.session.scalars(select(Award).where(Award.campaign_id == campaign_id)))
-    awarded = sum(a.amount for a in awards)
+    awarded = sum(a.amount for a in awards)  # read from the awards, not the campaign's counter
     assert awarded == campaign.spent <= budget
-    assert campaign.spent + campaign.remaining == budget and campaign.remaining >= 0
     assert campaign.awards_count == len(awards)
     per_code = Counter((a.code_key_id, a.serial) for a in awards)
     assert max(per_code.values(), default=0) <= 1
@@ -83,7 +81,7 @@ def assert_invariants(campaign_id: Any, budget: int) -> dict[str, int]:
         assert wins.total == totals[wins.consumer_id]
     # Every reservation that did not become an award was released: Redis agrees with the record.
     redis_remaining = redis_client().get(counters.remaining_key(campaign_id))
-    assert redis_remaining is not None and int(redis_remaining) == campaign.remaining
+    assert redis_remaining is not None and int(redis_remaining) == budget - awarded
     return {"awards": len(awards), "spent": campaign.spent, "draws": int(draws or 0),
             "max_total": max(totals.values(), default=0)}  # fmt: skip
 
@@ -109,8 +107,9 @@ PRIZES = [
 @pytest.mark.slow
 @pytest.mark.realservices
 def test_thousands_of_scans_never_overspend(
-    app: Flask, committed: None, make_codes: Any, make_consumer: Any, make_campaign: Any
-) -> None:
+    app: Flask, committed: None, make_codes: Any, make_consumer: Any, make_campaign: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     budget = 5_000
     c, campaign, tokens = _setup(
         make_codes, make_consumer, make_campaign, codes=2_000, consumers=60, budget_fen=budget,
@@ -120,18 +119,22 @@ def test_thousands_of_scans_never_overspend(
     jobs = [(url, rng.choice(tokens)) for url in c.urls]
     jobs += [(rng.choice(c.urls[:200]), rng.choice(tokens)) for _ in range(400)]  # re-scans
     rng.shuffle(jobs)
-    responses = _scan_all(app, jobs)
+    responses = _scan_all(app, monkeypatch, jobs)
     facts = assert_invariants(campaign.id, budget)
     rewards = sum(len(r["rewards"]) for r in responses)
     assert rewards == facts["awards"] > 0
-    assert facts["spent"] > budget - 100 or facts["max_total"] == 3  # exhausted, or limits bit
-    assert facts["draws"] <= 2_000
+    # 60 shoppers may win 180 prizes (~88 fen each): the budget runs out first, to within the
+    # largest prize (100 fen).
+    assert budget - facts["spent"] < 100
+    assert facts["draws"] == len(set(c.urls))  # every code's first (logged-in) scan drew once
 
 
+@pytest.mark.slow  # 800 scans: about 25 s
 @pytest.mark.realservices
 def test_lost_redis_counters_cannot_overspend(
-    app: Flask, committed: None, make_codes: Any, make_consumer: Any, make_campaign: Any
-) -> None:
+    app: Flask, committed: None, make_codes: Any, make_consumer: Any, make_campaign: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     """Redis wrongly says there is plenty (lost writes): PostgreSQL's guards still hold."""
     from campaigns import budget as counters
     from core.broker import redis_client
@@ -142,7 +145,7 @@ def test_lost_redis_counters_cannot_overspend(
         prizes=[{"amount_fen": 100, "probability": 1.0}],
     )  # fmt: skip
     redis_client().set(counters.remaining_key(campaign.id), 10**9)
-    responses = _scan_all(app, list(zip(c.urls, tokens + tokens, strict=True)))
+    responses = _scan_all(app, monkeypatch, list(zip(c.urls, tokens + tokens, strict=True)))
     assert sum(len(r["rewards"]) for r in responses) == 20
     redis_client().set(counters.remaining_key(campaign.id), 0)  # what reconciliation would do
     facts = assert_invariants(campaign.id, budget)

@@ -16,8 +16,7 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     runner = app.test_cli_runner()
     first, second = runner.invoke(args=["demo"]), runner.invoke(args=["demo"])
     assert first.exit_code == 0 and second.exit_code == 0, first.output
-    assert db.session.query(Campaign).count() == 1
-    campaign = db.session.query(Campaign).one()
+    campaign = db.session.query(Campaign).filter_by(audience="consumer").one()
     assert campaign.status is CampaignStatus.active
     urls = re.findall(r"(https?://\S+/01/\d{14}/21/[A-Z2-7]+)", first.output)
     assert len(urls) == 3
@@ -27,11 +26,16 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     assert response.status_code == 200 and response.get_json()["verdict"] == "authentic"
     from profiles.demo import SHOPPERS
 
-    # the demo shopper, the demo harvester, the profiled shoppers
-    assert db.session.query(Consumer).count() == 2 + SHOPPERS
+    # the demo shopper, the demo harvester, the profiled shoppers, the console's 60 of six
+    # weeks, the demo channel's 4 clerks
+    assert db.session.query(Consumer).count() == 2 + SHOPPERS + 60 + 4
+    from console.models import ScanRollup
+
+    assert len({r.day for r in db.session.query(ScanRollup).all()}) >= 40
     from fraud.models import FraudCase
 
-    [case] = db.session.query(FraudCase).all()  # the demo's fraud case, seeded once
+    [case] = db.session.query(FraudCase).filter(FraudCase.kind != "diversion").all()  # seeded once
+    assert db.session.query(FraudCase).filter_by(kind="diversion").count() == 1  # the channel's
     assert case.status.value == "open"
     assert "batch_harvest" in {signal["rule"] for signal in case.signals}
 

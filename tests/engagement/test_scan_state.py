@@ -250,30 +250,6 @@ def test_replaying_the_stream_stores_each_event_once(make_codes: Any, make_consu
     assert state_of(c, 1).scan_count == 1 and state_of(c, 2) is None
 
 
-def test_a_flusher_that_died_before_acknowledging_is_replayed(
-    make_codes: Any, monkeypatch: Any
-) -> None:
-    from anticounterfeit.models import CodeState, ScanEvent
-    from anticounterfeit.scans import writebehind
-    from anticounterfeit.scans.bulkwrite import parse
-    from anticounterfeit.scans.state import EVENTS
-    from core.broker import redis_client
-    from core.db import db
-
-    c = make_codes()
-    for url in c.urls[:3]:
-        scan(url)
-    redis = redis_client()
-    entries = writebehind.read_batch(redis, "crashed")
-    writebehind.store([parse(f) for _, f in entries], writebehind.Dead())
-    db.commit()  # ...and the flusher dies here, before acknowledging
-    monkeypatch.setattr(writebehind, "CLAIM_IDLE_MS", 0)
-    assert flush("rescuer") == 3  # claimed from the dead flusher, written again
-    assert flush("rescuer") == 0
-    assert count(ScanEvent) == 3 and count(CodeState) == 3
-    assert redis.xlen(EVENTS) == 0 and redis.xpending(EVENTS, writebehind.GROUP)["pending"] == 0
-
-
 def test_events_the_database_refuses_go_to_dead_letters(make_codes: Any) -> None:
     from anticounterfeit.models import ScanEvent
     from anticounterfeit.scans import writebehind

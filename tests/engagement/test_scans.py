@@ -277,8 +277,9 @@ def test_landing_page_shows_the_verdict(client: FlaskClient, make_codes: Any) ->
 
 @pytest.mark.realservices
 def test_fifty_simultaneous_first_scans_make_exactly_one_first(
-    app: Flask, committed: None, make_codes: Any, make_consumer: Any, flush_scans: Any
-) -> None:
+    app: Flask, committed: None, make_codes: Any, make_consumer: Any, flush_scans: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     from anticounterfeit.models import CodeState, ScanEvent
     from core.db import db
     from profiles.service import issue_consumer_token
@@ -287,7 +288,7 @@ def test_fifty_simultaneous_first_scans_make_exactly_one_first(
     consumers = [make_consumer(c.brand) for _ in range(50)]
     tokens = [issue_consumer_token(x).access_token for x in consumers]
     db.commit()
-    app.config["RATELIMIT_ENABLED"] = False
+    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", False)
 
     def scan(token: str) -> str:
         response = app.test_client().post(
@@ -296,11 +297,8 @@ def test_fifty_simultaneous_first_scans_make_exactly_one_first(
         assert response.status_code == 200, response.get_data(as_text=True)
         return str(response.get_json()["verdict"])
 
-    try:
-        with ThreadPoolExecutor(16) as pool:
-            verdicts = list(pool.map(scan, tokens))
-    finally:
-        app.config["RATELIMIT_ENABLED"] = True
+    with ThreadPoolExecutor(16) as pool:
+        verdicts = list(pool.map(scan, tokens))
     assert verdicts.count("authentic") == 1
     assert verdicts.count("suspect_copy") == 49
     assert flush_scans() == 50

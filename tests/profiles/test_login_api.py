@@ -112,7 +112,7 @@ def test_missing_fields(client: FlaskClient) -> None:
 
 @pytest.mark.realservices
 def test_concurrent_first_logins_make_one_consumer(
-    app: Flask, committed: None, make_brand: Any, fake_wechat: Any
+    app: Flask, committed: None, make_brand: Any, fake_wechat: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from core.db import db
 
@@ -126,12 +126,9 @@ def test_concurrent_first_logins_make_one_consumer(
 
     # Eight logins and the fake server share one interpreter: on a loaded machine the default
     # 1 s test timeout can expire before the fake answers, which is not what this test is about.
-    app.config["WECHAT_TIMEOUT_SECONDS"] = 10.0
-    try:
-        with ThreadPoolExecutor(8) as pool:
-            results = list(pool.map(go, codes))
-    finally:
-        app.config["WECHAT_TIMEOUT_SECONDS"] = 1.0
+    monkeypatch.setitem(app.config, "WECHAT_TIMEOUT_SECONDS", 10.0)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(go, codes))
     assert {r["consumer"]["id"] for r in results} == {results[0]["consumer"]["id"]}
     assert sum(r["consumer"]["is_new"] for r in results) == 1
     assert count_consumers() == 1

@@ -1,0 +1,123 @@
+"""Partners (warehouses, dealers, stores) with their territories, invites and clerks."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from accounts.models import Brand
+from anticounterfeit import geo
+from channel.errors import AlreadyClerk, InviteExpired, UnknownInvite, UnknownPartner
+from channel.inputs import NewPartner
+from channel.models import Partner, PartnerClerk, PartnerInvite, PartnerKind
+from core.db import db, utcnow
+from core.errors import InvalidInput
+from core.queries import get_for_brand
+from core.queries import page as paginate
+
+INVITE_DAYS = 7
+INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
+INVITE_LENGTH = 10
+
+
+def _check_places(province: str, city: str, territory: list[str]) -> None:
+    names = geo.region_names()
+    errors: dict[str, list[str]] = {}
+    if province not in names:
+        errors["province"] = [f"unknown region {province!r} (use full names, e.g. 浙江省)"]
+    if city not in names:
+        errors["city"] = [f"unknown region {city!r} (use full names, e.g. 杭州市)"]
+    unknown = [t for t in territory if t not in names]
+    if unknown:
+        errors["territory"] = [f"unknown region {t!r}" for t in unknown]
+    if errors:
+        raise InvalidInput(errors=errors)
+
+
+def create_partner(brand: Brand, new: NewPartner) -> Partner:
+    """Register a warehouse, dealer or store; ``territory`` lists the provinces/cities it serves."""
+    territory = list(dict.fromkeys(new.territory or []))
+    _check_places(new.province, new.city, territory)
+    parent = get_partner(brand, new.parent_id) if new.parent_id else None
+    partner = Partner(
+        brand_id=brand.id, kind=PartnerKind(new.kind), name=new.name, province=new.province,
+        city=new.city, parent_id=parent.id if parent else None, territory=territory,
+    )  # fmt: skip
+    db.session.add(partner)
+    db.session.flush()
+    return partner
+
+
+def get_partner(brand: Brand | uuid.UUID, partner_id: str | uuid.UUID) -> Partner:
+    """A partner of the brand (404 for another brand's)."""
+    brand_id = brand if isinstance(brand, uuid.UUID) else brand.id
+    partner: Partner = get_for_brand(Partner, partner_id, brand_id, UnknownPartner)
+    return partner
+
+
+def list_partners(
+    brand: Brand, page: int, page_size: int, kind: str | None = None
+) -> tuple[list[Partner], int]:
+    """A page of the brand's partners, oldest first."""
+    query = select(Partner).where(Partner.brand_id == brand.id).order_by(Partner.id)
+    if kind:
+        query = query.where(Partner.kind == PartnerKind(kind))
+    return paginate(query, page, page_size)
+
+
+def create_invite(brand: Brand, partner_id: str) -> PartnerInvite:
+    """A one-time invite code for a clerk of the partner, valid for a week."""
+    partner = get_partner(brand, partner_id)
+    code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+    invite = PartnerInvite(
+        brand_id=brand.id, partner_id=partner.id, code=code,
+        expires_at=utcnow() + timedelta(days=INVITE_DAYS),
+    )  # fmt: skip
+    db.session.add(invite)
+    db.session.flush()
+    return invite
+
+
+def join(brand_id: uuid.UUID, consumer_id: uuid.UUID, invite_code: str) -> PartnerClerk:
+    """Redeem an invite: the consumer becomes the partner's clerk (an invite works once)."""
+    code = invite_code.strip().upper()
+    invite = db.session.scalar(
+        select(PartnerInvite).where(PartnerInvite.code == code, PartnerInvite.brand_id == brand_id)
+    )
+    if invite is None:
+        raise UnknownInvite()
+    now = utcnow()
+    if invite.used_at is not None or invite.expires_at <= now:
+        raise InviteExpired()
+    if clerk_of(consumer_id) is not None:
+        raise AlreadyClerk()
+    taken = db.session.execute(
+        update(PartnerInvite)
+        .where(PartnerInvite.id == invite.id, PartnerInvite.used_at.is_(None))
+        .values(used_at=now, used_by=consumer_id)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(taken, "rowcount", 0):
+        raise InviteExpired()
+    clerk = PartnerClerk(
+        brand_id=brand_id, partner_id=invite.partner_id, consumer_id=consumer_id,
+        invite_id=invite.id, joined_at=now,
+    )  # fmt: skip
+    try:
+        with db.session.begin_nested():
+            db.session.add(clerk)
+    except IntegrityError as exc:
+        raise AlreadyClerk() from exc
+    return clerk
+
+
+def clerk_of(consumer_id: uuid.UUID) -> PartnerClerk | None:
+    """The consumer's clerk membership, if any."""
+    clerk: PartnerClerk | None = db.session.scalar(
+        select(PartnerClerk).where(PartnerClerk.consumer_id == consumer_id)
+    )
+    return clerk

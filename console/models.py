@@ -1,0 +1,62 @@
+"""Rollups behind the reports: scans per hour and dimension, and consumers per day."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+
+class ScanRollup(Base):
+    """Scans of one brand in one China-time hour, by product, place and verdict.
+
+    Maintained by the write-behind (``console.rollups``), rebuilt exactly from ``scan_events`` for
+    recent days by a sweep; forged codes (never in ``scan_events``) are counted from their stream.
+    ``province``/``city`` are ``""`` when unknown, ``product_id`` is None for forged codes.
+    """
+
+    __tablename__ = "scan_rollups"
+    __table_args__ = (
+        Index(
+            "uq_scan_rollups_key",
+            "brand_id",
+            "day",
+            "hour",
+            "product_id",
+            "province",
+            "city",
+            "verdict",
+            unique=True,
+        ),  # fmt: skip
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int] = mapped_column(SmallInteger)
+    product_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("products.id"))
+    province: Mapped[str] = mapped_column(String(50), default="")
+    city: Mapped[str] = mapped_column(String(50), default="")
+    verdict: Mapped[str] = mapped_column(String(20))
+    scans: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ConsumerDay(Base):
+    """A consumer scanned a product in a place on a (China-time) day: distinct-consumer counts."""
+
+    __tablename__ = "consumer_days"
+    __table_args__ = (Index("ix_consumer_days_brand_day", "brand_id", "day"),)
+
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    province: Mapped[str] = mapped_column(String(50), primary_key=True, default="")
+    city: Mapped[str] = mapped_column(String(50), primary_key=True, default="")
+    # No foreign key: an erased consumer's days stay counted under an id that names nobody.
+    consumer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
