@@ -78,7 +78,9 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         ),
         "WECHAT_PAY_CA_BUNDLE": env.get("WECHAT_PAY_CA_BUNDLE") or None,
         "WECHAT_TIMEOUT_SECONDS": float(env.get("WECHAT_TIMEOUT_SECONDS", "5")),
-        "PAYOUT_PROVIDER": env.get("PAYOUT_PROVIDER", "sandbox"),
+        "PAYOUT_PROVIDER": env.get("PAYOUT_PROVIDER") or None,  # checked by campaigns.payouts
+        "PAYOUT_RATE_PER_MERCHANT": int(env.get("PAYOUT_RATE_PER_MERCHANT", "30")),
+        "WECHAT_PAY_NOTIFY_BASE_URL": env.get("WECHAT_PAY_NOTIFY_BASE_URL") or None,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
@@ -160,6 +162,9 @@ def _register_blueprints(app: Flask) -> None:
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
     from campaigns.api import blp as campaigns_api
+    from campaigns.payouts.api import blp as payouts_api
+    from campaigns.payouts.cli import payouts_cli
+    from campaigns.payouts.views import bp as pay_notify
     from channel import jobs as channel_jobs
     from channel.api import blp as channel_api
     from console import rollups
@@ -186,6 +191,8 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(codes_api)
     api.register_blueprint(scans_api)
     api.register_blueprint(campaigns_api)
+    api.register_blueprint(payouts_api)
+    app.register_blueprint(pay_notify)
     api.register_blueprint(channel_api)
     api.register_blueprint(fraud_api)
     api.register_blueprint(reports_api)
@@ -198,6 +205,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(payouts_cli)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
     writebehind.on_flushed("rollups", rollups.scans_flushed)
     writebehind.on_flushed("profiles", scans_flushed)
@@ -240,6 +248,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(API_SETTINGS)
     app.config.update(config_from_env(Path(app.instance_path)))
     app.config.update(config or {})
+    from campaigns.payouts.config import check_startup
+
+    check_startup(app)
     core.inputs.install(app)  # JSON limits, unstorable strings, page bounds, long URLs
     core.security.install(app)  # TRUSTED_PROXIES, nosniff and CSP on pages
     app.session_interface = CookieSessionInterface()

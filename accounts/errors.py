@@ -1,6 +1,6 @@
 """Errors of authentication and authorization."""
 
-from core.errors import DomainError, Forbidden
+from core.errors import DomainError, Forbidden, InvalidInput
 
 
 class Unauthenticated(DomainError):
@@ -50,3 +50,8 @@ class LastOwner(DomainError):
     reason = "last_owner"
     http_status = 409
     message = "This is the brand's last active owner; make another owner first."
+
+
+class PayoutProviderNotAllowed(InvalidInput):
+    reason = "payout_provider_not_allowed"
+    message = "This payout provider cannot be used in this deployment."

@@ -50,6 +50,11 @@ class StaffSchema(Schema):
     created_at = fields.DateTime()
 
 
+#: The payout providers of campaigns.payouts.config (a brand setting chooses one).
+PAYOUT_PROVIDERS = ("sandbox", "wechat_v3_transfer", "wechat_v2_miniprogram_redpack",
+                    "wechat_v2_redpack")  # fmt: skip
+
+
 class StaffCreateSchema(Strict):
     __model__ = NewStaff
     email = fields.Email(required=True, validate=validate.Length(max=254))
@@ -73,6 +78,7 @@ class BrandSchema(Schema):
     slug = fields.String()
     name = fields.String()
     settings = fields.Dict()
+    payout_provider = fields.Function(lambda b: (b.settings or {}).get("payout_provider"))
     created_at = fields.DateTime()
     credentials = fields.Function(_credentials)
 
@@ -81,6 +87,8 @@ class BrandUpdateSchema(Strict):
     __model__ = BrandUpdate
     name = Name()
     settings = fields.Dict(keys=fields.String(validate=validate.Length(max=64)))
+    # None: back to the deployment's PAYOUT_PROVIDER. Stored in settings["payout_provider"].
+    payout_provider = fields.String(allow_none=True, validate=validate.OneOf(PAYOUT_PROVIDERS))
     wechat_appid = fields.String(allow_none=True, validate=validate.Length(max=64))
     wechat_secret = fields.String(allow_none=True, validate=validate.Length(max=200))
     pay_mch_id = fields.String(allow_none=True, validate=validate.Length(max=32))

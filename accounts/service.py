@@ -12,7 +12,14 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts import lockout, tokens
-from accounts.errors import EmailTaken, InvalidCredentials, InvalidToken, LastOwner, SlugTaken
+from accounts.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidToken,
+    LastOwner,
+    PayoutProviderNotAllowed,
+    SlugTaken,
+)
 from accounts.models import Brand, Role, StaffUser
 from core.broker import redis_client
 from core.db import db
@@ -58,6 +65,7 @@ class BrandUpdate(Patch):
 
     name: str | None = None
     settings: dict[str, Any] | None = None
+    payout_provider: str | None = None  # stored in settings["payout_provider"]
     wechat_appid: str | None = None
     wechat_secret: str | None = None
     pay_mch_id: str | None = None
@@ -231,9 +239,27 @@ def update_brand(brand: Brand, changes: BrandUpdate) -> Brand:
     if changes.name is not None:
         brand.name = changes.name
     if changes.settings is not None:
-        brand.settings = {**brand.settings, **changes.settings}
+        settings = dict(changes.settings)
+        settings.pop("payout_provider", None)  # only through the validated field below
+        brand.settings = {**brand.settings, **settings}
+    if changes.has("payout_provider"):
+        _check_payout_provider(changes.payout_provider)
+        kept = {k: v for k, v in brand.settings.items() if k != "payout_provider"}
+        if changes.payout_provider:
+            kept["payout_provider"] = changes.payout_provider
+        brand.settings = kept
     db.session.flush()
     return brand
+
+
+def _check_payout_provider(name: str | None) -> None:
+    """Sandbox moves no money: a brand may pick it only where the deployment runs sandbox."""
+    config = current_app.config
+    if name == "sandbox" and config.get("REDIS_URL") and config.get("PAYOUT_PROVIDER") != "sandbox":
+        raise PayoutProviderNotAllowed(
+            "The sandbox provider pays nothing; this deployment pays through WeChat.",
+            field="payout_provider",
+        )
 
 
 @dataclass(frozen=True)

@@ -89,10 +89,13 @@ def seed(app: Any, pallets: int) -> dict[str, Any]:
             service.create_code_batch(brand, new(str(p.id), pallets * CASES, level="case"))
         )
         tops = _urls(service.create_code_batch(brand, new(str(p.id), pallets, level="pallet")))
-        for i, case in enumerate(cases):
+        db.commit()
+        for i, case in enumerate(cases):  # one transaction per pack, as at the line
             aggregation.pack(brand, case, units[i * UNITS : (i + 1) * UNITS])
+            db.commit()
         for i, pallet in enumerate(tops):
             aggregation.pack(brand, pallet, cases[i * CASES : (i + 1) * CASES])
+            db.commit()
         tokens, ids = {}, {}
         for kind, name in (("warehouse", "上海仓"), ("dealer", "经销商")):
             partner = partners.create_partner(brand, NewPartner(kind, name, "上海市", "上海市"))

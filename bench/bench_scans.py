@@ -57,6 +57,7 @@ DB_NAME = "yiwuyima_bench"
 APP_ENV = {
     "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}",
     "REDIS_URL": "redis://127.0.0.1:6379/13",
+    "PAYOUT_PROVIDER": "sandbox",
     "SECRET_KEY": "bench-scans",
     "RATELIMIT_ENABLED": "false",
     "PUBLIC_BASE_URL": "https://qr.bench.test",

@@ -26,6 +26,7 @@ from campaigns.models import (
     PointsEntry,
     PrizeTier,
 )
+from campaigns.payouts.states import record
 from core import txhooks
 from core.broker import redis_client
 from core.db import db
@@ -46,7 +47,8 @@ def _locked(brand: Brand, award_id: str | uuid.UUID) -> Award:
     return award
 
 
-def _cancel_red_packet(award: Award) -> None:
+def _cancel_red_packet(award: Award) -> bool:
+    """Cancel the award and its payout; True when its money was still out of the budget."""
     if award.status not in CANCELLABLE:
         raise AwardNotCancellable(f"A {award.status.value} red packet cannot be cancelled.")
     payout = db.session.scalar(
@@ -58,8 +60,12 @@ def _cancel_red_packet(award: Award) -> None:
             raise AwardNotCancellable("The payment is in progress; query it before cancelling.")
         if payout.status is PayoutStatus.paid:
             raise AwardNotCancellable("The red packet has been paid.")
+        record(payout, "transition", from_status=payout.status.value, to_status="cancelled",
+               reason="award cancelled")  # fmt: skip
         payout.status = PayoutStatus.cancelled
+    held_money = award.status is not AwardStatus.failed  # a failed payout gave it back already
     award.status = AwardStatus.cancelled
+    return held_money
 
 
 def _reverse_points(award: Award, reason: str) -> None:
@@ -96,11 +102,13 @@ def _give_back(award: Award) -> None:
 def cancel(brand: Brand, award_id: str, reason: str) -> Award:
     """Cancel an award that has not reached the shopper; its amount returns to the budget."""
     award = _locked(brand, award_id)
+    held_money = True
     if award.kind is CampaignKind.red_packet:
-        _cancel_red_packet(award)
+        held_money = _cancel_red_packet(award)
     else:
         _reverse_points(award, reason)
     award.cancel_reason = reason[:200]
-    _give_back(award)
+    if held_money:
+        _give_back(award)
     db.session.flush()
     return award

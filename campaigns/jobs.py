@@ -7,29 +7,14 @@ import uuid
 
 from sqlalchemy import select
 
-from campaigns import budget, payouts, points
+from campaigns import budget, points
 from campaigns.models import Campaign, CampaignStatus
+from campaigns.payouts.jobs import pay_award, sweep_payouts  # noqa: F401  (jobs already queued)
 from core.broker import redis_client
 from core.db import db, utcnow
 from workers.job import enqueue_after_commit, job
 
 log = logging.getLogger(__name__)
-
-
-@job
-def pay_award(payout_id: str) -> str | None:
-    """One payment attempt for a payout (a no-op unless it is still open)."""
-    status = payouts.pay(uuid.UUID(payout_id))
-    return status.value if status else None
-
-
-@job
-def sweep_payouts() -> int:
-    """Re-send the jobs of payouts left open (lost job, provider down); returns how many."""
-    stuck = payouts.stuck()
-    for payout_id in stuck:
-        enqueue_after_commit(pay_award, str(payout_id), queue_name="payouts")
-    return len(stuck)
 
 
 @job

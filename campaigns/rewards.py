@@ -31,6 +31,7 @@ from campaigns.models import (
     DrawOutcome,
     PrizeTier,
 )
+from campaigns.payouts.schemas import public as public_payout
 from core import txhooks
 from core.broker import redis_client
 from core.db import db, new_id
@@ -53,6 +54,7 @@ class ScanFacts:
     province: str | None
     city: str | None
     at: datetime
+    scene: int | None = None  # the mini-program's launch scene (camera scans: red packets)
     #: Consumer scans draw from consumer campaigns; channel scans from clerk/store/dealer ones.
     audience: str = "consumer"
 
@@ -206,7 +208,11 @@ def _claim(campaign: CampaignInfo, tier: TierInfo, facts: ScanFacts, pick: draws
     )  # fmt: skip
     db.session.add_all([draw, award])
     # Draw, award and payout go out in one flush; the payout is attached without a lazy load.
-    payout = payouts.create_payout(award) if campaign.kind is CampaignKind.red_packet else None
+    payout = (
+        payouts.create_payout(award, scene=facts.scene)
+        if campaign.kind is CampaignKind.red_packet
+        else None
+    )
     db.session.flush()
     set_committed_value(award, "payout", payout)
     if not _count_win(campaign, facts):
@@ -299,6 +305,7 @@ def reward_payload(award: Award) -> dict[str, Any]:
         body["status"] = award.status.value
         payout = award.payout
         body["client_action"] = payout.client_action if payout is not None else None
+        body["payout"] = public_payout(payout) if payout is not None else None
     else:
         body["points"] = award.amount
         body["status"] = award.status.value

@@ -210,12 +210,14 @@ class SimulationSchema(Schema):
 
 
 class PayoutSchema(Schema):
-    status = fields.Function(lambda p: p.status.value)
+    id = fields.String()
+    status = fields.Function(lambda p: "pending" if p.status == "processing" else p.status.value)
     provider = fields.String()
     out_trade_no = fields.String()
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
     paid_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True)
 
 
 class CancelSchema(InputSchema):

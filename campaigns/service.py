@@ -33,6 +33,7 @@ from campaigns.models import (
     DrawOutcome,
     PrizeTier,
 )
+from campaigns.payouts import service as payouts_service
 from core import txhooks
 from core.broker import redis_client
 from core.db import db, utcnow
@@ -236,6 +237,8 @@ def transition(brand: Brand, campaign_id: str, action: str) -> Campaign:
     now = utcnow()
     if target is CampaignStatus.active and campaign.ends_at <= now:
         raise InvalidTransition("The campaign's end time has passed.", status=campaign.status.value)
+    if target is CampaignStatus.active:
+        payouts_service.check_prizes(brand, campaign)
     campaign.status = target
     if target is CampaignStatus.active:
         campaign.activated_at = campaign.activated_at or now

@@ -26,6 +26,7 @@ from core.errors import InvalidInput
 
 MAX_CHILDREN = 10_000
 MAX_CSV_ROWS = 200_000
+MAX_CSV_PARENTS = 2_000  # one transaction lock per parent (see ``pack``)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,10 @@ def _check_free(brand: Brand, nodes: list[Node]) -> None:
 def pack(brand: Brand, parent: str, children: list[str]) -> Packed:
     """Pack ``children`` (codes or URLs) into ``parent``; all or nothing."""
     top, nodes = _parse_all(brand, parent, children)
-    hierarchy.lock(brand.id, [top.ref, *(n.ref for n in nodes)])
+    # The parent's tree is locked against scans of it; children need no lock of their own (two
+    # packs of one child meet at the partial unique index), so a pack takes one lock, not one
+    # per child (PostgreSQL's lock table is shared and small).
+    hierarchy.lock(brand.id, [top.ref])
     _check_shape(brand, top, nodes)
     _check_free(brand, nodes)
     now = utcnow()
@@ -143,6 +147,8 @@ def import_csv(brand: Brand, data: str) -> dict[str, int]:
             raise InvalidInput(f"at most {MAX_CSV_ROWS} rows per file", field="csv")
     if not groups:
         raise InvalidInput("the file has no rows", field="csv")
+    if len(groups) > MAX_CSV_PARENTS:
+        raise InvalidInput(f"at most {MAX_CSV_PARENTS} parents per file", field="csv")
     children = 0
     for parent, kids in groups.items():
         try:

@@ -68,6 +68,11 @@ class NotAClerk(Forbidden):
     message = "Only a partner's clerk may scan in the channel."
 
 
+class CodeRevoked(Conflict):
+    reason = "code_revoked"
+    message = "Goods of a revoked code batch cannot move in the channel."
+
+
 class InvalidChannelStep(Conflict):
     reason = "invalid_channel_step"
     message = "This step is out of order for the goods scanned."

@@ -20,7 +20,7 @@ from anticounterfeit import activation
 from anticounterfeit.geo import region_for
 from anticounterfeit.models import BatchStatus, CodeBatch
 from channel import diversion, hierarchy, refs, rewards
-from channel.errors import EmptyContainer, InvalidChannelStep, NotAClerk
+from channel.errors import CodeRevoked, EmptyContainer, InvalidChannelStep, NotAClerk
 from channel.hierarchy import Scope, Unit
 from channel.inputs import ChannelScanInput
 from channel.models import ChannelAction, ChannelEvent, Partner, PartnerKind
@@ -92,6 +92,17 @@ def _check_steps(
         )
 
 
+def _refuse_revoked(node: refs.Node, units: list[Unit]) -> None:
+    batches = {u.batch_id for u in units} | ({node.batch.id} if node.batch else set())
+    revoked = db.session.scalar(
+        select(CodeBatch.id)
+        .where(CodeBatch.id.in_(batches), CodeBatch.status == BatchStatus.revoked)
+        .limit(1)
+    )
+    if revoked is not None:
+        raise CodeRevoked()
+
+
 def _place(data: ChannelScanInput, partner: Partner) -> tuple[str, str]:
     if data.location is not None:
         region = region_for(data.location.lat, data.location.lng)
@@ -141,6 +152,7 @@ def channel_scan(
     scope = hierarchy.load(brand_id, node)
     if not scope.units:
         raise EmptyContainer()
+    _refuse_revoked(node, scope.units)
     partners = _partners(brand_id, scope, [actor, *([to] if to else [])])
     states = _states(scope, partners)
     _check_steps(states, action, actor, to)

@@ -62,6 +62,7 @@ class RewardSchema(Schema):
     points = fields.Integer()
     status = fields.String()
     client_action = fields.Dict(allow_none=True)
+    payout = fields.Dict(allow_none=True)
 
 
 class ScanResponseSchema(Schema):

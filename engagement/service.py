@@ -61,10 +61,10 @@ def process_scan(
     if rate_limit:
         _limit(facts)
     result = scan(facts)
-    return ScanOutcome(result, _message(result, english), _rewards(result))
+    return ScanOutcome(result, _message(result, english), _rewards(result, facts.scene))
 
 
-def _rewards(result: ScanResult) -> list[dict[str, Any]]:
+def _rewards(result: ScanResult, scene: int | None = None) -> list[dict[str, Any]]:
     """Draw from the campaigns that target this scan, once per code (API.md)."""
     batch = result.batch
     if not result.first_consumer_scan or result.verdict not in REWARDED:
@@ -75,7 +75,7 @@ def _rewards(result: ScanResult) -> list[dict[str, Any]]:
         brand_id=batch.brand_id, scan_id=result.scan_id, consumer_id=result.consumer_id,
         code_key_id=batch.code_key_id, serial=result.serial, product_id=batch.product_id,
         code_batch_id=batch.id, province=region.province if region else None,
-        city=region.city if region else None, at=utcnow(),
+        city=region.city if region else None, at=utcnow(), scene=scene,
     )  # fmt: skip
     return [reward_payload(award) for award in draw_for_scan(facts)]
 

@@ -69,6 +69,7 @@ def test_config(**overrides: Any) -> dict[str, Any]:
         "WECHAT_TIMEOUT_SECONDS": 1.0,
         "WECHAT_APPID": None,
         "WECHAT_SECRET": None,
+        "PAYOUT_PROVIDER": "sandbox",
         **overrides,
     }
 

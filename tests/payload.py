@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 #: A reward names its amount in its kind's unit; a points award has no payout to act on.
-NOT_OF_KIND = {"red_packet": {"points"}, "points": {"amount_fen", "client_action"}}
+NOT_OF_KIND = {"red_packet": {"points"}, "points": {"amount_fen", "client_action", "payout"}}
 
 
 def mismatches(schema: Schema, payload: dict[str, Any], path: str = "") -> list[str]:

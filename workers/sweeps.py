@@ -29,7 +29,9 @@ class Sweep:
 
 
 SWEEPS = (
-    Sweep("campaigns.jobs.sweep_payouts", 60, "payouts"),
+    Sweep("campaigns.payouts.jobs.sweep_payouts", 60, "payouts"),
+    Sweep("campaigns.payouts.jobs.sweep_waiting", 300, "payouts"),
+    Sweep("campaigns.payouts.jobs.reconcile_payouts", 900),
     Sweep("campaigns.jobs.reconcile_budgets", 300),
     Sweep("campaigns.jobs.expire_points", 3600),
     Sweep("profiles.erasure.sweep_erasures", 60),

@@ -1,6 +1,6 @@
 """Campaign, award and points models (one module per aggregate)."""
 
-from campaigns.models.award import Award, AwardStatus, Payout, PayoutStatus
+from campaigns.models.award import Award, AwardStatus, Payout, PayoutEvent, PayoutStatus
 from campaigns.models.campaign import (
     PPM,
     Audience,
@@ -36,6 +36,7 @@ __all__ = [
     "DrawOutcome",
     "EntryKind",
     "Payout",
+    "PayoutEvent",
     "PayoutStatus",
     "PointsAccount",
     "PointsEntry",

@@ -108,5 +108,34 @@ class Payout(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     paid_at: Mapped[datetime | None]
+    # The payouts state machine (campaigns.payouts): rounds are operator retries (a new trade
+    # number each), round_attempts the sends of this round, processing_at the lease of a call.
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    round_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    scene: Mapped[int | None] = mapped_column(Integer)
+    processing_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    provider_status: Mapped[str | None] = mapped_column(String(32))
+    provider_paid_fen: Mapped[int | None] = mapped_column(BigInteger)
+    provider_checked_at: Mapped[datetime | None]
 
     award: Mapped[Award] = relationship(back_populates="payout", lazy="joined")
+
+
+class PayoutEvent(Base):
+    """One line of a payout's history: a transition, a provider call or a notification."""
+
+    __tablename__ = "payout_events"
+    __table_args__ = (Index("ix_payout_events_payout_at", "payout_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    payout_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payouts.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))  # transition | call | notification
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    call: Mapped[str | None] = mapped_column(String(40))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(64))

@@ -98,7 +98,7 @@ def test_every_kind_of_bad_event_is_dead_lettered_and_the_rest_stored(
     good = [scan(ScanInput(raw=url, device_id=f"d{i}")) for i, url in enumerate(c.urls[1:5])]
 
     env = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL or "",
-           "SECRET_KEY": TEST_SECRET}  # fmt: skip
+           "SECRET_KEY": TEST_SECRET, "PAYOUT_PROVIDER": "sandbox"}  # fmt: skip
     run = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "scans", "flush"],
         cwd=ROOT,

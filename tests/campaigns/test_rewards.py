@@ -36,6 +36,9 @@ def test_authentic_scan_wins_a_red_packet_paid_by_the_sandbox(
     assert reward == {
         "award_id": reward["award_id"], "campaign_id": str(campaign.id), "kind": "red_packet",
         "amount_fen": 88, "status": "pending", "client_action": None,
+        "payout": {"id": reward["award_id"], "provider": "sandbox", "status": "pending",
+                   "out_trade_no": reward["payout"]["out_trade_no"], "attempts": 0,
+                   "last_error": None, "paid_at": None, "expires_at": None},
     }  # fmt: skip
     [draw], [award], [payout] = _rows(Draw), _rows(Award), _rows(Payout)
     assert draw.outcome == "won" and 0 <= draw.random_ppm < 1_000_000 and draw.campaign_version == 1

@@ -226,3 +226,15 @@ def test_a_container_event_applies_to_what_it_held_at_the_time(
     assert cscan(client, bearer(ch.clerks[DEALER]), ch.units.urls[0], "receive").status_code == 201
     steps = unit_channel_history(ch.brand.id, ch.units.batch.code_key_id, ch.units.serials[0])
     assert [s["step"] for s in steps] == ["packed", "shipped", "unpacked", "received"]
+
+
+def test_goods_of_a_revoked_batch_do_not_move(client: FlaskClient, make_channel: Any,
+                                              bearer: Any) -> None:  # fmt: skip
+    from anticounterfeit import service
+
+    ch = make_channel()
+    packed(client, bearer, ch)
+    service.revoke_code_batch(ch.units.batch, "leak")
+    r = ship_pallet(client, bearer, ch)
+    assert r.status_code == 409 and r.get_json()["reason"] == "code_revoked"
+    assert _events() == 0

@@ -1,0 +1,1 @@
+"""Payout providers: sandbox, WeChat Pay v3 transfer bills, v2 red packets."""
