@@ -85,6 +85,7 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
+        "EPCIS_MAX_DOCUMENT_BYTES": int(env.get("EPCIS_MAX_DOCUMENT_BYTES", str(4 * 1024 * 1024))),
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
     return config
@@ -138,6 +139,7 @@ def import_models() -> None:
     import console.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
+    import provenance.models  # noqa: F401
 
 
 def init_caches(app: Flask) -> None:
@@ -180,6 +182,8 @@ def _register_blueprints(app: Flask) -> None:
     from profiles.derived.jobs import scans_flushed
     from profiles.me_api import blp as privacy_api
     from profiles.segments.api import blp as segments_api
+    from provenance.api import blp as provenance_api
+    from provenance.views import bp as story_pages
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
 
@@ -198,6 +202,8 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(reports_api)
     app.register_blueprint(pages)
     app.register_blueprint(console_pages)
+    api.register_blueprint(provenance_api)
+    app.register_blueprint(story_pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(codes_cli)

@@ -27,6 +27,7 @@ from fraud import demo as fraud_demo
 from profiles.demo import seed_consumers
 from profiles.models import Consumer
 from profiles.service import issue_consumer_token
+from provenance import demo as provenance_demo
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.example"
@@ -144,3 +145,4 @@ def demo_command(show: int) -> None:
         click.echo("  (every code of the demo batch has been scanned: create another batch)")
     for line in channel_lines:
         click.echo(line)
+    provenance_demo.seed(brand, base)

@@ -1,7 +1,7 @@
 """a GTIN belongs to one brand in a deployment
 
 Revision ID: 0007_harden
-Revises: 0006_payouts
+Revises: 0008_provenance
 Create Date: 2026-11-30 02:20:00
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0007_harden'
-down_revision = '0006_payouts'
+down_revision = '0008_provenance'
 branch_labels = None
 depends_on = None
 
