@@ -100,11 +100,6 @@ API_SETTINGS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     # Served by this app, never from a CDN (see ``_register_docs_assets``).
     "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
-    "API_SPEC_OPTIONS": {
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-    },
     "JSON_AS_ASCII": False,
 }
 
@@ -164,7 +159,7 @@ def init_caches(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
-    from accounts.cli import brand_cli
+    from accounts.cli import brand_cli, staff_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
@@ -210,6 +205,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(provenance_api)
     app.register_blueprint(story_pages)
     app.cli.add_command(brand_cli)
+    app.cli.add_command(staff_cli)
     app.cli.add_command(codes_cli)
     app.cli.add_command(scans_cli)
     app.cli.add_command(demo_command)

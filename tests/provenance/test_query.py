@@ -32,7 +32,13 @@ def test_export_validates_and_imports_unchanged_in_meaning(
     vocab = exported["epcisBody"]["queryResults"]["resultsBody"]["vocabularyList"][0]
     assert len(vocab["vocabularyElementList"]) == 6
 
-    # Another installation: a brand that knows none of these parties or lots.
+    # Another installation: a brand that knows none of these parties or lots. In one deployment
+    # a GTIN is one brand's, so the first brand's product gives the GTIN up first.
+    from anticounterfeit.models import Product
+    from core.db import db
+
+    db.session.get(Product, captured.batch.product_id).gtin = "06901234567991"
+    db.session.flush()
     other = make_chain()
     other_headers = bearer(other.owner)
     imported = client.post("/api/v1/epcis/capture", json=exported, headers=other_headers)
