@@ -14,11 +14,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Embedded default: SQLite in instance/, in-process Redis, jobs inline, demo data.
+# Embedded default: SQLite in instance/, in-process Redis, jobs inline, demo data. Serves on
+# 127.0.0.1 (the demo's password is public): `make run HOST=0.0.0.0` to expose it.
+HOST ?= 127.0.0.1
+PORT ?= 5000
 run: install
 	$(VENV)/bin/flask --app app db upgrade
 	$(VENV)/bin/flask --app app demo
-	$(VENV)/bin/flask --app app run --host 0.0.0.0 --port 5000
+	$(VENV)/bin/flask --app app run --host $(HOST) --port $(PORT)
 
 # Fast suite twice: embedded (SQLite + in-process Redis), then real PostgreSQL + Redis.
 test: install test-embedded test-real

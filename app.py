@@ -85,6 +85,7 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
+        "EPCIS_MAX_DOCUMENT_BYTES": int(env.get("EPCIS_MAX_DOCUMENT_BYTES", str(4 * 1024 * 1024))),
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
     return config
@@ -99,11 +100,6 @@ API_SETTINGS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     # Served by this app, never from a CDN (see ``_register_docs_assets``).
     "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
-    "API_SPEC_OPTIONS": {
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-    },
     "JSON_AS_ASCII": False,
 }
 
@@ -143,6 +139,7 @@ def import_models() -> None:
     import console.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
+    import provenance.models  # noqa: F401
 
 
 def init_caches(app: Flask) -> None:
@@ -162,7 +159,7 @@ def init_caches(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
-    from accounts.cli import brand_cli
+    from accounts.cli import brand_cli, staff_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
@@ -185,6 +182,8 @@ def _register_blueprints(app: Flask) -> None:
     from profiles.derived.jobs import scans_flushed
     from profiles.me_api import blp as privacy_api
     from profiles.segments.api import blp as segments_api
+    from provenance.api import blp as provenance_api
+    from provenance.views import bp as story_pages
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
 
@@ -203,7 +202,10 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(reports_api)
     app.register_blueprint(pages)
     app.register_blueprint(console_pages)
+    api.register_blueprint(provenance_api)
+    app.register_blueprint(story_pages)
     app.cli.add_command(brand_cli)
+    app.cli.add_command(staff_cli)
     app.cli.add_command(codes_cli)
     app.cli.add_command(scans_cli)
     app.cli.add_command(demo_command)

@@ -17,6 +17,7 @@ from flask import current_app, g, request
 from accounts import service, tokens
 from accounts.errors import InvalidToken, RoleForbidden, Unauthenticated, WrongTokenKind
 from accounts.models import Brand, Role, StaffUser
+from core.openapi import document_auth
 from profiles.errors import ConsumerErased
 from profiles.flags import consumer_flags
 
@@ -68,6 +69,7 @@ def staff_required(*roles: Role) -> Callable[[F], F]:
             g.staff = staff
             return view(*args, **kwargs)
 
+        document_auth(wrapper, "staff")
         return wrapper  # type: ignore[return-value]
 
     return decorator
@@ -97,6 +99,7 @@ def consumer_required(view: F) -> F:
         g.consumer = _consumer(required=True)
         return view(*args, **kwargs)
 
+    document_auth(wrapper, "consumer")
     return wrapper  # type: ignore[return-value]
 
 
@@ -108,6 +111,7 @@ def consumer_optional(view: F) -> F:
         g.consumer = _consumer(required=False)
         return view(*args, **kwargs)
 
+    document_auth(wrapper, "consumer", optional=True)
     return wrapper  # type: ignore[return-value]
 
 

@@ -1,4 +1,5 @@
-"""``flask brand create``: an operator creates a brand and its owner."""
+"""Operator commands: ``flask brand create`` (a brand and its owner) and ``flask staff
+reset-password`` (an account locked out or forgotten)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,27 @@ def create_command(slug: str, name: str, owner_email: str, owner_password: str) 
     click.echo(
         json.dumps({"brand_id": str(owner.brand_id), "slug": slug, "owner_id": str(owner.id)})
     )
+
+
+@click.group("staff")
+def staff_cli() -> None:
+    """Staff users (operator tasks)."""
+
+
+@staff_cli.command("reset-password")
+@click.argument("email")
+@click.password_option("--password", help="The new password (prompted for when omitted).")
+@click.option("--activate", is_flag=True, help="Also reactivate a deactivated user.")
+@with_appcontext
+def reset_password_command(email: str, password: str, activate: bool) -> None:
+    """Set a staff user's password; their tokens stop working and lockouts are lifted."""
+    from core.db import db
+
+    try:
+        staff = service.reset_password(email, password, activate=activate)
+        db.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc.reason}: {exc.message}") from exc
+    click.echo(json.dumps({"staff_id": str(staff.id), "email": staff.email,
+                           "active": staff.is_active}))  # fmt: skip

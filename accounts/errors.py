@@ -46,6 +46,12 @@ class EmailTaken(DomainError):
     message = "A staff user with this email already exists."
 
 
+class LastOwner(DomainError):
+    reason = "last_owner"
+    http_status = 409
+    message = "This is the brand's last active owner; make another owner first."
+
+
 class PayoutProviderNotAllowed(InvalidInput):
     reason = "payout_provider_not_allowed"
     message = "This payout provider cannot be used in this deployment."

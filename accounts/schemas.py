@@ -14,6 +14,7 @@ from accounts.service import (
     Credentials,
     NewStaff,
 )
+from core.fields import Name
 from core.schemas import InputSchema
 
 
@@ -84,7 +85,7 @@ class BrandSchema(Schema):
 
 class BrandUpdateSchema(Strict):
     __model__ = BrandUpdate
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = Name()
     settings = fields.Dict(keys=fields.String(validate=validate.Length(max=64)))
     # None: back to the deployment's PAYOUT_PROVIDER. Stored in settings["payout_provider"].
     payout_provider = fields.String(allow_none=True, validate=validate.OneOf(PAYOUT_PROVIDERS))

@@ -11,11 +11,12 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from accounts import tokens
+from accounts import lockout, tokens
 from accounts.errors import (
     EmailTaken,
     InvalidCredentials,
     InvalidToken,
+    LastOwner,
     PayoutProviderNotAllowed,
     SlugTaken,
 )
@@ -23,12 +24,12 @@ from accounts.models import Brand, Role, StaffUser
 from core.broker import redis_client
 from core.db import db
 from core.errors import InvalidInput, NotFound
-from core.ratelimit import Limit, check, hit, reset
+from core.fields import clean_name
+from core.ratelimit import Limit, hit
 from core.schemas import Patch
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 LOGIN_PER_IP = Limit("login-ip", count=30, seconds=60)
-LOGIN_FAILURES_PER_ACCOUNT = Limit("login-fail", count=5, seconds=15 * 60)
 # Checked against when the email is unknown, so both paths cost one password hash.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -78,6 +79,23 @@ class BrandUpdate(Patch):
     pay_public_key_id: str | None = None
 
 
+def reset_password(email: str, password: str, *, activate: bool = False) -> StaffUser:
+    """Set a staff user's password (the operator's ``flask staff reset-password``); their
+    tokens stop working and their login lockouts are lifted."""
+    staff = db.session.scalar(select(StaffUser).where(StaffUser.email == normalize_email(email)))
+    if staff is None:
+        raise NotFound("No staff user with this email.")
+    if len(password) < 8:
+        raise InvalidInput("A password has at least 8 characters.", field="password")
+    staff.password_hash = generate_password_hash(password)
+    staff.token_version += 1
+    if activate:
+        staff.is_active = True
+    db.session.flush()
+    lockout.forget(redis_client(), staff.email)
+    return staff
+
+
 def normalize_email(email: str) -> str:
     """Emails compare case-insensitively."""
     return email.strip().lower()
@@ -87,6 +105,10 @@ def create_brand(slug: str, name: str, owner_email: str, owner_password: str) ->
     """Create a brand with its owner; returns the owner (``owner.brand`` is the brand)."""
     if not SLUG_RE.match(slug):
         raise InvalidInput("A slug is 1-64 lower-case letters, digits and dashes.", field="slug")
+    try:
+        name = clean_name(name)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="name") from exc
     session = db.session
     if session.scalar(select(Brand.id).where(Brand.slug == slug)) is not None:
         raise SlugTaken()
@@ -140,7 +162,18 @@ def get_staff_for_brand(staff_id: str, brand: Brand) -> StaffUser:
 
 
 def deactivate_staff(staff: StaffUser) -> StaffUser:
-    """Disable a staff user and invalidate their tokens."""
+    """Disable a staff user and invalidate their tokens; never the brand's last active owner."""
+    if staff.is_active and staff.role is Role.owner:
+        # The brand row lock serialises owners deactivating each other at the same moment.
+        db.session.execute(select(Brand.id).where(Brand.id == staff.brand_id).with_for_update())
+        owners = db.session.scalar(
+            select(func.count()).select_from(StaffUser).where(
+                StaffUser.brand_id == staff.brand_id, StaffUser.role == Role.owner,
+                StaffUser.is_active.is_(True), StaffUser.id != staff.id,
+            )
+        )  # fmt: skip
+        if not owners:
+            raise LastOwner()
     staff.is_active = False
     staff.token_version += 1
     db.session.flush()
@@ -163,17 +196,18 @@ def issue_staff_token(staff: StaffUser) -> IssuedToken:
 
 
 def login(email: str, password: str, *, ip: str) -> tuple[StaffUser, IssuedToken]:
-    """Check a staff login, with limits per IP and per account; raise InvalidCredentials."""
+    """Check a staff login, with a limit per IP and a lockout per (account, IP) whose delay
+    grows with each failure (``accounts.lockout``); raise InvalidCredentials."""
     redis = redis_client()
     email = normalize_email(email)
     hit(redis, LOGIN_PER_IP, ip)
-    check(redis, LOGIN_FAILURES_PER_ACCOUNT, email)
+    lockout.check(redis, email, ip)
     staff = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
     hashed = staff.password_hash if staff else _DUMMY_HASH
     if not check_password_hash(hashed, password) or staff is None or not staff.is_active:
-        hit(redis, LOGIN_FAILURES_PER_ACCOUNT, email)
+        lockout.failed(redis, email, ip)
         raise InvalidCredentials()
-    reset(redis, LOGIN_FAILURES_PER_ACCOUNT, email)
+    lockout.succeeded(redis, email, ip)
     return staff, issue_staff_token(staff)
 
 

@@ -46,3 +46,13 @@ class SerialSpaceExhausted(Conflict):
 class PinLocked(RateLimited):
     reason = "pin_locked"
     message = "Too many wrong PINs for this code; try again in an hour."
+
+
+class GtinTaken(Conflict):
+    reason = "gtin_taken"
+    message = "This GTIN is registered by another brand (GS1 assigns company prefixes)."
+
+
+class KeySpaceExhausted(Conflict):
+    reason = "key_space_exhausted"
+    message = "Every 16-bit code key id of this deployment is in use."

@@ -40,8 +40,8 @@ def gtin_check_digit(body: str) -> int:
 
 def is_valid_gtin(gtin: str) -> bool:
     """Whether ``gtin`` is a GTIN-8, -12, -13 or -14 with a correct check digit."""
-    if len(gtin) not in GTIN_LENGTHS or not _is_digits(gtin):
-        return False
+    if len(gtin) not in GTIN_LENGTHS or not _is_digits(gtin) or not gtin.strip("0"):
+        return False  # all zeros passes the check digit but is no trade item
     return gtin_check_digit(gtin[:-1]) == int(gtin[-1])
 
 
@@ -85,9 +85,65 @@ def parse_scanned(text: str) -> ScannedCode:
             return ScannedCode(code, normalize_gtin(printed[1]))
         except ValueError as exc:
             raise MalformedCode("the GTIN in the link is not valid") from exc
+    if stripped[:1] in _ELEMENT_STRING_STARTS:
+        element = _parse_element_string(stripped)
+        if element is not None:
+            return element
     if "/" not in stripped:
         return ScannedCode(code=normalize_code(stripped), gtin=None)
     return _parse_uri(stripped)
+
+
+# GS1 element strings, as a 2D scanner types them out: "(01)06901234567892(21)CODE" (human
+# readable) or "0106901234567892" "21CODE" with FNC1 sent as the group separator (ASCII 29),
+# possibly behind a symbology identifier such as "]Q3" or "]d2". A bare code never starts with
+# "(", "]" or a digit 0/1 (base32 uses A-Z and 2-7), so the forms cannot be confused.
+_ELEMENT_STRING_STARTS = ("(", "]", "0", "1")
+_GS = "\x1d"
+_SYMBOLOGY_ID = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
+_BRACKETED = re.compile(r"\(([0-9]{2,4})\)([^()\x1d]*)")
+#: Two-digit AIs of predefined length (GS1 General Specifications, figure 7.8.5-2).
+_FIXED_LENGTH = {"00": 18, "01": 14, "02": 14, "11": 6, "12": 6, "13": 6, "15": 6, "16": 6,
+                 "17": 6, "20": 2}  # fmt: skip
+_VARIABLE = ("10", "21", "22")
+
+
+def _element_values(text: str) -> dict[str, str] | None:
+    """AI -> value of an element string, or None when it is not one this reader knows."""
+    text = _SYMBOLOGY_ID.sub("", text).strip(_GS)
+    if text.startswith("("):
+        pairs = _BRACKETED.findall(text.replace(_GS, ""))
+        if "".join(f"({ai}){value}" for ai, value in pairs) != text.replace(_GS, ""):
+            return None
+        return dict(pairs)
+    values: dict[str, str] = {}
+    while text:
+        ai = text[:2]
+        if ai in _FIXED_LENGTH:
+            end = 2 + _FIXED_LENGTH[ai]
+            if len(text) < end:
+                return None
+            values[ai], text = text[2:end], text[end:].lstrip(_GS)
+        elif ai in _VARIABLE:
+            value, _, text = text[2:].partition(_GS)
+            values[ai] = value
+        else:
+            return None
+    return values
+
+
+def _parse_element_string(text: str) -> ScannedCode | None:
+    values = _element_values(text)
+    if not values or _SERIAL_AI not in values:
+        return None
+    gtin = values.get(_GTIN_AI)
+    if gtin is None:
+        return ScannedCode(code=normalize_code(values[_SERIAL_AI]), gtin=None)
+    try:
+        gtin14 = normalize_gtin(gtin)
+    except ValueError as exc:
+        raise MalformedCode("the GTIN in the element string is not valid") from exc
+    return ScannedCode(code=normalize_code(values[_SERIAL_AI]), gtin=gtin14)
 
 
 def _path_segments(uri: str) -> list[str]:

@@ -1,13 +1,16 @@
 """Brand code keys: creation, rotation, and the in-process key ring used to verify scans.
 
-The key ring keeps every key version in memory, so verifying a code (and rejecting a forged one)
-reads no database row. It reloads every ``REFRESH_SECONDS``, and on an unknown key id at most
-once per ``MISS_RELOAD_SECONDS``, so a flood of forged codes cannot turn into a flood of queries.
+The key ring keeps the key versions scans use in memory, loaded lazily by key id, so verifying
+a code (and rejecting a forged one) reads no database row in the steady state (see ``KeyRing``).
+Rotation is rate limited per brand (``ROTATIONS_PER_BRAND``); key ids are 16 bits, and a
+deployment that has used ``KEY_SPACE_WARN_AT`` of them logs a warning at every rotation and says
+how many are left in the rotation's response, long before ``KeySpaceExhausted`` (409).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 import threading
 import time
@@ -15,17 +18,22 @@ import uuid
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand
 from anticounterfeit import codes
-from anticounterfeit.errors import SerialSpaceExhausted
+from anticounterfeit.errors import KeySpaceExhausted, SerialSpaceExhausted
 from anticounterfeit.models import CodeKeyRecord
+from core.broker import redis_client
 from core.db import db
+from core.ratelimit import Limit, hit
 
 REFRESH_SECONDS = 30.0
 MISS_RELOAD_SECONDS = 5.0
+ROTATIONS_PER_BRAND = Limit("key-rotation", count=10, seconds=86_400)
+KEY_SPACE_WARN_AT = 0.8
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,33 +53,53 @@ def _to_code_key(record: CodeKeyRecord) -> codes.CodeKey:
 
 
 class KeyRing:
-    """Every code key version, in memory, refreshed periodically."""
+    """Code key versions, loaded lazily one key id at a time.
+
+    The ring knows which key ids exist (a query of integers only, at most once per
+    ``MISS_RELOAD_SECONDS``, and only when a scan names an id it does not know), and loads and
+    decrypts a key the first time a scan needs it, re-reading it every ``REFRESH_SECONDS`` (a
+    revocation is seen within that time). So neither a flood of rotations nor forged key ids
+    make scans reload every key: a forged id costs nothing once the id set is fresh, and a new
+    key costs one row when its first code is scanned.
+    """
 
     def __init__(self) -> None:
-        self._keys: dict[int, LoadedKey] = {}
-        self._loaded_at = float("-inf")
+        self._keys: dict[int, tuple[LoadedKey | None, float]] = {}
+        self._ids: frozenset[int] = frozenset()
+        self._ids_at = float("-inf")
         self._lock = threading.Lock()
 
-    def _reload(self) -> None:
-        records = db.session.scalars(select(CodeKeyRecord))
-        self._keys = {
-            r.key_id: LoadedKey(r.id, r.brand_id, _to_code_key(r), r.is_revoked) for r in records
-        }
-        self._loaded_at = time.monotonic()
+    def _known(self, key_id: int, now: float) -> bool:
+        if key_id not in self._ids and now - self._ids_at > MISS_RELOAD_SECONDS:
+            with self._lock:
+                if now - self._ids_at > MISS_RELOAD_SECONDS:
+                    self._ids = frozenset(db.session.scalars(select(CodeKeyRecord.key_id)))
+                    self._ids_at = now
+        return key_id in self._ids
+
+    def _load(self, key_id: int, now: float) -> LoadedKey | None:
+        record = db.session.scalar(select(CodeKeyRecord).where(CodeKeyRecord.key_id == key_id))
+        loaded = None
+        if record is not None:
+            key = _to_code_key(record)
+            loaded = LoadedKey(record.id, record.brand_id, key, record.is_revoked)
+        self._keys[key_id] = (loaded, now)
+        return loaded
 
     def lookup(self, key_id: int) -> LoadedKey | None:
-        """The key with this id, or None (reloading only when the ring is due or stale)."""
-        age = time.monotonic() - self._loaded_at
-        found = self._keys.get(key_id)
-        if age > REFRESH_SECONDS or (found is None and age > MISS_RELOAD_SECONDS):
-            with self._lock:
-                self._reload()
-            found = self._keys.get(key_id)
-        return found
+        """The key with this id, or None (a query only when the key is due or not yet known)."""
+        now = time.monotonic()
+        cached = self._keys.get(key_id)
+        if cached is not None and now - cached[1] <= REFRESH_SECONDS:
+            return cached[0]
+        if cached is None and not self._known(key_id, now):
+            return None
+        return self._load(key_id, now)
 
     def invalidate(self) -> None:
-        """Force a reload on the next lookup (after a key is created or revoked here)."""
-        self._loaded_at = float("-inf")
+        """Forget what was read (after a key is created or revoked in this process)."""
+        self._keys = {}
+        self._ids_at = float("-inf")
 
 
 def init_app(app: Flask) -> None:
@@ -85,12 +113,34 @@ def keyring() -> KeyRing:
     return ring
 
 
+def key_ids_left() -> int:
+    """How many 16-bit key ids are still free in this deployment."""
+    used = int(db.session.scalar(select(func.count()).select_from(CodeKeyRecord)) or 0)
+    return codes.MAX_KEY_ID - used
+
+
+def _free_key_id(attempt: int) -> int:
+    """A random key id, from the free ones once random picks keep colliding."""
+    if attempt < 10:
+        return secrets.randbelow(codes.MAX_KEY_ID) + 1
+    used = set(db.session.scalars(select(CodeKeyRecord.key_id)))
+    free = [i for i in range(1, codes.MAX_KEY_ID + 1) if i not in used]
+    if not free:
+        raise KeySpaceExhausted()
+    return secrets.choice(free)
+
+
 def create_key(brand: Brand) -> CodeKeyRecord:
     """A new current key version for ``brand`` with a random unused 16-bit id."""
-    for _ in range(20):
+    left = key_ids_left()
+    if left <= 0:
+        raise KeySpaceExhausted()
+    if left <= codes.MAX_KEY_ID * (1 - KEY_SPACE_WARN_AT):
+        log.warning("code key ids: %d of %d left in this deployment", left, codes.MAX_KEY_ID)
+    for attempt in range(20):
         record = CodeKeyRecord(
             brand_id=brand.id,
-            key_id=secrets.randbelow(codes.MAX_KEY_ID) + 1,
+            key_id=_free_key_id(attempt),
             secret=base64.b64encode(secrets.token_bytes(codes.SECRET_LENGTH)).decode(),
             pin_secret=base64.b64encode(secrets.token_bytes(codes.SECRET_LENGTH)).decode(),
             next_serial=0,
@@ -102,7 +152,7 @@ def create_key(brand: Brand) -> CodeKeyRecord:
             continue
         keyring().invalidate()
         return record
-    raise RuntimeError("no free code key id found")
+    raise KeySpaceExhausted()
 
 
 def current_key(brand: Brand) -> CodeKeyRecord:
@@ -116,7 +166,9 @@ def current_key(brand: Brand) -> CodeKeyRecord:
 
 
 def rotate_key(brand: Brand) -> CodeKeyRecord:
-    """Make a new key version current; codes signed by older versions keep verifying."""
+    """Make a new key version current; codes signed by older versions keep verifying. At most
+    ``ROTATIONS_PER_BRAND`` a day (429 otherwise): key ids are a shared, finite space."""
+    hit(redis_client(), ROTATIONS_PER_BRAND, str(brand.id))
     db.session.execute(
         update(CodeKeyRecord)
         .where(CodeKeyRecord.brand_id == brand.id, CodeKeyRecord.is_current.is_(True))

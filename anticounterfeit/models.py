@@ -32,7 +32,8 @@ class Product(Base):
     """A trade item of a brand, identified by its GTIN."""
 
     __tablename__ = "products"
-    __table_args__ = (UniqueConstraint("brand_id", "gtin"),)
+    # GS1 assigns company prefixes: a GTIN is one brand's in a deployment (issue 16).
+    __table_args__ = (UniqueConstraint("gtin"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), index=True)

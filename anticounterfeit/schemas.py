@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from anticounterfeit import keys
 from anticounterfeit.service import (
     MAX_BATCH_QUANTITY,
     LabelRange,
@@ -14,6 +15,7 @@ from anticounterfeit.service import (
     NewProduct,
     Revocation,
 )
+from core.fields import Name
 from core.schemas import InputSchema
 
 GS1_AI_TEXT = r"^[!\"%-?A-Z_a-z]{1,20}$"  # GS1 AI 10 character set (CSET 82), 1-20 chars
@@ -21,7 +23,7 @@ GS1_AI_TEXT = r"^[!\"%-?A-Z_a-z]{1,20}$"  # GS1 AI 10 character set (CSET 82), 1
 
 class ProductCreateSchema(InputSchema):
     __model__ = NewProduct
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(required=True)
     gtin = fields.String(required=True, validate=validate.Length(min=8, max=14))
     sku = fields.String(validate=validate.Length(max=64))
     category = fields.String(validate=validate.Length(max=100))
@@ -106,3 +108,7 @@ class CodeKeySchema(Schema):
     is_current = fields.Boolean()
     next_serial = fields.String()
     created_at = fields.DateTime()
+    key_ids_left = fields.Function(
+        lambda _: keys.key_ids_left(),
+        metadata={"description": "16-bit key ids still free in this deployment"},
+    )

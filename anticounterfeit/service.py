@@ -16,6 +16,7 @@ from anticounterfeit.errors import (
     BatchRevoked,
     DuplicateGtin,
     DuplicateLot,
+    GtinTaken,
     InvalidGtin,
     InvalidTransition,
     UnknownBatch,
@@ -86,7 +87,9 @@ class LabelRange:
 
 
 def create_product(brand: Brand, new: NewProduct) -> Product:
-    """Register a product; the GTIN is validated and stored as GTIN-14."""
+    """Register a product; the GTIN is validated and stored as GTIN-14. A GTIN belongs to one
+    brand in the deployment: another brand's is 409 ``gtin_taken``, the brand's own again 409
+    ``duplicate_gtin``."""
     try:
         gtin14 = gs1.normalize_gtin(new.gtin)
     except ValueError as exc:
@@ -98,7 +101,8 @@ def create_product(brand: Brand, new: NewProduct) -> Product:
         with db.session.begin_nested():
             db.session.add(product)
     except IntegrityError as exc:
-        raise DuplicateGtin() from exc
+        owner = db.session.scalar(select(Product.brand_id).where(Product.gtin == gtin14))
+        raise (DuplicateGtin() if owner in (None, brand.id) else GtinTaken()) from exc
     return product
 
 

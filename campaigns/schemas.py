@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, post_dump, validate
 
 from campaigns import inputs
 from campaigns.models import Audience, AwardStatus, CampaignKind, CampaignStatus, DrawOutcome
+from core.fields import Name
 from core.schemas import InputSchema
 
 MAX_AMOUNT = 10**12
@@ -55,7 +56,7 @@ class TargetingSchema(InputSchema):
 
 class CampaignPatchSchema(InputSchema):
     __model__ = inputs.CampaignInput
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = Name()
     kind = fields.Enum(CampaignKind, by_value=True)
     budget_fen = fields.Integer(**_amount)
     budget_points = fields.Integer(**_amount)
@@ -69,7 +70,7 @@ class CampaignPatchSchema(InputSchema):
 
 
 class CampaignCreateSchema(CampaignPatchSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(required=True)
     kind = fields.Enum(CampaignKind, by_value=True, required=True)
     starts_at = fields.AwareDateTime(required=True, **_when)
     ends_at = fields.AwareDateTime(required=True, **_when)
@@ -277,7 +278,7 @@ class DrawSchema(Schema):
 
 class CatalogueItemCreateSchema(InputSchema):
     __model__: ClassVar[type[Any]] = inputs.NewCatalogueItem
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(required=True)
     description = fields.String(validate=validate.Length(max=2000))
     points_cost = fields.Integer(required=True, **_amount)
     stock = fields.Integer(allow_none=True, strict=True, validate=validate.Range(0, 10**9))
@@ -286,7 +287,7 @@ class CatalogueItemCreateSchema(InputSchema):
 
 class CatalogueItemPatchSchema(CatalogueItemCreateSchema):
     __model__ = inputs.CatalogueItemPatch
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = Name()
     points_cost = fields.Integer(**_amount)
 
 

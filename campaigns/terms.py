@@ -20,6 +20,9 @@ from campaigns.models import PPM, Campaign, CampaignKind
 
 UNIT = {CampaignKind.red_packet: "fen", CampaignKind.points: "points"}
 MAX_TIERS = 20
+#: The largest single prize: WeChat Pay's ceiling for one red packet (200 yuan) whatever the
+#: provider, and a sensible bound for points.
+MAX_PRIZE = {CampaignKind.red_packet: 20_000, CampaignKind.points: 1_000_000}
 MAX_YEARS = 10  # API.md: ends_at at most ten years after starts_at (TTLs stay finite)
 LATEST_START = datetime(2200, 1, 1, tzinfo=UTC)
 
@@ -115,6 +118,11 @@ def _tiers(
         tier = _tier(kind, prize, problems)
         if tier is not None and tier.probability_ppm == 0:
             problems.setdefault("probability", []).append(f"rounds to 0 at 1/{PPM} precision")
+        if tier is not None and tier.max_amount > MAX_PRIZE[kind]:
+            name = amount_name(kind, "max_" if tier.min_amount != tier.max_amount else "")
+            problems.setdefault(name, []).append(
+                f"must be at most {MAX_PRIZE[kind]} {UNIT[kind]}"
+            )
         if problems:
             per_prize[index] = problems
         elif tier is not None:

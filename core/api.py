@@ -10,19 +10,40 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Response, jsonify, render_template, request
+import flask_smorest.pagination
+from flask import Flask, Response, jsonify, render_template, request
 from flask_smorest import Api
 from marshmallow import ValidationError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
+from core.openapi import ErrorResponses, ErrorSchema, HonestSpec, document_pagination
 
 log = logging.getLogger(__name__)
 
 
 class EnvelopeApi(Api):
-    """flask-smorest's Api with the error envelope of API.md for HTTP errors."""
+    """flask-smorest's Api with the error envelope of API.md for HTTP errors, documented
+    truthfully for every operation (``core.openapi``)."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
+        """Initialise with the ``ErrorResponses`` plugin (errors and security per operation)."""
+        self.install_pagination_doc()
+        spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), ErrorResponses()]
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        self.spec.__class__ = HonestSpec
+
+    @staticmethod
+    def install_pagination_doc() -> None:
+        """X-Pagination documented as the JSON text it is, on every paged operation."""
+        mixin: Any = flask_smorest.pagination.PaginationMixin
+        mixin._document_pagination_metadata = lambda self, spec, resp_doc: document_pagination(
+            spec, resp_doc
+        )
 
     def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
         return http_error_response(error)
@@ -60,8 +81,7 @@ def error_response(
     """The JSON error envelope (or an HTML page outside the API)."""
     phrase = HTTPStatus(status).phrase
     if wants_html():
-        page = "errors/404.html" if status == 404 else "errors/error.html"
-        html = render_template(page, code=status, status=phrase, message=message)
+        html = render_template("errors/error.html", code=status, status=phrase, message=message)
         response = Response(html, status=status, mimetype="text/html")
     else:
         body: dict[str, Any] = {

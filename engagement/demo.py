@@ -4,6 +4,7 @@ campaign and a points catalogue item (idempotent)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import islice
 
 import click
 from flask import current_app
@@ -14,7 +15,7 @@ from accounts import service as accounts
 from accounts.models import Brand
 from anticounterfeit import codes
 from anticounterfeit import service as catalog
-from anticounterfeit.models import CodeBatch, Product
+from anticounterfeit.models import CodeBatch, CodeState, Product
 from campaigns import catalogue
 from campaigns import service as campaigns
 from campaigns.inputs import CampaignInput, LimitsInput, NewCatalogueItem, PrizeInput
@@ -26,6 +27,7 @@ from fraud import demo as fraud_demo
 from profiles.demo import seed_consumers
 from profiles.models import Consumer
 from profiles.service import issue_consumer_token
+from provenance import demo as provenance_demo
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.example"
@@ -95,6 +97,21 @@ def seed_shopper(brand: Brand) -> Consumer:
     return shopper
 
 
+def unscanned_serials(batch: CodeBatch, count: int) -> list[int]:
+    """The first ``count`` serials of the batch never scanned (no code state): a rerun of the
+    demo prints codes that are still authentic and can still win."""
+    scanned = set(
+        db.session.scalars(
+            select(CodeState.serial).where(
+                CodeState.code_key_id == batch.code_key_id,
+                CodeState.serial >= batch.serial_start, CodeState.serial < batch.serial_stop,
+            )
+        )
+    )  # fmt: skip
+    free = (s for s in range(batch.serial_start, batch.serial_stop) if s not in scanned)
+    return list(islice(free, count))
+
+
 @click.command("demo")
 @click.option("--show", default=3, help="How many scannable URLs to print.")
 @with_appcontext
@@ -118,9 +135,14 @@ def demo_command(show: int) -> None:
     token = issue_consumer_token(shopper).access_token
     click.echo(f"Demo shopper token (scan with it to win): Authorization: Bearer {token}")
     click.echo(f"Segment {segment.id} ({segment.name}); consents, ratings, preferences seeded.")
-    click.echo(f"Code batch {batch.id} ({batch.quantity} codes, active). Open one to scan:")
-    stop = min(job.stop, job.start + show)
-    for serial, code, pin in codes.encode_range(job.key, job.start, stop):
-        click.echo(f"  {base}/01/{job.gtin}/21/{code}   (serial {serial}, PIN {pin})")
+    serials = unscanned_serials(batch, show)
+    click.echo(f"Code batch {batch.id} ({batch.quantity} codes, active; "
+               f"{len(serials)} never scanned shown). Open one to scan:")  # fmt: skip
+    for first in serials:
+        for serial, code, pin in codes.encode_range(job.key, first, first + 1):
+            click.echo(f"  {base}/01/{job.gtin}/21/{code}   (serial {serial}, PIN {pin})")
+    if len(serials) < show:
+        click.echo("  (every code of the demo batch has been scanned: create another batch)")
     for line in channel_lines:
         click.echo(line)
+    provenance_demo.seed(brand, base)

@@ -30,6 +30,11 @@ class CodeInfoSchema(Schema):
     digital_link = fields.String()
 
 
+class BrandInfoSchema(Schema):
+    slug = fields.String()
+    name = fields.String()
+
+
 class ProductInfoSchema(Schema):
     id = fields.String()
     name = fields.String()
@@ -71,6 +76,7 @@ class ScanResponseSchema(Schema):
     history = fields.Nested(HistorySchema, allow_none=True)
     story_url = fields.String(allow_none=True)
     rewards = fields.List(fields.Nested(RewardSchema))
+    brand = fields.Nested(BrandInfoSchema, allow_none=True)
 
 
 class MeSchema(Schema):

@@ -91,7 +91,7 @@ def scan_payload(outcome: ScanOutcome, base_url: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "scan_id": str(r.scan_id), "verdict": r.verdict.value, "message": outcome.message,
         "pin_verified": r.pin_verified, "code": None, "product": None, "batch": None,
-        "history": None, "story_url": None, "rewards": outcome.rewards,
+        "history": None, "story_url": None, "rewards": outcome.rewards, "brand": None,
     }  # fmt: skip
     if r.batch is None or r.code is None:
         return body
@@ -102,6 +102,8 @@ def scan_payload(outcome: ScanOutcome, base_url: str) -> dict[str, Any]:
         "digital_link": f"{base_url.rstrip('/')}/01/{product.gtin}/21/{r.code}",
     }
     body["product"] = {"id": str(product.id), "name": product.name, "gtin": product.gtin}
+    # The brand that owns the GTIN: one tenant's codes cannot pass as another's product.
+    body["brand"] = {"slug": product.brand_slug, "name": product.brand_name}
     if lot is not None:
         body["batch"] = {
             "lot": lot.lot,

@@ -33,6 +33,8 @@ from fraud.settings import RulePatch, RuleView
 
 blp = Blueprint("fraud", __name__, url_prefix="/api/v1", description="Fraud review")
 OPERATORS = (Role.operator,)
+#: Who may read fraud review (API.md roles: operators handle it, analysts read everything).
+READERS = (Role.operator, Role.analyst)
 
 
 @blp.get("/fraud/rules")
@@ -53,7 +55,7 @@ def update_rule(patch: RulePatch, key: str) -> RuleView:
 
 
 @blp.get("/fraud/cases")
-@staff_required()
+@staff_required(*READERS)
 @blp.arguments(CaseQuerySchema, location="query")
 @blp.response(200, CaseSchema(many=True))
 @blp.paginate(page_size=50, max_page_size=500)
@@ -67,7 +69,7 @@ def list_cases(query: CaseQuery, pagination_parameters: Any) -> list[dict[str, A
 
 
 @blp.get("/fraud/cases/<case_id>")
-@staff_required()
+@staff_required(*READERS)
 @blp.response(200, CaseDetailSchema)
 def get_case(case_id: str) -> dict[str, Any]:
     """One case with its evidence: scans, linked consumers and devices, the appeal."""
@@ -85,7 +87,7 @@ def resolve_case(body: Resolution, case_id: str) -> dict[str, Any]:
 
 
 @blp.get("/blocks")
-@staff_required()
+@staff_required(*READERS)
 @blp.response(200, BlockSchema(many=True))
 @blp.paginate(page_size=50, max_page_size=500)
 def list_blocks(pagination_parameters: Any) -> list[dict[str, Any]]:

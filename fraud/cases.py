@@ -107,12 +107,18 @@ def _fill(case: FraudCase, brand_id: uuid.UUID, score: Score, band: str) -> None
 
 def open_external(brand_id: uuid.UUID, kind: str, subject: str, signals: list[dict[str, Any]],
                   score: float = 100.0) -> FraudCase:  # fmt: skip
-    """Open (or add to) a case from another package's finding (e.g. a ``diversion``)."""
+    """Open (or add to) a case from another package's finding (e.g. a ``diversion``); two
+    findings at once about one subject share its one open case."""
     case = open_case_for(brand_id, kind, subject)
     if case is None:
         case = FraudCase(brand_id=brand_id, kind=CaseKind(kind), subject=subject, score=score,
                          band="review", signals=[], status=CaseStatus.open)  # fmt: skip
-        db.session.add(case)
+        try:
+            with db.session.begin_nested():
+                db.session.add(case)
+        except IntegrityError:  # a concurrent finding opened it first: add to theirs
+            case = open_case_for(brand_id, kind, subject)
+            assert case is not None
     case.signals = [*case.signals, *signals]
     case.score = max(case.score, score)
     db.session.flush()

@@ -34,6 +34,7 @@ from redis.commands.core import Script
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from accounts.models import Brand
 from anticounterfeit.models import BatchStatus, CodeBatch
 from anticounterfeit.scans.state import version_key
 from core import txhooks
@@ -60,11 +61,13 @@ return token
 
 @dataclass(frozen=True)
 class ProductInfo:
-    """The product of a batch."""
+    """The product of a batch, and the brand that owns its GTIN (shown to the shopper)."""
 
     id: uuid.UUID
     name: str
     gtin: str
+    brand_slug: str = ""
+    brand_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,12 @@ class KeyBatches:
 def snapshot(batch: CodeBatch) -> BatchInfo:
     """A frozen copy of a batch, its product and its lot."""
     p, lot = batch.product, batch.product_batch
+    brand = db.session.get(Brand, batch.brand_id)  # identity map: one read per brand and load
+    product = ProductInfo(p.id, p.name, p.gtin, brand.slug if brand else "",
+                          brand.name if brand else "")  # fmt: skip
     return BatchInfo(
         batch.id, batch.brand_id, batch.product_id, batch.code_key_id, batch.serial_start,
-        batch.quantity, batch.pin_digits, batch.status, ProductInfo(p.id, p.name, p.gtin),
+        batch.quantity, batch.pin_digits, batch.status, product,
         LotInfo(lot.id, lot.lot, lot.production_date, lot.expiry_date) if lot else None,
         level=batch.level.value, activation=batch.activation.value,
     )  # fmt: skip

@@ -50,7 +50,7 @@
   }
 
   // Pages whose reads are limited to some roles (the rest any staff member may read).
-  const READERS = { segments: ["owner", "marketer", "analyst"] };
+  const READERS = { segments: ["owner", "marketer", "analyst"], fraud: ["owner", "operator", "analyst"] };
 
   function mayRead(area) {
     return !!state.staff && (!READERS[area] || READERS[area].includes(state.staff.role));
@@ -611,6 +611,7 @@
   // --- fraud -------------------------------------------------------------------------------
 
   async function renderFraud() {
+    if (!mayRead("fraud")) return mount(h("p", { class: "notice" }, t("notAvailable")));
     const status = new URLSearchParams(location.hash.split("?")[1] || "").get("status") || "open";
     const cases = await get(`/fraud/cases?status=${status}&page_size=200`) || [];
     const select = h("select", { "aria-label": t("status") },
@@ -624,6 +625,7 @@
   }
 
   async function renderCase(id) {
+    if (!mayRead("fraud")) return mount(h("p", { class: "notice" }, t("notAvailable")));
     const c = await get(`/fraud/cases/${id}`);
     if (!c) return mount(h("p", {}, t("noData")));
     const mapEl = h("div", { class: "chart small", id: "chart-case-map", role: "img", "aria-label": t("evidence") });

@@ -33,6 +33,7 @@ def gtin13(body12: str) -> str:
 
 GTIN = gtin13("690123456789")  # 13 digits, stored as "0" + GTIN
 OTHER_GTIN = gtin13("690123456790")
+FOREIGN_GTIN = gtin13("690123456791")  # another brand's (a GTIN is one brand's)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -148,14 +149,14 @@ def test_invalid_check_digit(client: FlaskClient, auth: dict[str, str]) -> None:
     assert_envelope(post_product(client, auth, "69012345678A9"), 422, "invalid_gtin")
 
 
-def test_duplicate_gtin_is_per_brand(
+def test_duplicate_gtin_in_the_brand_and_taken_across_brands(
     client: FlaskClient, auth: dict[str, str], other_auth: dict[str, str]
 ) -> None:
     new_product(client, auth)
     assert_envelope(post_product(client, auth), 409, "duplicate_gtin")
     # The same GTIN written as GTIN-14 is the same product.
     assert_envelope(post_product(client, auth, "0" + GTIN), 409, "duplicate_gtin")
-    assert post_product(client, other_auth).status_code == 201
+    assert_envelope(post_product(client, other_auth), 409, "gtin_taken")
     # The failed insert did not spoil the request's transaction: the brand still works.
     assert post_product(client, auth, OTHER_GTIN).status_code == 201
 
@@ -322,7 +323,7 @@ def test_batch_with_lot(
     wrong = post_batch(client, auth, product["id"], batch_id=other_lot["id"])
     body = assert_envelope(wrong, 422, "validation_error")
     assert "batch_id" in body["errors"]
-    foreign_product = new_product(client, other_auth)
+    foreign_product = new_product(client, other_auth, FOREIGN_GTIN)
     foreign_lot = post_lot(client, other_auth, foreign_product["id"]).get_json()
     assert_envelope(
         post_batch(client, auth, product["id"], batch_id=foreign_lot["id"]), 404, "batch_not_found"
@@ -381,7 +382,7 @@ def test_list_code_batches(
 ) -> None:
     product = new_product(client, auth)
     ids = [new_batch(client, auth, product["id"], quantity=10)["id"] for _ in range(3)]
-    new_batch(client, other_auth, new_product(client, other_auth)["id"])
+    new_batch(client, other_auth, new_product(client, other_auth, FOREIGN_GTIN)["id"])
     response = client.get("/api/v1/code-batches?page_size=2&page=2", headers=auth)
     assert response.status_code == 200
     assert json.loads(response.headers["X-Pagination"])["total"] == 3

@@ -62,3 +62,34 @@ def test_a_ten_year_campaign_wins_without_error(
     codes = make_codes(owner=owner)
     scan = scan_as(client, bearer(make_consumer(owner.brand)), codes.urls[0])
     assert [r["amount_fen"] for r in scan["rewards"]] == [88]
+
+
+@pytest.mark.parametrize(
+    ("kind", "prize", "field"),
+    [
+        ("red_packet", {"amount_fen": 20_001, "probability": 0.5}, "amount_fen"),
+        ("red_packet", {"min_amount_fen": 1, "max_amount_fen": 10**9, "probability": 0.5},
+         "max_amount_fen"),
+        ("red_packet", {"amount_fen": 0, "probability": 0.5}, "amount_fen"),
+        ("points", {"points": 1_000_001, "probability": 0.5}, "points"),
+        ("points", {"min_points": 5, "max_points": 10**10, "probability": 0.5}, "max_points"),
+    ],
+)  # fmt: skip
+def test_prizes_are_bounded(
+    client: FlaskClient, owner_headers: Any, kind: str, prize: dict[str, Any], field: str
+) -> None:
+    _, headers = owner_headers
+    budget = "budget_fen" if kind == "red_packet" else "budget_points"
+    body = campaign_body(kind, prizes=[prize], **{budget: 10**11})
+    response = client.post("/api/v1/campaigns", json=body, headers=headers)
+    assert response.status_code == 422, response.get_json()
+    assert "prizes" in str(response.get_json()["errors"]) and field in str(response.get_json())
+
+
+@pytest.mark.parametrize("amount", [1, 20_000])
+def test_red_packets_at_the_bounds_are_fine(
+    client: FlaskClient, owner_headers: Any, amount: int
+) -> None:
+    _, headers = owner_headers
+    body = campaign_body(prizes=[{"amount_fen": amount, "probability": 0.5}])
+    assert client.post("/api/v1/campaigns", json=body, headers=headers).status_code == 201

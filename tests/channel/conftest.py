@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from tests.engagement.conftest import _free_gtin
+
 BASE = "https://qr.example.test"
 GTIN = "06901234567892"
 
@@ -77,7 +79,8 @@ def make_channel(make_brand: Any) -> Any:
     def make(units: int = 24, activation: str = "on_ship", owner: Any = None) -> Channel:
         owner = owner or make_brand()
         brand = owner.brand
-        product = service.create_product(brand, service.NewProduct("龙井茶 Longjing tea", GTIN))
+        gtin = _free_gtin(brand)  # GTIN unless another brand has it (a GTIN is one brand's)
+        product = service.create_product(brand, service.NewProduct("龙井茶 Longjing tea", gtin))
         service.create_lot(brand, product, service.NewLot("L2026-10A", date(2026, 10, 1)))
         ch = Channel(
             owner, brand, product,

@@ -38,3 +38,21 @@ def test_demo_seeds_once_and_prints_scannable_urls(app: Flask, client: Any) -> N
     assert db.session.query(FraudCase).filter_by(kind="diversion").count() == 1  # the channel's
     assert case.status.value == "open"
     assert "batch_harvest" in {signal["rule"] for signal in case.signals}
+
+
+def test_a_rerun_prints_codes_never_scanned(app: Flask, client: Any) -> None:
+    runner = app.test_cli_runner()
+    pattern = r"(https?://\S+/01/\d{14}/21/[A-Z2-7]+)"
+    first = re.findall(pattern, runner.invoke(args=["demo"]).output)
+    [token] = re.findall(r"Authorization: Bearer (\S+)", runner.invoke(args=["demo"]).output)
+    headers = {"Authorization": f"Bearer {token}"}
+    for url in first:
+        assert client.post("/api/v1/scans", json={"code": url}, headers=headers).status_code == 200
+    from tests.workers import run_workers
+
+    run_workers()  # real servers: the scans are written behind before the rerun reads them
+    second = re.findall(pattern, runner.invoke(args=["demo"]).output)
+    assert len(second) == 3 and not set(second) & set(first)
+    for url in second:
+        body = client.post("/api/v1/scans", json={"code": url}).get_json()
+        assert body["verdict"] == "authentic", body

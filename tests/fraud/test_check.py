@@ -240,3 +240,44 @@ def test_a_check_that_could_not_run_is_redriven_by_the_sweep(
     settle()
     payout = _payout(reward["award_id"])
     assert (payout.status, payout.cleared, payout.attempts) == ("paid", True, 1)
+
+
+def test_marketers_do_not_read_fraud_review(
+    client: FlaskClient, make_brand: Any, make_staff: Any, bearer: Any
+) -> None:
+    owner = make_brand()
+    marketer = bearer(make_staff(owner.brand, "marketer"))
+    for path in ("/api/v1/fraud/cases", "/api/v1/blocks"):
+        assert_envelope(client.get(path, headers=marketer), 403, "role_forbidden")
+    analyst = bearer(make_staff(owner.brand, "analyst"))
+    assert client.get("/api/v1/fraud/cases", headers=analyst).status_code == 200
+
+
+def test_two_findings_at_once_share_one_open_case(make_brand: Any) -> None:
+    """A concurrent finding that opened the subject's case first: the second adds to it."""
+    from core.db import db
+    from fraud import cases
+    from fraud.models import CaseKind, CaseStatus, FraudCase
+
+    brand = make_brand().brand
+    first = FraudCase(brand_id=brand.id, kind=CaseKind.diversion, subject="dealer-1:ship-1",
+                      score=100, band="review", signals=[{"rule": "diversion"}],
+                      status=CaseStatus.open)  # fmt: skip
+    real_lookup = cases.open_case_for
+    calls = []
+
+    def racing(*args: Any) -> Any:  # the other request commits its case between our look-ups
+        calls.append(args)
+        if len(calls) == 1:
+            db.session.add(first)
+            db.session.flush()
+            return None
+        return real_lookup(*args)
+
+    cases.open_case_for = racing
+    try:
+        case = cases.open_external(brand.id, "diversion", "dealer-1:ship-1",
+                                   [{"rule": "diversion", "score": 100}])  # fmt: skip
+    finally:
+        cases.open_case_for = real_lookup
+    assert case.id == first.id and len(case.signals) == 2

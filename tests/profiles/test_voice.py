@@ -157,7 +157,7 @@ def test_bad_preferences_write_nothing(
 def test_a_wish_cannot_name_another_brands_product(
     client: FlaskClient, make_codes: Any, make_shopper: Any
 ) -> None:
-    mine, theirs = make_codes(1), make_codes(1, gtin="06901234567892")
+    mine, theirs = make_codes(1), make_codes(1)  # another brand: another GTIN
     shopper = make_shopper(mine.brand)
     body = {"wishes": [{"product_id": str(theirs.batch.product_id), "text": "x"}]}
     response = client.put("/api/v1/me/preferences", json=body, headers=shopper.headers)

@@ -1,0 +1,93 @@
+"""The story of a unit (API.md ``GET /api/v1/story/{code}``) and the lot lookups of queries."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from accounts.models import Brand
+from anticounterfeit.models import ProductBatch
+from core.db import db
+from core.queries import parse_id
+from provenance import texts
+from provenance.errors import UnknownLot
+from provenance.models import Lot
+from provenance.story import lot_for_unit, lot_story, parse_time
+from provenance.unit import Resolved, lifecycle, resolve
+
+NO_STORY = ("counterfeit", "revoked", "not_activated")
+
+
+def _unit(resolved: Resolved, produced_at: str | None) -> dict[str, Any]:
+    assert resolved.unit is not None
+    entries = lifecycle(resolved.unit, resolved.state, parse_time(produced_at))
+    return {
+        "serial": str(resolved.unit.serial),
+        "lifecycle": [
+            {"stage": e.stage, "at": e.at.isoformat() if e.at else None, "place": e.place,
+             "detail": e.detail}
+            for e in entries
+        ],
+    }  # fmt: skip
+
+
+def unit_story(raw: str, english: bool) -> dict[str, Any]:
+    """The story of the unit a code names; for a code with no story, only its verdict."""
+    resolved = resolve(raw)
+    body: dict[str, Any] = {
+        "verdict": resolved.verdict, "message": texts.verdict_text(resolved.why, english),
+        "product": None, "lot": None, "steps": [], "co2e_kg_total": None, "co2e_method": None,
+        "unit": None, "lang": "en" if english else "zh-CN",
+    }  # fmt: skip
+    if resolved.verdict in NO_STORY or resolved.unit is None:
+        return body
+    batch = resolved.unit.batch
+    product = batch.product
+    body["product"] = {"id": str(product.id), "name": product.name, "gtin": product.gtin}
+    produced_at = None
+    if batch.product_batch is not None:
+        pb = batch.product_batch
+        body["lot"] = {
+            "lot": pb.lot, "production_date": pb.production_date.isoformat(),
+            "expiry_date": pb.expiry_date.isoformat() if pb.expiry_date else None,
+        }  # fmt: skip
+        lot = lot_for_unit(batch.brand_id, product.gtin, pb.id, pb.lot)
+        if lot is not None:
+            story = lot_story(batch.brand_id, lot.id)
+            body["lot"].update(story["lot"])
+            body["steps"] = story["steps"]
+            body["co2e_kg_total"] = story["co2e_kg_total"]
+            body["co2e_method"] = story["co2e_method"]
+            produced_at = story["produced_at"]
+    body["unit"] = _unit(resolved, produced_at)
+    return body
+
+
+def find_lot(brand: Brand, lot_id: str) -> Lot:
+    """A lot by its provenance id, the id of a production lot, or its EPCIS class-level id."""
+    if lot_id.startswith("https://"):
+        parts = lot_id.rstrip("/").split("/")
+        if len(parts) >= 4 and parts[-4] == "01" and parts[-2] == "10":
+            row = db.session.scalar(select(Lot).where(
+                Lot.brand_id == brand.id, Lot.gtin == parts[-3], Lot.lot == parts[-1]))  # fmt: skip
+            if row is not None:
+                return row
+        raise UnknownLot()
+    key = parse_id(lot_id, UnknownLot)
+    row = db.session.scalar(select(Lot).where(Lot.brand_id == brand.id, Lot.id == key))
+    if row is None:
+        row = _from_production_lot(brand, key)
+    if row is None:
+        raise UnknownLot()
+    return row
+
+
+def _from_production_lot(brand: Brand, key: uuid.UUID) -> Lot | None:
+    pb = db.session.scalar(
+        select(ProductBatch).where(ProductBatch.brand_id == brand.id, ProductBatch.id == key)
+    )
+    if pb is None:
+        return None
+    return lot_for_unit(brand.id, pb.product.gtin, pb.id, pb.lot)
