@@ -1,14 +1,14 @@
 """draw: each consumer's first drawing code ("new consumers only" decided atomically)
 
 Revision ID: 0005_draw
-Revises: 0006_payouts
+Revises: 0007_harden
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_draw"
-down_revision = "0006_payouts"
+down_revision = "0007_harden"
 branch_labels = None
 depends_on = None
 
