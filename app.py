@@ -168,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.payouts.cli import payouts_cli
     from campaigns.payouts.views import bp as pay_notify
     from channel import jobs as channel_jobs
+    from channel import story as channel_story
     from channel.api import blp as channel_api
     from console import rollups
     from console.api import blp as reports_api
@@ -183,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
     from profiles.me_api import blp as privacy_api
     from profiles.segments.api import blp as segments_api
     from provenance.api import blp as provenance_api
+    from provenance.unit import register_lifecycle_source
     from provenance.views import bp as story_pages
     from workers.cli import worker_command
     from workers.sweeps import scheduler_command
@@ -212,6 +214,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(payouts_cli)
+    register_lifecycle_source(channel_story.lifecycle)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
     writebehind.on_flushed("rollups", rollups.scans_flushed)
     writebehind.on_flushed("profiles", scans_flushed)

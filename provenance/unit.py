@@ -21,6 +21,7 @@ from time import monotonic
 from sqlalchemy import select
 
 from anticounterfeit import codes, gs1
+from anticounterfeit.activation import unit_active
 from anticounterfeit.keys import keyring
 from anticounterfeit.models import BatchStatus, CodeState
 from anticounterfeit.scans.batchcache import BatchInfo, batch_cache
@@ -104,7 +105,7 @@ def resolve(raw: str) -> Resolved:
     unit = UnitRef(scanned.code, decoded.serial, loaded.record_id, batch)
     if batch.status is BatchStatus.revoked:
         return Resolved("revoked", "revoked", unit)
-    if batch.status is not BatchStatus.active:
+    if batch.status is not BatchStatus.active and not unit_active(batch, unit.serial):
         return Resolved("not_activated", "not_activated", unit)
     state = db.session.scalar(
         select(CodeState).where(

@@ -48,7 +48,7 @@ def test_a_flusher_killed_before_acknowledging_is_replayed(
     for url in c.urls[:3]:
         scan(ScanInput(raw=url))
     env = {**os.environ, "DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL or "",
-           "SECRET_KEY": TEST_SECRET}  # fmt: skip
+           "PAYOUT_PROVIDER": "sandbox", "SECRET_KEY": TEST_SECRET}  # fmt: skip
     doomed = subprocess.run([sys.executable, "-c", DIES_AFTER_COMMIT], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert doomed.returncode == -signal.SIGKILL, doomed.stderr

@@ -238,3 +238,18 @@ def test_goods_of_a_revoked_batch_do_not_move(client: FlaskClient, make_channel:
     r = ship_pallet(client, bearer, ch)
     assert r.status_code == 409 and r.get_json()["reason"] == "code_revoked"
     assert _events() == 0
+
+
+def test_the_story_page_shows_the_units_channel_steps(
+    client: FlaskClient, make_channel: Any, bearer: Any
+) -> None:
+    ch = make_channel()
+    packed(client, bearer, ch)
+    ship_pallet(client, bearer, ch)
+    dealer = bearer(ch.clerks[DEALER])
+    cscan(client, dealer, ch.pallets.urls[0], "receive")
+    story = client.get(f"/api/v1/story/{ch.units.urls[2].rsplit('/', 1)[-1]}").get_json()
+    assert story["unit"] is not None, story
+    stages = [entry["stage"] for entry in story["unit"]["lifecycle"]]
+    assert {"packed", "shipped", "received"} <= set(stages), stages
+    assert stages.index("shipped") < stages.index("received")
