@@ -137,6 +137,7 @@ def import_models() -> None:
     import campaigns.models  # noqa: F401
     import channel.models  # noqa: F401
     import console.models  # noqa: F401
+    import exports.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
     import provenance.models  # noqa: F401
@@ -177,6 +178,8 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
+    from exports.api import blp as exports_api
+    from exports.cli import export_command
     from fraud import jobs as fraud_jobs
     from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
@@ -202,6 +205,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(channel_api)
     api.register_blueprint(fraud_api)
     api.register_blueprint(reports_api)
+    api.register_blueprint(exports_api)
     app.register_blueprint(pages)
     app.register_blueprint(console_pages)
     api.register_blueprint(provenance_api)
@@ -214,6 +218,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(payouts_cli)
+    app.cli.add_command(export_command)
     register_lifecycle_source(channel_story.lifecycle)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
     writebehind.on_flushed("rollups", rollups.scans_flushed)

@@ -18,6 +18,7 @@ from accounts import service, tokens
 from accounts.errors import InvalidToken, RoleForbidden, Unauthenticated, WrongTokenKind
 from accounts.models import Brand, Role, StaffUser
 from core.openapi import document_auth
+from exports.audit import Actor
 from profiles.errors import ConsumerErased
 from profiles.flags import consumer_flags
 
@@ -130,6 +131,11 @@ def current_consumer() -> ConsumerIdentity | None:
     """The consumer resolved by ``consumer_required`` / ``consumer_optional``."""
     consumer: ConsumerIdentity | None = g.get("consumer")
     return consumer
+
+
+def current_actor() -> Actor:
+    """The staff user resolved by ``staff_required`` and the client's address (the audit log)."""
+    return Actor(current_staff().id, request.remote_addr)
 
 
 def client_ip() -> str:

@@ -31,6 +31,8 @@ from core import txhooks
 from core.broker import redis_client
 from core.db import db
 from core.queries import parse_id
+from exports import audit
+from exports.audit import CLI, Actor
 
 CANCELLABLE = (AwardStatus.pending, AwardStatus.held, AwardStatus.awaiting_user, AwardStatus.failed)
 
@@ -119,7 +121,7 @@ def _give_back(award: Award, tier_id: uuid.UUID | None) -> None:
         txhooks.on_commit(db.session(), release)
 
 
-def cancel(brand: Brand, award_id: str, reason: str) -> Award:
+def cancel(brand: Brand, award_id: str, reason: str, *, actor: Actor = CLI) -> Award:
     """Cancel an award that has not reached the shopper; its amount returns to the budget.
 
     Locks in the one lock order: campaign, tier, award, payout (``campaigns.claim``).
@@ -133,6 +135,8 @@ def cancel(brand: Brand, award_id: str, reason: str) -> Award:
     else:
         _reverse_points(award, reason)
     award.cancel_reason = reason[:200]
+    audit.record(brand.id, actor, "award.cancel", f"award:{award.id}",
+                 {"reason": reason, "kind": award.kind.value, "amount": award.amount})  # fmt: skip
     if held_money:
         _give_back(award, tier_id)
     db.session.flush()

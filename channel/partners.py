@@ -18,6 +18,8 @@ from core.db import db, utcnow
 from core.errors import InvalidInput
 from core.queries import get_for_brand
 from core.queries import page as paginate
+from exports import audit
+from exports.audit import CLI, Actor
 
 INVITE_DAYS = 7
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
@@ -38,7 +40,7 @@ def _check_places(province: str, city: str, territory: list[str]) -> None:
         raise InvalidInput(errors=errors)
 
 
-def create_partner(brand: Brand, new: NewPartner) -> Partner:
+def create_partner(brand: Brand, new: NewPartner, *, actor: Actor = CLI) -> Partner:
     """Register a warehouse, dealer or store; ``territory`` lists the provinces/cities it serves."""
     territory = list(dict.fromkeys(new.territory or []))
     _check_places(new.province, new.city, territory)
@@ -49,6 +51,8 @@ def create_partner(brand: Brand, new: NewPartner) -> Partner:
     )  # fmt: skip
     db.session.add(partner)
     db.session.flush()
+    audit.record(brand.id, actor, "partner.create", f"partner:{partner.id}",
+                 {"name": new.name, "kind": new.kind, "territory": territory})  # fmt: skip
     return partner
 
 
@@ -69,7 +73,7 @@ def list_partners(
     return paginate(query, page, page_size)
 
 
-def create_invite(brand: Brand, partner_id: str) -> PartnerInvite:
+def create_invite(brand: Brand, partner_id: str, *, actor: Actor = CLI) -> PartnerInvite:
     """A one-time invite code for a clerk of the partner, valid for a week."""
     partner = get_partner(brand, partner_id)
     code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
@@ -79,6 +83,9 @@ def create_invite(brand: Brand, partner_id: str) -> PartnerInvite:
     )  # fmt: skip
     db.session.add(invite)
     db.session.flush()
+    # The code itself is a secret (it makes a clerk): the log keeps who issued one, for whom.
+    audit.record(brand.id, actor, "partner.invite", f"partner:{partner.id}",
+                 {"invite_id": invite.id, "expires_at": invite.expires_at})  # fmt: skip
     return invite
 
 

@@ -1,0 +1,217 @@
+"""Paging an export stream by a key that is safe under concurrent commits.
+
+The key of a record is ``(tx_seq, id)``: the number of the transaction that last wrote the row,
+then its id. A page returns the brand's records after the reader's key, oldest first, but only
+those whose transaction is *below the snapshot's xmin* on PostgreSQL
+(``pg_snapshot_xmin(pg_current_snapshot())``): every transaction with a smaller number has
+finished, so no record can later appear behind a key already handed out. A transaction that is
+still open (even one that started long ago and commits late) has a number at or above that
+bound: its rows come on a later page, after the cursor, not behind it. A plain serial id or a
+timestamp does not have this property: they are taken when a row is written, not when it
+becomes visible, so a slow transaction inserts behind a reader's cursor and is never read.
+
+SQLite runs one writer at a time, so its triggers stamp a counter inside the write (commit
+order) and every committed row is below any later one; no bound is needed.
+
+The page is read with a server-side cursor (``yield_per``) on a session of its own, opened when
+the response body is produced, i.e. after the request's transaction has ended: memory stays
+constant whatever the page size. On PostgreSQL the database writes each record's JSON and the
+process adds its signed cursor.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from itsdangerous import Signer
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Text,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from accounts.errors import RoleForbidden
+from accounts.models import Role
+from core.db import db
+from exports import cursor
+from exports.cursor import Position
+from exports.streams import Field, Kind, Stream, get_stream, may_read
+
+HORIZON_READS = 3
+#: Rows fetched from the server per round trip, and lines per chunk written to the client.
+FETCH = 5000
+CHUNK = 1000
+
+
+#: The page's bound: the oldest transaction of this database still running at the statement's
+#: snapshot (else the snapshot's xmax). It is ``pg_snapshot_xmin(pg_current_snapshot())``
+#: without the transactions of *other* databases of the cluster, which cannot write these
+#: tables: a long load in another database must not stall exports here. The snapshot is taken
+#: before ``pg_stat_activity`` is read, so an in-progress xid whose backend cannot be found
+#: (finished meanwhile, or not visible) counts as this database's: the bound errs low, never
+#: high.
+HORIZON = literal_column(
+    """(SELECT least(pg_snapshot_xmax(s.snap)::text::bigint, (
+        SELECT min(x::text::bigint) FROM pg_snapshot_xip(s.snap) AS x
+        WHERE NOT EXISTS (
+            SELECT 1 FROM pg_stat_activity a
+            WHERE a.datname IS DISTINCT FROM current_database()
+              AND a.datname IS NOT NULL
+              AND a.backend_xid::text::bigint = x::text::bigint % 4294967296)))
+    FROM (SELECT pg_current_snapshot() AS snap) AS s)""",
+    BigInteger(),
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to read: a stream of a brand, after a position, at most ``limit`` records."""
+
+    stream: Stream
+    brand_id: uuid.UUID
+    after: Position
+    limit: int
+    signer: Signer
+
+
+def open_page(
+    stream: Stream, brand_id: uuid.UUID, after: str | None, limit: int, secret_key: str
+) -> Page:
+    """Check the cursor (422 ``invalid_cursor``) and describe the page; reads nothing yet."""
+    signer = cursor.signer(secret_key, stream.name, brand_id)
+    return Page(stream, brand_id, cursor.read(signer, after), limit, signer)
+
+
+def horizon(session: Session) -> int:
+    """The bound below which every transaction has finished: the highest of ``HORIZON_READS``
+    readings. Each reading is safe alone (all transactions below it had finished when it was
+    taken); one may come out low when a transaction of another database ends between its
+    snapshot and its read of ``pg_stat_activity``; the highest of a few rarely does."""
+    readings = []
+    for _ in range(HORIZON_READS):
+        # pg_stat_activity is cached for the transaction: each reading needs a fresh look.
+        session.execute(select(func.pg_stat_clear_snapshot()))
+        readings.append(int(session.execute(select(HORIZON)).scalar_one()))
+    return max(readings)
+
+
+def _keyed(page: Page, bound: int | None, *columns: Any) -> Select[Any]:
+    t = page.stream.table
+    after = tuple_(t.c.brand_id, t.c.tx_seq, t.c.id) > tuple_(
+        literal(page.brand_id, t.c.brand_id.type),
+        literal(page.after.tx_seq, BigInteger()),
+        literal(page.after.record_id, t.c.id.type),
+    )
+    query = select(*columns).where(t.c.brand_id == page.brand_id, after)
+    if bound is not None:
+        # Only transactions that have all finished: none can commit behind this page later.
+        # The page's own snapshot is taken after the bound's: it sees every row below it.
+        query = query.where(t.c.tx_seq < bound)
+    return query.order_by(t.c.tx_seq, t.c.id).limit(page.limit)
+
+
+def _postgres_records(session: Session, page: Page) -> Iterator[tuple[str, str]]:
+    """``(key, JSON text)`` per record, the JSON written by PostgreSQL."""
+    t = page.stream.table
+    session.execute(text("SET LOCAL TimeZone = 'UTC'"))  # timestamps in JSON with +00:00
+    pairs: list[Any] = []
+    for field in page.stream.fields:
+        expr = cast(field.expr, Text) if field.kind is Kind.TEXT else field.expr
+        pairs += [literal(field.name), expr]
+    key = cast(t.c.tx_seq, Text) + literal(".") + cast(t.c.id, Text)
+    doc = cast(func.json_build_object(*pairs), Text)
+    result = session.execute(
+        _keyed(page, horizon(session), key, doc), execution_options={"yield_per": FETCH}
+    )
+    for partition in result.partitions():
+        yield from partition  # type: ignore[misc]
+
+
+def _json_value(field: Field, value: Any) -> Any:
+    if value is None or field.kind in (Kind.VALUE, Kind.JSON):
+        return value
+    if field.kind is Kind.TIME:
+        assert isinstance(value, datetime)
+        return value.isoformat()
+    return str(value)
+
+
+def _python_records(session: Session, page: Page) -> Iterator[tuple[str, str]]:
+    """``(key, JSON text)`` per record, the JSON written here (SQLite)."""
+    t = page.stream.table
+    fields = page.stream.fields
+    columns = [t.c.tx_seq, t.c.id, *(f.expr.label(f"f{i}") for i, f in enumerate(fields))]
+    result = session.execute(
+        _keyed(page, None, *columns), execution_options={"yield_per": FETCH}
+    )
+    for row in result:
+        record = {f.name: _json_value(f, row[i + 2]) for i, f in enumerate(fields)}
+        yield f"{row[0]}.{row[1]}", json.dumps(record, ensure_ascii=False)
+
+
+def _records(page: Page) -> Iterator[tuple[str, str]]:
+    session = db.session_factory()
+    try:
+        connection = session.connection(execution_options={"sqlite_read_only": True})
+        postgres = connection.dialect.name == "postgresql"
+        yield from (_postgres_records if postgres else _python_records)(session, page)
+    finally:
+        session.rollback()  # nothing was written: end the read transaction
+        session.close()
+
+
+def lines(page: Page) -> Iterator[tuple[str, str]]:
+    """``(cursor, NDJSON line)`` per record of the page."""
+    sign = page.signer.sign
+    for key, doc in _records(page):
+        signed = sign(key).decode()
+        yield signed, f'{doc[:-1]}, "cursor": "{signed}"}}\n'
+
+
+def next_cursor(page: Page, last: str | None) -> str:
+    """The cursor to resume from: the last record's, else where the page started."""
+    return last if last is not None else page.signer.sign(page.after.payload).decode()
+
+
+def ndjson(page: Page) -> Iterator[str]:
+    """The page as NDJSON chunks: one record per line, each with its ``cursor``, then
+    ``{"next_cursor": ...}`` (the last record's cursor, or the same place if none)."""
+    chunk: list[str] = []
+    last: str | None = None
+    for signed, line in lines(page):
+        last = signed
+        chunk.append(line)
+        if len(chunk) >= CHUNK:
+            yield "".join(chunk)
+            chunk.clear()
+    chunk.append(json.dumps({"next_cursor": next_cursor(page, last)}) + "\n")
+    yield "".join(chunk)
+
+
+def count(page: Page) -> int:
+    """How many records the page holds now (the CLI's progress bar)."""
+    t = page.stream.table
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    inner = _keyed(page, horizon(db.session()) if postgres else None, t.c.id)
+    return int(db.session.scalar(select(func.count()).select_from(inner.subquery())) or 0)
+
+
+def readable(name: str, role: Role) -> Stream:
+    """The stream ``name`` if ``role`` may read it (403 ``role_forbidden``)."""
+    stream = get_stream(name)
+    if not may_read(stream, role):
+        raise RoleForbidden()
+    return stream
