@@ -43,24 +43,27 @@ def _brand(slug: str | None) -> Brand:
 def export_command(stream: str, after: str | None, out: Path, slug: str | None) -> None:
     """Write a stream's records after CURSOR (all of them without one) to FILE as NDJSON; the
     last line holds the cursor to resume from."""
-    brand = _brand(slug)
     secret = current_app.config["SECRET_KEY"]
     try:
+        brand = _brand(slug)
         page = service.open_page(get_stream(stream), brand.id, after, PAGE, secret)
+        total = service.count(page)
     except DomainError as exc:
         raise click.ClickException(f"{exc.reason}: {exc.message}") from exc
-    total = service.count(page)
-    db.session.rollback()  # the count's transaction: each page reads in its own
+    finally:
+        db.session.rollback()  # the look-ups' transaction: each page reads in its own
     bar = tqdm(total=total, unit="record", unit_scale=True, disable=not sys.stderr.isatty())
     written, cursor = 0, after
     with out.open("w", encoding="utf-8") as handle:
         while True:
-            page = service.open_page(page.stream, brand.id, cursor, PAGE, secret)
+            page = service.open_page(page.stream, page.brand_id, cursor, PAGE, secret)
             read = 0
-            for signed, line in service.lines(page):
-                cursor = signed
+            last: str | None = None
+            for line in service.lines(page):
                 handle.write(line)
+                last = line
                 read += 1
+            cursor = service.last_cursor(last) or cursor
             bar.update(read)
             written += read
             if read < PAGE:

@@ -44,6 +44,20 @@ def signer(secret_key: str, stream: str, brand_id: uuid.UUID) -> Signer:
     return Signer(key, key_derivation="none", digest_method=hashlib.sha256)
 
 
+def hmac_pads(signer_: Signer) -> tuple[bytes, bytes]:
+    """The signer's key XOR the HMAC inner and outer pads: with them, PostgreSQL computes the
+    same HMAC-SHA256 as itsdangerous with its built-in ``sha256`` (no extension), as
+    ``sha256(opad || sha256(ipad || message))``."""
+    key = signer_.secret_keys[-1]
+    if len(key) > BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+BLOCK = 64  # SHA-256's block size
+
+
 def sign(signer_: Signer, payload: str) -> str:
     """The cursor of the record whose key reads ``payload`` (``"<tx_seq>.<id>"``)."""
     return signer_.sign(payload).decode()
