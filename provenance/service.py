@@ -13,7 +13,7 @@ from core.db import db
 from core.queries import parse_id
 from provenance import texts
 from provenance.errors import UnknownLot
-from provenance.models import Event, EventLot, Lot
+from provenance.models import Event, EventLot, Lot, LotRole
 from provenance.story import lot_for_unit, lot_story, parse_time
 from provenance.unit import Resolved, lifecycle, resolve
 
@@ -63,6 +63,17 @@ def unit_story(raw: str, english: bool) -> dict[str, Any]:
             produced_at = story["produced_at"]
     body["unit"] = _unit(resolved, produced_at)
     return body
+
+
+def has_story(brand_id: uuid.UUID, gtin: str, product_batch_id: uuid.UUID, lot: str) -> bool:
+    """Whether a unit of this production lot has a journey to tell (one indexed query)."""
+    found = lot_for_unit(brand_id, gtin, product_batch_id, lot)
+    if found is None:
+        return False
+    named = select(EventLot.id).where(
+        EventLot.lot_id == found.id, EventLot.role.in_((LotRole.output, LotRole.observed))
+    )
+    return db.session.scalar(named.limit(1)) is not None
 
 
 def find_lot(brand: Brand, lot_id: str) -> Lot:
