@@ -41,9 +41,8 @@ def _backfill(postgres: bool) -> None:
             )
         else:
             sets.append(
-                f"{column} = (SELECT json_group_array(v) FROM (SELECT DISTINCT {value} AS v "
-                f"FROM {table} t WHERE t.consumer_id = consumer_profiles.consumer_id "
-                f"AND {where} ORDER BY 1))"
+                f"{column} = (SELECT json_group_array(DISTINCT {value}) FROM {table} t "
+                f"WHERE t.consumer_id = consumer_profiles.consumer_id AND {where})"
             )
     op.execute(f"UPDATE consumer_profiles SET {', '.join(sets)}")
 

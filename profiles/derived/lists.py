@@ -2,7 +2,7 @@
 
 Every job that writes ``profile_cities``, ``profile_products`` or ``profile_interests`` calls
 ``sync`` for the consumers it touched, in its own transaction: one ``UPDATE`` recomputes the
-five lists from the narrow tables (distinct, sorted), so the copy is exact whatever order jobs
+five lists from the narrow tables (distinct), so the copy is exact whatever order jobs
 run in. PostgreSQL builds ``text[]`` with ``array(SELECT ...)``, SQLite a JSON list with
 ``json_group_array``; ``sync_brand`` does the same for a whole brand (backfill, benchmark).
 """
@@ -34,18 +34,13 @@ def postgres() -> bool:
 
 
 def _collect(column: Any, owner: Any, *where: ColumnElement[bool]) -> Any:
-    """The distinct sorted values of ``column`` for the profile being updated."""
+    """The distinct values of ``column`` for the profile being updated (sorted on PostgreSQL)."""
     table: Table = ConsumerProfile.__table__  # type: ignore[assignment]
-    values = (
-        select(column.label("v"))
-        .where(owner.consumer_id == table.c.consumer_id, *where)
-        .distinct()
-        .order_by(column)
-    )
+    match = (owner.consumer_id == table.c.consumer_id, *where)
     if postgres():
+        values = select(column).where(*match).distinct().order_by(column)
         return func.array(values.scalar_subquery())
-    inner = values.subquery()
-    return select(func.json_group_array(inner.c.v)).select_from(inner).scalar_subquery()
+    return select(func.json_group_array(column.distinct())).where(*match).scalar_subquery()
 
 
 def _values() -> dict[str, Any]:

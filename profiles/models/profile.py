@@ -53,7 +53,7 @@ class ConsumerProfile(Base):
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
     rating_avg: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: Copies of the narrow tables, distinct and sorted (segments read only this row).
+    #: Copies of the narrow tables, each value once (segments read only this row).
     #: ``product_ids`` holds each id as the backend stores a UUID (dashed text on PostgreSQL,
     #: 32 hex digits on SQLite); ``provinces`` and ``cities`` leave out unknown ('') places.
     provinces: Mapped[list[str]] = mapped_column(TextList, default=list)
