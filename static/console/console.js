@@ -273,10 +273,11 @@
     });
     const live = overview ? overview.campaigns : [];
     chart(document.getElementById("chart-spend"), {
-      tooltip: { trigger: "axis" }, legend: { data: [t("spent"), t("budget")] },
+      tooltip: { trigger: "axis" }, legend: { data: [t("spent"), t("forecast"), t("budget")] },
       xAxis: { type: "category", data: live.map((c) => c.name) }, yAxis: { type: "value" },
       series: [
         { name: t("spent"), type: "bar", data: live.map((c) => c.spent) },
+        { name: t("forecast"), type: "bar", data: live.map((c) => c.forecast_at_end ?? c.spent) },
         { name: t("budget"), type: "bar", data: live.map((c) => c.budget) },
       ],
     });
