@@ -286,3 +286,29 @@ def test_channel_pages(page: Any) -> None:
     page.locator("#invites tr", has_text=code).locator("text=已过期/已撤销").wait_for()
     joined = page.request.get(page.base + f"/join/{code}")  # the link the QR code holds
     assert joined.ok and 'data-invite="expired"' in joined.text()
+
+    # The session expires while a partner is being typed in: back to login, nothing lost.
+    from engagement.demo import DEMO_EMAIL, DEMO_PASSWORD
+
+    page.goto(page.base + "/console/#/channel")
+    page.wait_for_selector("#partner-form")
+    page.select_option("#partner-form #f-kind", "store")
+    page.fill("#partner-form #f-name", "宁波新店 Ningbo store")
+    page.fill("#partner-form #f-province", "浙江省")
+    page.fill("#partner-form #f-city", "宁波市")
+    expired = {"code": 401, "status": "Unauthorized", "message": "expired", "reason": "token_expired"}
+    page.route("**/api/v1/partners", lambda route: route.fulfill(
+        status=401, content_type="application/json", body=json.dumps(expired)))  # fmt: skip
+    page.click("#partner-form button[type=submit]")
+    page.wait_for_selector("#f-email")
+    assert "登录已过期" in page.inner_text("main")
+    page.unroute("**/api/v1/partners")
+    page.fill("#f-email", DEMO_EMAIL)
+    page.fill("#f-password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#partner-form")
+    assert page.input_value("#partner-form #f-name") == "宁波新店 Ningbo store"
+    assert page.input_value("#partner-form #f-city") == "宁波市"
+    assert page.input_value("#partner-form #f-kind") == "store"
+    page.click("#partner-form button[type=submit]")
+    page.locator("h1", has_text="宁波新店").wait_for()
