@@ -256,6 +256,13 @@ def test_provenance_pages(page: Any, app: Flask, demo_output: str) -> None:
     page.goto(page.base + "/console/#/provenance")
     page.locator("#parties tr", has_text="广州南方分销").wait_for()
 
+    # A tablet: the journey fits the width (nothing scrolls sideways).
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.locator("#lots tr", has_text="L2026-10F").locator("a").click()
+    _charts_drawn(page, "#chart-journey")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "console-provenance-tablet.png"), full_page=True)
+
 
 def test_channel_pages(page: Any) -> None:
     """The funnel and stock by partner, a partner's stock, an invite with its QR, revoked."""
@@ -312,3 +319,8 @@ def test_channel_pages(page: Any) -> None:
     assert page.input_value("#partner-form #f-kind") == "store"
     page.click("#partner-form button[type=submit]")
     page.locator("h1", has_text="宁波新店").wait_for()
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.goto(page.base + "/console/#/channel")
+    _charts_drawn(page, "#chart-stock")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "console-channel-tablet.png"), full_page=True)
