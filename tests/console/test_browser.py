@@ -303,7 +303,8 @@ def test_channel_pages(page: Any) -> None:
     page.fill("#partner-form #f-name", "宁波新店 Ningbo store")
     page.fill("#partner-form #f-province", "浙江省")
     page.fill("#partner-form #f-city", "宁波市")
-    expired = {"code": 401, "status": "Unauthorized", "message": "expired", "reason": "token_expired"}
+    expired = {"code": 401, "status": "Unauthorized", "message": "expired",
+               "reason": "token_expired"}  # fmt: skip
     page.route("**/api/v1/partners", lambda route: route.fulfill(
         status=401, content_type="application/json", body=json.dumps(expired)))  # fmt: skip
     page.click("#partner-form button[type=submit]")
