@@ -86,6 +86,10 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
         "EPCIS_MAX_DOCUMENT_BYTES": int(env.get("EPCIS_MAX_DOCUMENT_BYTES", str(4 * 1024 * 1024))),
+        "WEBHOOK_ALLOW_LOOPBACK": _env_bool("WEBHOOK_ALLOW_LOOPBACK", False),
+        "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS", "5")),
+        "WEBHOOK_RETRY_SCHEDULE": env.get("WEBHOOK_RETRY_SCHEDULE") or None,
+        "WEBHOOK_CA_BUNDLE": env.get("WEBHOOK_CA_BUNDLE") or None,
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
     return config
@@ -137,6 +141,7 @@ def import_models() -> None:
     import campaigns.models  # noqa: F401
     import channel.models  # noqa: F401
     import console.models  # noqa: F401
+    import exports.webhooks.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
     import provenance.models  # noqa: F401
@@ -177,6 +182,8 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
+    from exports.webhooks import sources as webhook_sources
+    from exports.webhooks.api import blp as webhooks_api
     from fraud import jobs as fraud_jobs
     from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
@@ -202,6 +209,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(channel_api)
     api.register_blueprint(fraud_api)
     api.register_blueprint(reports_api)
+    api.register_blueprint(webhooks_api)
     app.register_blueprint(pages)
     app.register_blueprint(console_pages)
     api.register_blueprint(provenance_api)
@@ -219,6 +227,7 @@ def _register_blueprints(app: Flask) -> None:
     writebehind.on_flushed("rollups", rollups.scans_flushed)
     writebehind.on_flushed("profiles", scans_flushed)
     writebehind.on_flushed("channel", channel_jobs.scans_flushed)
+    writebehind.on_flushed("webhooks", webhook_sources.scans_flushed)
 
 
 class App(Flask):
