@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand, StaffUser
+from core import events
 from core.db import db, utcnow
 from core.queries import get_for_brand, page
-from exports.webhooks import events as webhook_events
 from fraud import holds
 from fraud.errors import AlreadyResolved, UnknownCase
 from fraud.models import (
@@ -134,7 +134,7 @@ def _announce_opened(case: FraudCase) -> None:
     """``fraud.case_opened`` for owners' webhooks, in the savepoint that opened the case."""
     data = {"case_id": case.id, "kind": case.kind.value, "subject": shown_subject(case),
             "score": case.score, "band": case.band, "opened_at": case.opened_at}  # fmt: skip
-    webhook_events.emit(case.brand_id, "fraud.case_opened", data, f"case_opened:{case.id}")
+    events.publish(case.brand_id, "fraud.case_opened", data, f"case_opened:{case.id}")
 
 
 def attach_awards(case: FraudCase, award_ids: list[uuid.UUID]) -> None:
@@ -233,7 +233,7 @@ def resolve(
                                  staff_id=staff.id, note=note,
                                  award_ids=[str(a) for a in award_ids]))  # fmt: skip
     db.session.flush()
-    webhook_events.emit(brand.id, "fraud.case_resolved", {
+    events.publish(brand.id, "fraud.case_resolved", {
         "case_id": case.id, "decision": decision.value, "resolved_at": case.resolved_at,
         "award_ids": [str(a) for a in award_ids]}, f"case_resolved:{case.id}")  # fmt: skip
     return case

@@ -26,10 +26,9 @@ from campaigns.models import (
     PayoutStatus,
     PrizeTier,
 )
-from core import txhooks
+from core import events, txhooks
 from core.broker import redis_client
 from core.db import db, utcnow
-from exports.webhooks import events as webhook_events
 
 S = PayoutStatus
 ALLOWED: dict[PayoutStatus, frozenset[PayoutStatus]] = {
@@ -91,10 +90,10 @@ def _announce(payout: Payout, award: Award, target: PayoutStatus, reason: str) -
             "consumer_id": award.consumer_id, "amount_fen": payout.amount_fen,
             "provider": payout.provider, "at": utcnow()}  # fmt: skip
     if target is S.paid:
-        webhook_events.emit(payout.brand_id, "award.paid", data, f"award.paid:{payout.id}")
+        events.publish(payout.brand_id, "award.paid", data, f"award.paid:{payout.id}")
         return
     data.update(reason=reason[:500], round=payout.round)
-    webhook_events.emit(payout.brand_id, "payout.failed", data,
+    events.publish(payout.brand_id, "payout.failed", data,
                         f"payout.failed:{payout.id}:{payout.round}")  # fmt: skip
 
 

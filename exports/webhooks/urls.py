@@ -45,7 +45,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address ``host`` resolves to (tests replace this to play DNS tricks)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:
         raise WebhookUrlUnresolvable(f"The host {host!r} does not resolve.") from exc
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 

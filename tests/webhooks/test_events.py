@@ -78,8 +78,8 @@ def test_payouts_paid_and_failed_are_announced(
     make_hook: Any, receiver: Any, monkeypatch: Any,
 ) -> None:  # fmt: skip
     from accounts import service
-    from campaigns.payouts import jobs as payout_jobs
     from campaigns.models import Award, Payout, PayoutStatus
+    from campaigns.payouts import jobs as payout_jobs
     from campaigns.payouts import states
     from core.db import db
     from tests.workers import run_workers

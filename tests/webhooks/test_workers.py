@@ -86,9 +86,9 @@ def test_a_worker_retries_a_failing_and_hanging_receiver_until_it_answers(
 def test_the_sweep_sends_a_delivery_whose_job_was_lost_once(
     worker: Path, make_brand: Any, make_hook: Any, receiver: Any, monkeypatch: Any
 ) -> None:
+    from core.broker import queue
     from core.db import db, utcnow
     from exports.webhooks import events, service
-    from core.broker import queue
     from exports.webhooks.jobs import deliver, sweep_deliveries
 
     owner = make_brand()
