@@ -181,6 +181,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel import jobs as channel_jobs
     from channel import story as channel_story
     from channel.api import blp as channel_api
+    from channel.views import bp as channel_pages
     from console import rollups
     from console.api import blp as reports_api
     from console.views import bp as console_pages
@@ -224,6 +225,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_pages)
     api.register_blueprint(provenance_api)
     app.register_blueprint(story_pages)
+    app.register_blueprint(channel_pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(codes_cli)
