@@ -119,7 +119,9 @@
     }
     if (response.status === 401 && path !== "/auth/token") {
       expire();
-      throw new Error(t("sessionExpired"));
+      const error = new Error(t("sessionExpired"));
+      error.expired = true; // the login page says so already; whoever called stops here
+      throw error;
     }
     return { ok: response.ok, status: response.status, data, headers: response.headers };
   }
@@ -153,7 +155,29 @@
     state.token = null;
     store.removeItem("console.token");
     store.setItem("console.return", location.hash || "#/dashboard");
+    keepTyped();
     renderLogin(t("sessionExpired"));
+  }
+
+  // What was typed on the page when the session expired, put back once the page is shown again.
+  function keepTyped() {
+    const values = {};
+    document.querySelectorAll("#main input[id], #main select[id], #main textarea[id]").forEach((el) => {
+      if (el.type !== "password" && el.type !== "file" && el.value !== "") values[el.id] = el.value;
+    });
+    if (Object.keys(values).length) store.setItem("console.typed", JSON.stringify({ hash: location.hash, values }));
+  }
+
+  function restoreTyped() {
+    const typed = JSON.parse(store.getItem("console.typed") || "null");
+    if (!typed || typed.hash !== location.hash) return;
+    store.removeItem("console.typed");
+    for (const [id, value] of Object.entries(typed.values)) {
+      const el = document.getElementById(id);
+      if (!el || el.type === "file") continue;
+      el.value = value;
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    }
   }
 
   // --- login, frame --------------------------------------------------------------------------
@@ -273,10 +297,11 @@
     });
     const live = overview ? overview.campaigns : [];
     chart(document.getElementById("chart-spend"), {
-      tooltip: { trigger: "axis" }, legend: { data: [t("spent"), t("budget")] },
+      tooltip: { trigger: "axis" }, legend: { data: [t("spent"), t("forecast"), t("budget")] },
       xAxis: { type: "category", data: live.map((c) => c.name) }, yAxis: { type: "value" },
       series: [
         { name: t("spent"), type: "bar", data: live.map((c) => c.spent) },
+        { name: t("forecast"), type: "bar", data: live.map((c) => c.forecast_at_end ?? c.spent) },
         { name: t("budget"), type: "bar", data: live.map((c) => c.budget) },
       ],
     });
@@ -1136,7 +1161,7 @@
     for (const [pattern, render] of ROUTES) {
       const m = location.hash.match(pattern);
       if (m) {
-        try { await render(...m.slice(1)); } catch (e) { toast(e.message, true); }
+        try { await render(...m.slice(1)); restoreTyped(); } catch (e) { if (!e.expired) toast(e.message, true); }
         document.getElementById("main").focus({ preventScroll: true });
         return;
       }
@@ -1154,6 +1179,9 @@
     state.token = null;
     state.staff = null;
     renderLogin();
+  });
+  window.addEventListener("unhandledrejection", (event) => {
+    if (event.reason && event.reason.expired) event.preventDefault();
   });
   window.addEventListener("hashchange", route);
   window.addEventListener("resize", () => state.charts.forEach((c) => c.resize()));
