@@ -787,7 +787,7 @@
     });
     mount(h("h1", {}, t("provenance")),
       h("section", { class: "card", id: "lots" }, h("h2", {}, t("journeys")),
-        table([t("products"), t("lot"), t("steps"), t("lastEvent"), ""], (lots || []).map((l) => [
+        table([t("products"), t("lot"), t("lotEvents"), t("lastEvent"), ""], (lots || []).map((l) => [
           l.product ? l.product.name : l.gtin, l.lot, l.events, when(l.last_at),
           h("a", { href: `#/provenance/lots/${l.id}` }, t("journey"))]))),
       unitForm,
