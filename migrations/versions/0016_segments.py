@@ -1,7 +1,7 @@
 """segments: the profile row's lists (provinces, cities, products, categories, interests)
 
 Revision ID: 0016_segments
-Revises: 0005_draw
+Revises: 0015_webhooks
 Create Date: 2026-11-30 05:40:00
 
 Five list columns on ``consumer_profiles`` (PostgreSQL ``text[]`` with GIN indexes, JSON on
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0016_segments'
-down_revision = '0005_draw'
+down_revision = '0015_webhooks'
 branch_labels = None
 depends_on = None
 
