@@ -206,6 +206,26 @@ def drive(ids: list[str], extra: int = 0) -> dict[str, str]:
     return _run(work)
 
 
+def pay_and_claim(work: list[Work], size: int) -> tuple[dict[str, str], list[Work]]:
+    """Pay a claimed batch; the transaction that records its answers also claims the next
+    ``size`` pending payouts (one commit per batch). Returns the statuses and the next batch.
+
+    A crash before that commit leaves this batch ``processing`` (its numbers are queried, as
+    after any lost answer) and the next one ``pending``; after it, the next batch waits
+    ``processing`` with no call made, and the query finds nothing and sends the same number.
+    """
+    if any(w.action not in ("send", "refuse") for w in work):  # resolves re-send: own commits
+        out = _run(work)
+        return out, claim([], size) if size else []
+    results = _calls(work)
+    out = apply_all(_answers(work, results), commit=False)
+    return out, claim([], size)  # commits the answers too, even when it claims nothing
+
+
+def _answers(work: list[Work], results: list[tuple[str, Result]]) -> list[tuple[str, str, Result]]:
+    return [(w.order.payout_id, name, r) for w, (name, r) in zip(work, results, strict=True)]
+
+
 def check(ids: list[str], *, expire: bool) -> dict[str, str]:
     """Query (or cancel, when expired) payouts waiting for the shopper."""
     rows = _locked([uuid.UUID(i) for i in ids], (S.awaiting_user,), len(ids))
@@ -221,8 +241,7 @@ def _run(work: list[Work]) -> dict[str, str]:
     while work:
         again = []
         results = _calls(work)
-        out.update(apply_all([(w.order.payout_id, name, r) for w, (name, r) in
-                              zip(work, results, strict=True)]))  # fmt: skip
+        out.update(apply_all(_answers(work, results)))
         for item, (_, result) in zip(work, results, strict=True):
             if item.action == "resolve" and result.outcome is Outcome.not_found:
                 again += _resend(item)
@@ -230,7 +249,7 @@ def _run(work: list[Work]) -> dict[str, str]:
     return out
 
 
-def apply_all(answers: list[tuple[str, str, Result]]) -> dict[str, str]:
+def apply_all(answers: list[tuple[str, str, Result]], *, commit: bool = True) -> dict[str, str]:
     """Apply a batch of answers in one transaction (one commit), locks in the one order.
 
     Campaign and tier rows of the answers that return money are locked first, then each
@@ -247,7 +266,8 @@ def apply_all(answers: list[tuple[str, str, Result]]) -> dict[str, str]:
         payout = rows.get(uuid.UUID(payout_id))
         status = _apply_to(payout, name, result) if payout is not None else None
         out[payout_id] = status.value if status else "missing"
-    db.commit()
+    if commit:
+        db.commit()
     return out
 
 
