@@ -135,6 +135,25 @@ def _china_day(column: Any) -> Any:
     return func.date(column, "+8 hours")
 
 
+def _pace_forecast(brand: Brand, found: Any) -> tuple[int, int, dict[str, Any]]:
+    """The campaign's draws and spend over the last ``PACE_DAYS`` days, and its forecast to the
+    end date at that many draws a day."""
+    from campaigns import service as campaigns
+    from campaigns.models import Award, Draw
+    from campaigns.models.award import RELEASED
+
+    since = utcnow() - timedelta(days=PACE_DAYS)
+    draws, spent = db.session.execute(
+        select(func.count(Draw.id), func.coalesce(func.sum(Award.amount), 0))
+        .select_from(Draw)
+        .outerjoin(Award, (Award.draw_id == Draw.id) & Award.status.not_in(RELEASED))
+        .where(Draw.campaign_id == found.id, Draw.created_at >= since)
+    ).one()  # fmt: skip
+    draws, spent = int(draws), int(spent)  # PostgreSQL sums are Decimal
+    per_day = max(1, round(draws / PACE_DAYS))
+    return draws, spent, campaigns.simulate(brand, str(found.id), per_day)
+
+
 def campaign(brand: Brand, campaign_id: str) -> dict[str, Any]:
     """Spend by day, awards by tier and status, the forecast to the end date, and a warning when
     spend runs faster than the forecast said it would."""
@@ -154,16 +173,7 @@ def campaign(brand: Brand, campaign_id: str) -> dict[str, Any]:
         .join(Draw, Draw.id == Award.draw_id).where(Award.campaign_id == found.id)
         .group_by(Draw.tier_id, Award.status)
     ).all()  # fmt: skip
-    since = utcnow() - timedelta(days=PACE_DAYS)
-    draws, spent = db.session.execute(
-        select(func.count(Draw.id), func.coalesce(func.sum(Award.amount), 0))
-        .select_from(Draw)
-        .outerjoin(Award, (Award.draw_id == Draw.id) & Award.status.not_in(RELEASED))
-        .where(Draw.campaign_id == found.id, Draw.created_at >= since)
-    ).one()  # fmt: skip
-    draws, spent = int(draws), int(spent)  # PostgreSQL sums are Decimal
-    per_day = max(1, round(draws / PACE_DAYS))
-    forecast = campaigns.simulate(brand, str(found.id), per_day)
+    draws, spent, forecast = _pace_forecast(brand, found)
     expected = forecast["expected_spend_per_draw"]
     actual = spent / draws if draws else 0.0
     warnings = []
@@ -190,6 +200,20 @@ def campaign(brand: Brand, campaign_id: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _live_campaign(brand: Brand, c: Any) -> dict[str, Any]:
+    """A live campaign's spend, and what it will have spent by its end date at the last week's
+    pace (never more than its budget)."""
+    _, _, forecast = _pace_forecast(brand, c)
+    at_end = min(c.budget, c.spent + round(forecast["expected_total_spend"]))
+    exhausted = forecast["budget_exhausted_on"]
+    return {
+        "id": str(c.id), "name": c.name, "kind": c.kind.value, "status": c.status.value,
+        "budget": c.budget, "spent": c.spent, "ends_at": c.ends_at.isoformat(),
+        "forecast_at_end": at_end,
+        "budget_exhausted_on": exhausted.isoformat() if exhausted else None,
+    }  # fmt: skip
+
+
 def overview(brand: Brand) -> dict[str, Any]:
     """The dashboard's tiles: payouts by status, open fraud cases, live campaigns' spend."""
     from campaigns.models import Campaign, CampaignStatus, Payout
@@ -209,9 +233,5 @@ def overview(brand: Brand) -> dict[str, Any]:
         "payouts": [{"status": s.value, "count": int(n), "amount_fen": int(a or 0)}
                     for s, n, a in payouts],
         "open_fraud_cases": int(open_cases or 0),
-        "campaigns": [
-            {"id": str(c.id), "name": c.name, "kind": c.kind.value, "status": c.status.value,
-             "budget": c.budget, "spent": c.spent, "ends_at": c.ends_at.isoformat()}
-            for c in live
-        ],
+        "campaigns": [_live_campaign(brand, c) for c in live],
     }  # fmt: skip

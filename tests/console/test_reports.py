@@ -135,6 +135,10 @@ def test_overview_and_refusals(
     run_workers()
     overview = client.get("/api/v1/reports/overview", headers=bearer(c.owner)).get_json()
     assert [x["name"] for x in overview["campaigns"]] == [campaign.name]
+    [live] = overview["campaigns"]
+    report = client.get(f"/api/v1/reports/campaigns/{campaign.id}", headers=bearer(c.owner))
+    expected = live["spent"] + round(report.get_json()["forecast"]["expected_total_spend"])
+    assert live["spent"] <= live["forecast_at_end"] == min(live["budget"], expected)
     assert sum(p["count"] for p in overview["payouts"]) == 1
     assert overview["open_fraud_cases"] == 0
     owner = bearer(c.owner)
