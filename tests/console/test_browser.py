@@ -91,7 +91,8 @@ def _login(page: Any) -> None:
 
 def test_console_end_to_end(page: Any) -> None:
     _login(page)
-    for chart in ("#chart-days", "#chart-map", "#chart-products", "#chart-spend", "#chart-payouts"):
+    for chart in ("#chart-days", "#chart-map", "#chart-products", "#chart-spend", "#chart-payouts",
+                  "#chart-funnel"):  # fmt: skip
         _charts_drawn(page, chart)
     assert int(page.inner_text("#tile-scans")) >= 3
     assert int(page.inner_text("#tile-cases")) >= 1  # the demo's harvester (and diversion) cases
