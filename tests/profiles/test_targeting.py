@@ -45,6 +45,12 @@ def test_a_campaign_targeted_at_a_segment_rewards_its_members_only(
     assert len(rewards(member, codes.urls[0])) == 1
     assert rewards(unconsenting, codes.urls[1]) == []  # counted, never targeted without consent
     assert rewards(outsider, codes.urls[2]) == []
+    # The member withdraws marketing: the very next scan is no longer targeted (no refresh of
+    # the segment in between: consent is what holds at the time of the draw).
+    headers = bearer(db.session.get(Consumer, member))
+    withdrawn = client.put("/api/v1/me/consents", json={"marketing": False}, headers=headers)
+    assert withdrawn.status_code == 200
+    assert rewards(member, codes.urls[3]) == []
 
 
 @pytest.mark.parametrize("segment_id", ["nope", "01234567-89ab-7def-8123-456789abcdef"])
