@@ -1,7 +1,10 @@
 """The reports behind the console's charts, read from the rollups (never from ``scan_events``).
 
-Consumer counts below the brand's ``min_segment_size`` (default 20, never below 10) are ``None``:
-no chart singles out a handful of people.
+Consumer counts are published like every count of people a staff endpoint shows
+(``profiles.segments.privacy``): below the brand's ``min_segment_size`` k (default 20, never
+below 10) ``None``, otherwise rounded down to a multiple of k. So no chart singles out a handful
+of people, and two reports (overlapping date ranges, a province and its cities, a report and a
+segment) never differ by fewer than k people: differencing them isolates nobody.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ from anticounterfeit.models import Product
 from console.models import ConsumerDay, ScanRollup
 from console.rollups import CHINA
 from core.db import db, utcnow
+from profiles.segments.privacy import min_segment_size, published
 
 GROUPS = ("day", "province", "city", "product", "verdict", "hour")
 DEFAULT_DAYS = 30
-MIN_SEGMENT_SIZE = 20
-MIN_SEGMENT_FLOOR = 10
 AUTHENTIC = ("authentic", "authentic_repeat")
 
 
@@ -43,11 +45,6 @@ def date_range(query: ReportQuery) -> tuple[date, date]:
     today = (utcnow() + CHINA).date()
     to = query.to or today
     return query.from_ or to - timedelta(days=DEFAULT_DAYS - 1), to
-
-
-def min_size(brand: Brand) -> int:
-    """The brand's suppression threshold."""
-    return max(MIN_SEGMENT_FLOOR, int(brand.settings.get("min_segment_size", MIN_SEGMENT_SIZE)))
 
 
 def _key(model: Any, group_by: str) -> Any:
@@ -109,14 +106,14 @@ def scans(brand: Brand, query: ReportQuery) -> list[dict[str, Any]]:
     rows = _scan_counts(brand, start, end, query)
     consumers = _consumer_counts(brand, start, end, query)
     labels = _label(brand, query.group_by, [r[0] for r in rows])
-    threshold = min_size(brand)
+    threshold = min_segment_size(brand)
     report = []
     for key, total, authentic, suspect, counterfeit in rows:
         people = consumers.get(key)
         report.append({
             "key": _key_text(key),
             "label": labels.get(key),
-            "scans": int(total), "consumers": people if people and people >= threshold else None,
+            "scans": int(total), "consumers": published(people or 0, threshold),
             "authentic": int(authentic), "suspect_copy": int(suspect),
             "counterfeit": int(counterfeit),
         })  # fmt: skip

@@ -80,9 +80,11 @@ def find_lot(brand: Brand, lot_id: str) -> Lot:
     """A lot by its provenance id, the id of a production lot, or its EPCIS class-level id."""
     if lot_id.startswith("https://"):
         parts = lot_id.rstrip("/").split("/")
-        if len(parts) >= 4 and parts[-4] == "01" and parts[-2] == "10":
+        gtin, lot = (parts[-3], parts[-1]) if len(parts) >= 4 else ("", "")
+        plain = gtin.isdigit() and len(gtin) <= 14 and lot.isprintable() and len(lot) <= 20
+        if plain and parts[-4] == "01" and parts[-2] == "10":
             row = db.session.scalar(select(Lot).where(
-                Lot.brand_id == brand.id, Lot.gtin == parts[-3], Lot.lot == parts[-1]))  # fmt: skip
+                Lot.brand_id == brand.id, Lot.gtin == gtin, Lot.lot == lot))  # fmt: skip
             if row is not None:
                 return row
         raise UnknownLot()

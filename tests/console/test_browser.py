@@ -91,7 +91,8 @@ def _login(page: Any) -> None:
 
 def test_console_end_to_end(page: Any) -> None:
     _login(page)
-    for chart in ("#chart-days", "#chart-map", "#chart-products", "#chart-spend", "#chart-payouts"):
+    for chart in ("#chart-days", "#chart-map", "#chart-products", "#chart-spend", "#chart-payouts",
+                  "#chart-funnel"):  # fmt: skip
         _charts_drawn(page, chart)
     assert int(page.inner_text("#tile-scans")) >= 3
     assert int(page.inner_text("#tile-cases")) >= 1  # the demo's harvester (and diversion) cases
@@ -169,6 +170,16 @@ def test_an_analyst_is_offered_nothing_that_would_be_refused(page: Any, app: Fla
     page.click("table a")
     page.wait_for_selector("#chart-case-map canvas")
     assert page.locator("#resolve-form").count() == 0
+    page.goto(page.base + "/console/#/provenance")
+    page.wait_for_selector("#epcis-export")  # reading and exporting: any staff role
+    assert page.locator("#epcis-import, #party-form").count() == 0
+    page.goto(page.base + "/console/#/channel")
+    page.wait_for_selector("#partners")
+    assert page.locator("#partner-form").count() == 0
+    page.locator("#partners tr", has_text="杭州西湖店").locator("a").click()
+    page.wait_for_selector("#stock-units")
+    assert page.locator("#create-invite, button[data-revoke]").count() == 0
+    assert page.locator("#invites td", has_text="有效").count() >= 1
     assert requests == []
 
 
