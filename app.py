@@ -178,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.payouts.api import blp as payouts_api
     from campaigns.payouts.cli import payouts_cli
     from campaigns.payouts.views import bp as pay_notify
+    from channel import erasure as channel_erasure
     from channel import jobs as channel_jobs
     from channel import story as channel_story
     from channel.api import blp as channel_api
@@ -192,6 +193,7 @@ def _register_blueprints(app: Flask) -> None:
     from exports.webhooks import events as webhook_events
     from exports.webhooks import sources as webhook_sources
     from exports.webhooks.api import blp as webhooks_api
+    from fraud import erasure as fraud_erasure
     from fraud import jobs as fraud_jobs
     from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
@@ -237,6 +239,8 @@ def _register_blueprints(app: Flask) -> None:
     # Lower packages learn what upper ones know through registrations, not imports.
     register_consumer_status(consumer_flags)  # accounts.auth: erased tokens, consents
     register_erasure_step(campaigns_erasure.settle_payouts)  # an erasure settles money first
+    register_erasure_step(channel_erasure.forget_clerk)  # then what other packages hold
+    register_erasure_step(fraud_erasure.forget_appeals)
     register_reward_windows(campaigns_service.cash_windows)  # profiles' reward sensitivity
     register_lifecycle_source(channel_story.lifecycle)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
