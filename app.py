@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 import core.events
 import core.inputs
+import core.logging
 import core.metrics
 import core.security
 from core.api import (
@@ -89,6 +90,8 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
         "EPCIS_MAX_DOCUMENT_BYTES": int(env.get("EPCIS_MAX_DOCUMENT_BYTES", str(4 * 1024 * 1024))),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json").strip().lower(),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper(),
         "WEBHOOK_ALLOW_LOOPBACK": _env_bool("WEBHOOK_ALLOW_LOOPBACK", False),
         "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS", "5")),
         "WEBHOOK_RETRY_SCHEDULE": env.get("WEBHOOK_RETRY_SCHEDULE") or None,
@@ -306,6 +309,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     check_startup(app)
     core.inputs.install(app)  # JSON limits, unstorable strings, page bounds, long URLs
     core.security.install(app)  # TRUSTED_PROXIES, nosniff and CSP on pages
+    core.logging.install(app)  # LOG_FORMAT, request ids (X-Request-Id, envelope, job meta)
     core.metrics.install(app)  # request latency by endpoint, GET /metrics
     app.session_interface = CookieSessionInterface()
     import_models()
