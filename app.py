@@ -159,10 +159,13 @@ def init_caches(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
+    from accounts.auth import register_consumer_status
     from accounts.cli import brand_cli, staff_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
+    from campaigns import erasure as campaigns_erasure
+    from campaigns import service as campaigns_service
     from campaigns.api import blp as campaigns_api
     from campaigns.payouts.api import blp as payouts_api
     from campaigns.payouts.cli import payouts_cli
@@ -170,6 +173,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel import jobs as channel_jobs
     from channel import story as channel_story
     from channel.api import blp as channel_api
+    from channel.views import bp as channel_pages
     from console import rollups
     from console.api import blp as reports_api
     from console.views import bp as console_pages
@@ -181,6 +185,9 @@ def _register_blueprints(app: Flask) -> None:
     from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
     from profiles.derived.jobs import scans_flushed
+    from profiles.derived.scans import register_reward_windows
+    from profiles.erasure import register_erasure_step
+    from profiles.flags import consumer_flags
     from profiles.me_api import blp as privacy_api
     from profiles.segments.api import blp as segments_api
     from provenance.api import blp as provenance_api
@@ -206,6 +213,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_pages)
     api.register_blueprint(provenance_api)
     app.register_blueprint(story_pages)
+    app.register_blueprint(channel_pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(codes_cli)
@@ -214,6 +222,10 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(payouts_cli)
+    # Lower packages learn what upper ones know through registrations, not imports.
+    register_consumer_status(consumer_flags)  # accounts.auth: erased tokens, consents
+    register_erasure_step(campaigns_erasure.settle_payouts)  # an erasure settles money first
+    register_reward_windows(campaigns_service.cash_windows)  # profiles' reward sensitivity
     register_lifecycle_source(channel_story.lifecycle)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
     writebehind.on_flushed("rollups", rollups.scans_flushed)

@@ -9,7 +9,7 @@ tiers, so every recorded draw still names the terms and tier that decided it.
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -337,3 +337,18 @@ def fraud_rates(brand: Brand, kind: CampaignKind) -> tuple[float, float]:
     if not total:
         return 0.0, 0.0
     return round(held / total, 4), round(rejected / total, 4)
+
+
+def cash_windows(brand_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[tuple[datetime, datetime]]]:
+    """When each brand offered cash: the windows of its red packet campaigns ever activated."""
+    rows = db.session.execute(
+        select(Campaign.brand_id, Campaign.starts_at, Campaign.ends_at).where(
+            Campaign.brand_id.in_(brand_ids),
+            Campaign.kind == CampaignKind.red_packet,
+            Campaign.status != CampaignStatus.draft,
+        )
+    )
+    out: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
+    for brand_id, start, end in rows:
+        out.setdefault(brand_id, []).append((start, end))
+    return out

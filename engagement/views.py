@@ -4,13 +4,18 @@ Its GET (and HEAD) records nothing: link previews, mail scanners and prefetches 
 without a person looking at the item, and counting them would make a genuine item look copied.
 The page records the check itself with a POST to the same URL: a script submits the form on
 load, and clients without script get the button. Known link-preview agents never count, even if
-they POST.
+they POST, and neither does a POST another site makes a visitor's browser send (a hidden form or a
+``fetch`` on a hostile page would otherwise record checks from many visitors' addresses and make a
+genuine item look copied): such a request gets the start page, which records only if the person's
+own browser then submits it from this origin. The page may not be framed by other sites
+(``core.security``), so a hostile page cannot run that submission unseen.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, make_response, render_template, request
 
@@ -40,6 +45,27 @@ def is_preview_agent() -> bool:
         return True
     agent = request.headers.get("User-Agent", "")
     return not agent or PREVIEW_AGENTS.search(agent) is not None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def is_cross_site() -> bool:
+    """Whether another site's page made the browser send this request.
+
+    Browsers say so in ``Sec-Fetch-Site``; older ones send ``Origin`` on every POST. A client
+    that sends neither (curl, a test, an app) is not a browser acting for another page.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site.lower() not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    own = {_origin(request.host_url), _origin(current_app.config["PUBLIC_BASE_URL"])}
+    return origin.lower() not in own
 
 
 def _device_id() -> tuple[str, bool]:
@@ -78,7 +104,7 @@ def _record(raw: str) -> Response:
 
 
 def _landing(raw: str) -> Response:
-    if request.method != "POST" or is_preview_agent():
+    if request.method != "POST" or is_preview_agent() or is_cross_site():
         return _start_page()
     return _record(raw)
 
