@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import CTE, select
+from sqlalchemy import select
 
 from channel import unitsets
 from channel.hierarchy import Unit
@@ -56,7 +56,7 @@ def _open(
     open_external(brand_id, KIND, subject, signals, SCORE)
 
 
-def check_receive(brand_id: uuid.UUID, event: ChannelEvent, units: CTE) -> int:
+def check_receive(brand_id: uuid.UUID, event: ChannelEvent, units: unitsets.Units) -> int:
     """Open cases for units a store received outside their dealer's territory; how many units.
 
     Costs one query of the brand's dealers when none of them excludes the place (the usual
@@ -67,7 +67,7 @@ def check_receive(brand_id: uuid.UUID, event: ChannelEvent, units: CTE) -> int:
     if not any(outside(d, event.province, event.city) for d in dealers.values()):
         return 0
     groups: dict[uuid.UUID, list[int]] = defaultdict(list)
-    for ship_id, dealer_id, serial in unitsets.dealer_shipments(brand_id, units, list(dealers)):
+    for ship_id, dealer_id, serial in unitsets.dealer_shipments(units, list(dealers)):
         if outside(dealers[dealer_id], event.province, event.city):
             groups[ship_id].append(serial)
     shipments = {e.id: e for e in db.session.scalars(

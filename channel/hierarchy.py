@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import aliased
+from sqlalchemy import select, text
 
 from channel.models import Aggregation, ChannelEvent
 from channel.refs import Node
@@ -129,41 +128,41 @@ def events_on(brand_id: uuid.UUID, refs: Iterable[str]) -> dict[str, list[Channe
     return dict(found)
 
 
+_LOCK_ROOTS = text("""
+SELECT r.root, pg_advisory_xact_lock(hashtextextended(:prefix || r.root, 0))
+FROM (
+  SELECT DISTINCT COALESCE(top.parent_ref, up.parent_ref, wanted.ref) AS root
+  FROM unnest(CAST(:refs AS text[])) AS wanted(ref)
+  LEFT JOIN aggregations up ON up.brand_id = CAST(:brand AS uuid)
+    AND up.child_ref = wanted.ref AND up.unpacked_at IS NULL
+  LEFT JOIN aggregations top ON top.brand_id = CAST(:brand AS uuid)
+    AND top.child_ref = up.parent_ref AND top.unpacked_at IS NULL
+  ORDER BY root
+) AS r
+WHERE NOT (r.root = ANY(CAST(:locked AS text[])))
+""")
+
+
 def lock(brand_id: uuid.UUID, refs: Iterable[str]) -> None:
     """Serialise changes to the trees holding ``refs``: a transaction lock on each tree's root.
 
     Two scans (or a scan and a repack) touching a common unit share its root, so one waits for
-    the other's commit. Roots are locked in a fixed order; a root that changed while waiting
-    is locked too. PostgreSQL only (SQLite serialises writers anyway).
+    the other's commit. One statement finds the roots (a code has at most two ancestors) and
+    locks them in a fixed order; the next finds them again once they are held and locks any
+    that changed while waiting: two round trips when nothing moved. PostgreSQL only (SQLite
+    serialises writers anyway).
     """
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    locked: set[str] = set()
+    wanted, locked = sorted(set(refs)), list[str]()
     for _ in range(4):
-        roots = _roots(brand_id, refs)
-        todo = sorted(roots - locked)
-        if not todo:
+        rows = db.session.execute(_LOCK_ROOTS, {
+            "prefix": f"channel:{brand_id}:", "refs": wanted, "brand": str(brand_id),
+            "locked": locked,
+        }).all()  # fmt: skip
+        if not rows:
             return
-        for root in todo:
-            db.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                {"k": f"channel:{brand_id}:{root}"},
-            )
-        locked |= roots
-
-
-def _roots(brand_id: uuid.UUID, refs: Iterable[str]) -> set[str]:
-    """The current root of each ref's tree: one query (a code has at most two ancestors)."""
-    wanted = sorted(set(refs))
-    up, top = aliased(Aggregation), aliased(Aggregation)
-    rows = db.session.execute(
-        select(up.child_ref, func.coalesce(top.parent_ref, up.parent_ref))
-        .outerjoin(top, (top.brand_id == brand_id) & (top.child_ref == up.parent_ref)
-                   & top.unpacked_at.is_(None))
-        .where(up.brand_id == brand_id, up.child_ref.in_(wanted), up.unpacked_at.is_(None))
-    ).all()  # fmt: skip
-    found = dict(rows)
-    return {found.get(ref, ref) for ref in wanted}
+        locked += [root for root, _ in rows]
 
 
 def unit_scope(

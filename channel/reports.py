@@ -63,7 +63,7 @@ def funnel(brand: Brand, query: FunnelQuery) -> list[dict[str, Any]]:
         EV.c.brand_id == brand.id, EV.c.created_at >= lo, EV.c.created_at < hi,
         EV.c.action.in_([ChannelAction.ship, ChannelAction.receive, ChannelAction.sell]),
     ).subquery("window_events")  # fmt: skip
-    units = unitsets.covered(brand.id, events)
+    units = unitsets.covered(events)
     key = PARTNERS.c.id if query.group_by == "partner" else PARTNERS.c.province
     action, ref = EV.c.action, units.c.ref
     moved = action.in_([ChannelAction.ship, ChannelAction.receive, ChannelAction.sell])
@@ -90,7 +90,7 @@ def funnel(brand: Brand, query: FunnelQuery) -> list[dict[str, Any]]:
             BATCHES.c.product_id == product if product else false()
         )
     rows = []
-    for key_value, name, *counts in db.session.execute(stmt):
+    for key_value, name, *counts in db.session.execute(stmt, {"brand_id": brand.id}):
         row: dict[str, Any] = {"key": str(key_value), **dict(zip(METRICS, counts, strict=True))}
         if query.group_by == "partner":
             row["name"] = name
@@ -98,8 +98,8 @@ def funnel(brand: Brand, query: FunnelQuery) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["key"])
 
 
-def _distinct_units(brand_id: uuid.UUID, events: Any) -> CTE:
-    covered = unitsets.covered(brand_id, events)
+def _distinct_units(events: Any) -> CTE:
+    covered = unitsets.covered(events)
     return (
         select(covered.c.ref, covered.c.batch_id, covered.c.key_id, covered.c.serial)
         .distinct()
@@ -115,8 +115,8 @@ def stock(brand: Brand, partner_id: str) -> dict[str, Any]:
         EV.c.brand_id == brand.id, EV.c.partner_id == partner.id,
         EV.c.action.in_([ChannelAction.receive, ChannelAction.return_]),
     ).subquery("partner_events")  # fmt: skip
-    units = _distinct_units(brand.id, events)
-    last = unitsets.last_events(brand.id, units)
+    units = _distinct_units(events)
+    last = unitsets.last_events(units)
     rows = db.session.execute(
         select(BATCHES.c.product_id, func.count())
         .select_from(units)
@@ -124,7 +124,8 @@ def stock(brand: Brand, partner_id: str) -> dict[str, Any]:
         .join(BATCHES, BATCHES.c.id == units.c.batch_id)
         .where(last.c.action.in_([ChannelAction.receive, ChannelAction.return_]),
                last.c.partner_id == partner.id)
-        .group_by(BATCHES.c.product_id)
+        .group_by(BATCHES.c.product_id),
+        {"brand_id": brand.id},
     ).all()  # fmt: skip
     by_product = sorted((str(p), n) for p, n in rows)
     return {
@@ -143,7 +144,7 @@ def channel_gaps(brand: Brand) -> list[dict[str, Any]]:
         EV.c.brand_id == brand.id, EV.c.action == ChannelAction.ship,
         EV.c.to_partner_id.in_(dealers),
     ).subquery("dealer_ships")  # fmt: skip
-    covered = unitsets.covered(brand.id, ships)
+    covered = unitsets.covered(ships)
     shipped = (
         select(ships.c.to_partner_id.label("dealer_id"), covered.c.ref, covered.c.batch_id,
                covered.c.key_id, covered.c.serial)
@@ -153,7 +154,7 @@ def channel_gaps(brand: Brand) -> list[dict[str, Any]]:
     )  # fmt: skip
     units = select(shipped.c.ref, shipped.c.batch_id, shipped.c.key_id,
                    shipped.c.serial).distinct().cte("units")  # fmt: skip
-    last = unitsets.last_events(brand.id, units)
+    last = unitsets.last_events(units)
     with_dealer = or_(
         and_(last.c.action == ChannelAction.ship, last.c.to_partner_id == shipped.c.dealer_id),
         and_(last.c.action.in_([ChannelAction.receive, ChannelAction.return_]),
@@ -168,7 +169,8 @@ def channel_gaps(brand: Brand) -> list[dict[str, Any]]:
         .outerjoin(last, last.c.unit_ref == shipped.c.ref)
         .outerjoin(STATES, and_(STATES.c.code_key_id == shipped.c.key_id,
                                 STATES.c.serial == shipped.c.serial))
-        .group_by(PARTNERS.c.id, PARTNERS.c.name, PARTNERS.c.province, PARTNERS.c.city)
+        .group_by(PARTNERS.c.id, PARTNERS.c.name, PARTNERS.c.province, PARTNERS.c.city),
+        {"brand_id": brand.id},
     )  # fmt: skip
     out = [
         {"partner_id": str(pid), "name": name, "province": province, "city": city,

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import CTE, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from anticounterfeit import activation
@@ -24,7 +24,7 @@ from channel import diversion, hierarchy, refs, rewards, unitsets
 from channel.errors import CodeRevoked, EmptyContainer, InvalidChannelStep, NotAClerk
 from channel.inputs import ChannelScanInput
 from channel.models import ChannelAction, ChannelEvent, Partner, PartnerKind
-from channel.partners import clerk_of, get_partner
+from channel.partners import clerk_with_partner, get_partner
 from channel.steps import after_last, next_state
 from core.broker import redis_client
 from core.db import db, new_id, utcnow
@@ -89,13 +89,12 @@ def _place(data: ChannelScanInput, partner: Partner) -> tuple[str, str]:
     return partner.province, partner.city
 
 
-def _activate(brand_id: uuid.UUID, units: CTE, groups: list[unitsets.Group],
-              event_id: uuid.UUID) -> None:  # fmt: skip
+def _activate(units: unitsets.Units, groups: list[unitsets.Group], event_id: uuid.UUID) -> None:
     """Units of ``on_ship`` batches become active at their warehouse out-scan."""
     starts = {g.batch_id: g.batch_start for g in groups
               if g.activation == ON_SHIP and g.batch_status is BatchStatus.generated}  # fmt: skip
     if starts:
-        written = unitsets.activate_shipped(brand_id, units, str(event_id))
+        written = unitsets.activate_shipped(units, str(event_id))
         activation.mirror_ranges(written, starts)
 
 
@@ -109,9 +108,10 @@ def channel_scan(
     brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput, *, rate_limit: bool = True
 ) -> ChannelScanOutcome:
     """Record one channel scan by a clerk (all units inside the code, or none)."""
-    clerk = clerk_of(consumer_id)
-    if clerk is None or clerk.brand_id != brand_id:
+    membership = clerk_with_partner(consumer_id)
+    if membership is None or membership[0].brand_id != brand_id:
         raise NotAClerk()
+    clerk, actor = membership
     if rate_limit:
         hit(redis_client(), SCANS_PER_CLERK, str(clerk.id))
     original = _original(consumer_id, data.request_id)
@@ -119,11 +119,10 @@ def channel_scan(
         return ChannelScanOutcome(original, created=False, rewards=rewards.rewards_of(original))
     action = ChannelAction(data.action)
     node = refs.parse(data.code, brand_id)
-    actor = get_partner(brand_id, clerk.partner_id)
     to = _to_partner(brand_id, action, data.to_partner_id)
     hierarchy.lock(brand_id, [node.ref])
     units = unitsets.subtree(brand_id, node)
-    groups = unitsets.groups(brand_id, units)
+    groups = unitsets.groups(units)
     if not groups:
         raise EmptyContainer()
     _refuse_revoked(node, groups)
@@ -164,7 +163,7 @@ def _insert(values: dict[str, Any]) -> bool:
 
 def _record(
     brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput, action: ChannelAction,
-    node: refs.Node, actor: Partner, to: Partner | None, units: CTE,
+    node: refs.Node, actor: Partner, to: Partner | None, units: unitsets.Units,
     groups: list[unitsets.Group],
 ) -> ChannelScanOutcome:  # fmt: skip
     values = _event(brand_id, consumer_id, data, action, node, actor, to,
@@ -176,7 +175,7 @@ def _record(
         return ChannelScanOutcome(original, created=False, rewards=rewards.rewards_of(original))
     event = ChannelEvent(**values)  # not added: the row is written; this is its value
     if action is ChannelAction.ship and actor.kind is PartnerKind.warehouse:
-        _activate(brand_id, units, groups, event.id)
+        _activate(units, groups, event.id)
     if action is ChannelAction.receive and actor.kind is PartnerKind.store:
         diversion.check_receive(brand_id, event, units)
     return ChannelScanOutcome(event, created=True, groups=groups)

@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from sqlalchemy import (
     CTE,
     BigInteger,
     Select,
     String,
+    Table,
     and_,
+    bindparam,
     case,
     func,
     insert,
-    literal,
     or_,
     select,
     union_all,
@@ -47,35 +49,65 @@ EVENTS = ChannelEvent.__table__
 BATCHES = CodeBatch.__table__
 
 
-def subtree(brand_id: uuid.UUID, node: Node) -> CTE:
-    """The units a code holds now (a unit holds itself): ``ref, batch_id, key_id, serial``."""
-    if node.level == "unit":
-        assert node.batch is not None and node.serial is not None
-        return select(
-            literal(node.ref, String()).label("ref"),
-            literal(node.batch.id, Uuid()).label("batch_id"),
-            literal(node.batch.code_key_id, Uuid()).label("key_id"),
-            literal(node.serial).label("serial"),
-        ).cte("units")
+#: Every statement here names its brand with this parameter (``{"brand_id": ...}``).
+BRAND = bindparam("brand_id", type_=Uuid())
+
+
+@dataclass(frozen=True)
+class Units:
+    """A set of units in SQL (``ref, batch_id, key_id, serial``) and the parameters it takes."""
+
+    cte: CTE
+    params: dict[str, Any]
+    kind: str  # "unit" or "container": which statement template (built once, then cached)
+
+
+@cache
+def _unit_cte() -> CTE:
+    return select(
+        bindparam("unit_ref", type_=String()).label("ref"),
+        bindparam("unit_batch", type_=Uuid()).label("batch_id"),
+        bindparam("unit_key", type_=Uuid()).label("key_id"),
+        bindparam("unit_serial", type_=BigInteger()).label("serial"),
+    ).cte("units")
+
+
+@cache
+def _container_cte() -> CTE:
     top = select(
         AGG.c.child_ref.label("ref"), AGG.c.child_level.label("level"),
         AGG.c.child_batch_id.label("batch_id"), AGG.c.child_key_id.label("key_id"),
         AGG.c.child_serial.label("serial"),
     ).where(
-        AGG.c.brand_id == brand_id, AGG.c.parent_ref == node.ref, AGG.c.unpacked_at.is_(None)
+        AGG.c.brand_id == BRAND, AGG.c.parent_ref == bindparam("ref", type_=String()),
+        AGG.c.unpacked_at.is_(None),
     ).cte("tree", recursive=True)  # fmt: skip
     below = AGG.alias("below")
     tree = top.union_all(
         select(below.c.child_ref, below.c.child_level, below.c.child_batch_id,
                below.c.child_key_id, below.c.child_serial)
         .join(top, below.c.parent_ref == top.c.ref)
-        .where(below.c.brand_id == brand_id, below.c.unpacked_at.is_(None))
+        .where(below.c.brand_id == BRAND, below.c.unpacked_at.is_(None))
     )  # fmt: skip
     return (
         select(tree.c.ref, tree.c.batch_id, tree.c.key_id, tree.c.serial)
         .where(tree.c.level == "unit")
         .cte("units")
     )
+
+
+def subtree(brand_id: uuid.UUID, node: Node) -> Units:
+    """The units a code holds now (a unit holds itself)."""
+    if node.level == "unit":
+        assert node.batch is not None and node.serial is not None
+        params = {"brand_id": brand_id, "unit_ref": node.ref, "unit_batch": node.batch.id,
+                  "unit_key": node.batch.code_key_id, "unit_serial": node.serial}  # fmt: skip
+        return Units(_unit_cte(), params, "unit")
+    return Units(_container_cte(), {"brand_id": brand_id, "ref": node.ref}, "container")
+
+
+def _cte(kind: str) -> CTE:
+    return _unit_cte() if kind == "unit" else _container_cte()
 
 
 def _later(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -87,46 +119,46 @@ def _earlier_or_open(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElem
     return case((a.is_(None), b), (b.is_(None), a), (a < b, a), else_=b)
 
 
-def ancestors(brand_id: uuid.UUID, units: CTE) -> CTE:
+def ancestors(units: CTE) -> CTE:
     """Every container that ever held each unit, with the interval it did:
     ``unit_ref, ref, lo, hi`` (``hi`` NULL while it still does)."""
     up = select(
         units.c.ref.label("unit_ref"), AGG.c.parent_ref.label("ref"),
         AGG.c.packed_at.label("lo"), AGG.c.unpacked_at.label("hi"),
     ).join(
-        AGG, and_(AGG.c.brand_id == brand_id, AGG.c.child_ref == units.c.ref)
+        AGG, and_(AGG.c.brand_id == BRAND, AGG.c.child_ref == units.c.ref)
     ).cte("ancestors", recursive=True)  # fmt: skip
     outer = AGG.alias("outer_link")
     return up.union_all(
         select(up.c.unit_ref, outer.c.parent_ref, _later(outer.c.packed_at, up.c.lo),
                _earlier_or_open(outer.c.unpacked_at, up.c.hi))
-        .join(outer, and_(outer.c.brand_id == brand_id, outer.c.child_ref == up.c.ref))
+        .join(outer, and_(outer.c.brand_id == BRAND, outer.c.child_ref == up.c.ref))
     )  # fmt: skip
 
 
 _EVENT_COLUMNS = ("id", "created_at", "action", "partner_id", "to_partner_id")
 
 
-def applied(brand_id: uuid.UUID, units: CTE) -> Any:
+def applied(units: CTE) -> Any:
     """Every event that applied to each unit: ``unit_ref`` and the event's columns."""
-    up = ancestors(brand_id, units)
+    up = ancestors(units)
     cols = [EVENTS.c[c] for c in _EVENT_COLUMNS]
     direct = select(units.c.ref.label("unit_ref"), *cols).join(
-        EVENTS, and_(EVENTS.c.brand_id == brand_id, EVENTS.c.code_ref == units.c.ref)
+        EVENTS, and_(EVENTS.c.brand_id == BRAND, EVENTS.c.code_ref == units.c.ref)
     )
     via = select(up.c.unit_ref, *cols).join(
         EVENTS,
         and_(
-            EVENTS.c.brand_id == brand_id, EVENTS.c.code_ref == up.c.ref,
+            EVENTS.c.brand_id == BRAND, EVENTS.c.code_ref == up.c.ref,
             EVENTS.c.created_at >= up.c.lo, or_(up.c.hi.is_(None), EVENTS.c.created_at < up.c.hi),
         ),
     )  # fmt: skip
     return union_all(direct, via).subquery("applied")
 
 
-def last_events(brand_id: uuid.UUID, units: CTE) -> Any:
+def last_events(units: CTE) -> Any:
     """Each unit's last applied event (units without one are absent)."""
-    ev = applied(brand_id, units)
+    ev = applied(units)
     order = func.row_number().over(
         partition_by=ev.c.unit_ref, order_by=(ev.c.created_at.desc(), ev.c.id.desc())
     )
@@ -148,20 +180,26 @@ class Group:
     units: int
 
 
-def groups(brand_id: uuid.UUID, units: CTE) -> list[Group]:
-    """The units' states, grouped: one statement, a row per distinct (batch, last event)."""
-    last = last_events(brand_id, units)
+@cache
+def _groups_statement(kind: str) -> Select[Any]:
+    units = _cte(kind)
+    last = last_events(units)
     keys = (
         units.c.batch_id, BATCHES.c.status, BATCHES.c.activation, BATCHES.c.serial_start,
         last.c.action, last.c.partner_id, last.c.to_partner_id,
     )  # fmt: skip
-    rows = db.session.execute(
+    return (
         select(*keys, func.count())
         .select_from(units)
         .join(BATCHES, BATCHES.c.id == units.c.batch_id)
         .outerjoin(last, last.c.unit_ref == units.c.ref)
         .group_by(*keys)
     )
+
+
+def groups(units: Units) -> list[Group]:
+    """The units' states, grouped: one statement, a row per distinct (batch, last event)."""
+    rows = db.session.execute(_groups_statement(units.kind), units.params)
     return [
         Group(batch, BatchStatus(status), str(getattr(activation, "value", activation)), start,
               str(getattr(action, "value", action)) if action is not None else None,
@@ -170,18 +208,16 @@ def groups(brand_id: uuid.UUID, units: CTE) -> list[Group]:
     ]  # fmt: skip
 
 
-def _new_uuid() -> ColumnElement[Any]:
+def _new_uuid(dialect: str) -> ColumnElement[Any]:
     """A fresh UUID per row, in SQL (for ``INSERT ... SELECT``)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return func.gen_random_uuid()
     return func.lower(func.hex(func.randomblob(16)))  # SQLite's 32-hex-digit UUID column
 
 
-def activate_shipped(
-    brand_id: uuid.UUID, units: CTE, source: str
-) -> list[tuple[uuid.UUID, int, int]]:
-    """Record the units of ``on_ship`` batches as active, as serial ranges (gaps and islands),
-    in one ``INSERT ... SELECT``; returns the ranges written ``(batch, start, stop)``."""
+@cache
+def _activation_statement(kind: str, dialect: str) -> Any:
+    units = _cte(kind)
     island = units.c.serial - func.row_number().over(
         partition_by=units.c.batch_id, order_by=units.c.serial
     )
@@ -194,39 +230,56 @@ def activate_shipped(
         .subquery("numbered")
     )
     ranges: Select[Any] = select(
-        _new_uuid(), literal(brand_id, Uuid()), numbered.c.batch_id,
+        _new_uuid(dialect), BRAND, numbered.c.batch_id,
         func.min(numbered.c.serial), func.max(numbered.c.serial) + 1,
-        literal(source, String()), literal(utcnow(), CodeActivation.activated_at.type),
+        bindparam("source", type_=String()),
+        bindparam("now", type_=CodeActivation.activated_at.type),
     ).group_by(numbered.c.batch_id, numbered.c.island)  # fmt: skip
-    table = CodeActivation.__table__
-    written = db.session.execute(
-        insert(CodeActivation)
+    table = cast(Table, CodeActivation.__table__)  # Core: the ORM would read params as rows
+    return (
+        insert(table)
         .from_select(["id", "brand_id", "code_batch_id", "serial_start", "serial_stop", "source",
                       "activated_at"], ranges)  # fmt: skip
         .returning(table.c.code_batch_id, table.c.serial_start, table.c.serial_stop)
     )
+
+
+def activate_shipped(units: Units, source: str) -> list[tuple[uuid.UUID, int, int]]:
+    """Record the units of ``on_ship`` batches as active, as serial ranges (gaps and islands),
+    in one ``INSERT ... SELECT``; returns the ranges written ``(batch, start, stop)``."""
+    statement = _activation_statement(units.kind, db.session.get_bind().dialect.name)
+    written = db.session.execute(statement, {**units.params, "source": source, "now": utcnow()})
     return [(b, a, z) for b, a, z in written]
 
 
-def dealer_shipments(
-    brand_id: uuid.UUID, units: CTE, dealers: list[uuid.UUID]
-) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
-    """Each unit's last shipment to one of ``dealers`` (the brand's dealers): rows of
-    ``(ship event, dealer, serial)`` for the units whose last one went to a dealer."""
-    ev = applied(brand_id, units)
-    ships = select(*ev.c).where(ev.c.action == ChannelAction.ship, ev.c.to_partner_id.in_(dealers))
-    shipped = ships.subquery("ships")
+@cache
+def _dealer_shipments_statement(kind: str) -> Select[Any]:
+    units = _cte(kind)
+    ev = applied(units)
+    dealers = bindparam("dealers", expanding=True, type_=Uuid())
+    shipped = select(*ev.c).where(ev.c.action == ChannelAction.ship,
+                                  ev.c.to_partner_id.in_(dealers)).subquery("ships")  # fmt: skip
     order = func.row_number().over(
         partition_by=shipped.c.unit_ref, order_by=(shipped.c.created_at.desc(),
                                                    shipped.c.id.desc())
     )  # fmt: skip
     ranked = select(shipped.c.unit_ref, shipped.c.id, shipped.c.to_partner_id,
                     order.label("rn")).subquery("ranked_ships")  # fmt: skip
-    rows = db.session.execute(
+    return (
         select(ranked.c.id, ranked.c.to_partner_id, units.c.serial)
         .join(units, units.c.ref == ranked.c.unit_ref)
         .where(ranked.c.rn == 1)
         .order_by(ranked.c.id, units.c.serial)
+    )
+
+
+def dealer_shipments(
+    units: Units, dealers: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
+    """Each unit's last shipment to one of ``dealers`` (the brand's dealers): rows of
+    ``(ship event, dealer, serial)`` for the units whose last one went to a dealer."""
+    rows = db.session.execute(
+        _dealer_shipments_statement(units.kind), {**units.params, "dealers": dealers}
     )
     return [(e, d, s) for e, d, s in rows]
 
@@ -260,7 +313,7 @@ def _ref_serial_default(element: ref_serial, compiler: Any, **kw: Any) -> str:
     return f"CAST(substr({ref}, instr({ref}, ':') + 1) AS INTEGER)"
 
 
-def covered(brand_id: uuid.UUID, events: Any) -> Any:
+def covered(events: Any) -> Any:
     """The units each event covered when it was recorded, as the hierarchy stood then:
     ``event_id, ref, batch_id, key_id, serial`` (``events``: a subquery of channel events with
     ``id, code_ref, code_level, code_batch_id, created_at``)."""
@@ -271,7 +324,7 @@ def covered(brand_id: uuid.UUID, events: Any) -> Any:
         inside.c.child_batch_id.label("batch_id"), inside.c.child_key_id.label("key_id"),
         inside.c.child_serial.label("serial"),
     ).join(inside, and_(
-        inside.c.brand_id == brand_id, inside.c.parent_ref == events.c.code_ref,
+        inside.c.brand_id == BRAND, inside.c.parent_ref == events.c.code_ref,
         inside.c.packed_at <= events.c.created_at,
         or_(inside.c.unpacked_at.is_(None), events.c.created_at < inside.c.unpacked_at),
     )).cte("covered_tree", recursive=True)  # fmt: skip
@@ -280,7 +333,7 @@ def covered(brand_id: uuid.UUID, events: Any) -> Any:
         select(down.c.event_id, down.c.at, deeper.c.child_ref, deeper.c.child_level,
                deeper.c.child_batch_id, deeper.c.child_key_id, deeper.c.child_serial)
         .join(deeper, and_(
-            deeper.c.brand_id == brand_id, deeper.c.parent_ref == down.c.ref,
+            deeper.c.brand_id == BRAND, deeper.c.parent_ref == down.c.ref,
             deeper.c.packed_at <= down.c.at,
             or_(deeper.c.unpacked_at.is_(None), down.c.at < deeper.c.unpacked_at),
         ))
