@@ -142,10 +142,13 @@ def invite_qr(invite: PartnerInvite) -> str:
 
 def find_invite(code: str) -> tuple[PartnerInvite, Partner] | None:
     """An invite by its code (any brand; the code is the secret) with its partner."""
+    code = code.strip().upper()
+    if len(code) != INVITE_LENGTH or any(c not in INVITE_ALPHABET for c in code):
+        return None
     row = db.session.execute(
         select(PartnerInvite, Partner)
         .join(Partner, Partner.id == PartnerInvite.partner_id)
-        .where(PartnerInvite.code == code.strip().upper())
+        .where(PartnerInvite.code == code)
     ).first()
     return (row[0], row[1]) if row else None
 

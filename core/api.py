@@ -66,9 +66,9 @@ HTTP_REASONS = {
 
 
 def wants_html() -> bool:
-    """Errors outside the API and the WeChat callbacks are HTML pages for people."""
+    """Errors outside the API, the WeChat callbacks and /metrics are HTML pages for people."""
     path = request.path
-    return not (path.startswith("/api") or path.startswith("/wechat"))
+    return not (path.startswith("/api") or path.startswith("/wechat") or path == "/metrics")
 
 
 def error_response(

@@ -17,13 +17,15 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask import Blueprint, Response, current_app, make_response, render_template, request, url_for
 
 from accounts.auth import client_ip
 from anticounterfeit.scans.record import ScanInput
 from core.inputs import check_text
 from core.lang import prefers_english
 from engagement import service
+from engagement.service import ScanOutcome
+from provenance import service as provenance
 
 bp = Blueprint("pages", __name__)
 DEVICE_COOKIE = "did"
@@ -85,6 +87,19 @@ def _start_page() -> Response:
     return response
 
 
+def _story_link(outcome: ScanOutcome) -> str | None:
+    """The unit's story page, when the unit has a journey and its verdict shows one."""
+    r = outcome.result
+    if r.batch is None or r.code is None or r.batch.product_batch is None:
+        return None
+    if r.verdict.value in provenance.NO_STORY:
+        return None
+    lot = r.batch.product_batch
+    if not provenance.has_story(r.batch.brand_id, r.batch.product.gtin, lot.id, lot.lot):
+        return None
+    return url_for("story_pages.story_page", code=r.code)
+
+
 def _record(raw: str) -> Response:
     """Verify and record the check of a person who opened the page."""
     device_id, new = _device_id()
@@ -93,7 +108,10 @@ def _record(raw: str) -> Response:
     config = current_app.config
     outcome = service.process_scan(facts, english=english, rate_limit=config["RATELIMIT_ENABLED"])
     payload = service.scan_payload(outcome, config["PUBLIC_BASE_URL"])
-    response = make_response(render_template("scan.html", scan=payload, english=english))
+    html = render_template(
+        "scan.html", scan=payload, english=english, story_link=_story_link(outcome)
+    )
+    response = make_response(html)
     if new:
         response.set_cookie(
             DEVICE_COOKIE, device_id, max_age=365 * 86400, httponly=True, samesite="Lax",

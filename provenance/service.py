@@ -13,7 +13,7 @@ from core.db import db
 from core.queries import parse_id
 from provenance import texts
 from provenance.errors import UnknownLot
-from provenance.models import Event, EventLot, Lot
+from provenance.models import Event, EventLot, Lot, LotRole
 from provenance.story import lot_for_unit, lot_story, parse_time
 from provenance.unit import Resolved, lifecycle, resolve
 
@@ -65,13 +65,26 @@ def unit_story(raw: str, english: bool) -> dict[str, Any]:
     return body
 
 
+def has_story(brand_id: uuid.UUID, gtin: str, product_batch_id: uuid.UUID, lot: str) -> bool:
+    """Whether a unit of this production lot has a journey to tell (one indexed query)."""
+    found = lot_for_unit(brand_id, gtin, product_batch_id, lot)
+    if found is None:
+        return False
+    named = select(EventLot.id).where(
+        EventLot.lot_id == found.id, EventLot.role.in_((LotRole.output, LotRole.observed))
+    )
+    return db.session.scalar(named.limit(1)) is not None
+
+
 def find_lot(brand: Brand, lot_id: str) -> Lot:
     """A lot by its provenance id, the id of a production lot, or its EPCIS class-level id."""
     if lot_id.startswith("https://"):
         parts = lot_id.rstrip("/").split("/")
-        if len(parts) >= 4 and parts[-4] == "01" and parts[-2] == "10":
+        gtin, lot = (parts[-3], parts[-1]) if len(parts) >= 4 else ("", "")
+        plain = gtin.isdigit() and len(gtin) <= 14 and lot.isprintable() and len(lot) <= 20
+        if plain and parts[-4] == "01" and parts[-2] == "10":
             row = db.session.scalar(select(Lot).where(
-                Lot.brand_id == brand.id, Lot.gtin == parts[-3], Lot.lot == parts[-1]))  # fmt: skip
+                Lot.brand_id == brand.id, Lot.gtin == gtin, Lot.lot == lot))  # fmt: skip
             if row is not None:
                 return row
         raise UnknownLot()

@@ -119,7 +119,9 @@
     }
     if (response.status === 401 && path !== "/auth/token") {
       expire();
-      throw new Error(t("sessionExpired"));
+      const error = new Error(t("sessionExpired"));
+      error.expired = true; // the login page says so already; whoever called stops here
+      throw error;
     }
     return { ok: response.ok, status: response.status, data, headers: response.headers };
   }
@@ -153,7 +155,29 @@
     state.token = null;
     store.removeItem("console.token");
     store.setItem("console.return", location.hash || "#/dashboard");
+    keepTyped();
     renderLogin(t("sessionExpired"));
+  }
+
+  // What was typed on the page when the session expired, put back once the page is shown again.
+  function keepTyped() {
+    const values = {};
+    document.querySelectorAll("#main input[id], #main select[id], #main textarea[id]").forEach((el) => {
+      if (el.type !== "password" && el.type !== "file" && el.value !== "") values[el.id] = el.value;
+    });
+    if (Object.keys(values).length) store.setItem("console.typed", JSON.stringify({ hash: location.hash, values }));
+  }
+
+  function restoreTyped() {
+    const typed = JSON.parse(store.getItem("console.typed") || "null");
+    if (!typed || typed.hash !== location.hash) return;
+    store.removeItem("console.typed");
+    for (const [id, value] of Object.entries(typed.values)) {
+      const el = document.getElementById(id);
+      if (!el || el.type === "file") continue;
+      el.value = value;
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    }
   }
 
   // --- login, frame --------------------------------------------------------------------------
@@ -273,10 +297,12 @@
     });
     const live = overview ? overview.campaigns : [];
     chart(document.getElementById("chart-spend"), {
-      tooltip: { trigger: "axis" }, legend: { data: [t("spent"), t("budget")] },
-      xAxis: { type: "category", data: live.map((c) => c.name) }, yAxis: { type: "value" },
+      tooltip: { trigger: "axis" }, legend: { data: [t("spent"), t("forecast"), t("budget")] },
+      xAxis: { type: "category", data: live.map((c) => c.name), axisLabel: { interval: 0, overflow: "truncate", width: 160 } },
+      yAxis: { type: "value" },
       series: [
         { name: t("spent"), type: "bar", data: live.map((c) => c.spent) },
+        { name: t("forecast"), type: "bar", data: live.map((c) => c.forecast_at_end ?? c.spent) },
         { name: t("budget"), type: "bar", data: live.map((c) => c.budget) },
       ],
     });
@@ -284,11 +310,7 @@
       tooltip: { trigger: "item" },
       series: [{ type: "pie", radius: "60%", data: (overview ? overview.payouts : []).map((p) => ({ name: p.status, value: p.count })) }],
     });
-    const steps = ["produced", "shipped", "received", "sold", "consumer_scanned"];
-    const sums = steps.map((s) => (funnel || []).reduce((n, row) => n + (row[s] || 0), 0));
-    if (hasFunnel) chart(document.getElementById("chart-funnel"), {
-      tooltip: {}, series: [{ type: "funnel", data: steps.map((s, i) => ({ name: s, value: sums[i] })) }],
-    });
+    if (hasFunnel) funnelChart(document.getElementById("chart-funnel"), funnel || [], (r) => r.key || "—");
   }
 
   async function renderCities(province) {
@@ -762,7 +784,7 @@
     });
     mount(h("h1", {}, t("provenance")),
       h("section", { class: "card", id: "lots" }, h("h2", {}, t("journeys")),
-        table([t("products"), t("lot"), t("steps"), t("lastEvent"), ""], (lots || []).map((l) => [
+        table([t("products"), t("lot"), t("lotEvents"), t("lastEvent"), ""], (lots || []).map((l) => [
           l.product ? l.product.name : l.gtin, l.lot, l.events, when(l.last_at),
           h("a", { href: `#/provenance/lots/${l.id}` }, t("journey"))]))),
       unitForm,
@@ -987,6 +1009,18 @@
 
   const FUNNEL = ["produced", "shipped", "received", "sold", "consumer_scanned"];
 
+  // One group of bars per partner or province: a unit shipped on by two partners counts at
+  // each, so totals over the groups would not be a funnel.
+  function funnelChart(el, rows, label) {
+    chart(el, {
+      tooltip: { trigger: "axis" }, legend: { data: FUNNEL.map((s) => t("step_" + s)), bottom: 0 },
+      grid: { left: 48, right: 16, top: 16, bottom: 72 },
+      xAxis: { type: "category", data: rows.map(label), axisLabel: { interval: 0, overflow: "truncate", width: 110 } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: FUNNEL.map((s) => ({ name: t("step_" + s), type: "bar", data: rows.map((r) => r[s] || 0) })),
+    });
+  }
+
   async function renderChannel() {
     if (!offers("/partners")) return mount(h("p", { class: "notice" }, t("notAvailable")));
     const group = new URLSearchParams(location.hash.split("?")[1] || "").get("group_by") || "partner";
@@ -1017,16 +1051,8 @@
           h("a", { href: `#/channel/partners/${p.id}` }, t("open"))]))),
       can("channel") ? partnerForm(list) : null);
     if (!hasFunnel) return;
-    // One group of bars per partner or province: a unit shipped on by two partners counts
-    // at each, so totals over the groups would not be a funnel.
-    const keys = rows.map((r) => r.name || (byId[r.key] || {}).name || r.key || "—");
-    chart(document.getElementById("chart-channel-funnel"), {
-      tooltip: { trigger: "axis" }, legend: { data: FUNNEL.map((s) => t("step_" + s)), bottom: 0 },
-      grid: { left: 48, right: 16, top: 16, bottom: 72 },
-      xAxis: { type: "category", data: keys, axisLabel: { interval: 0, overflow: "truncate", width: 110 } },
-      yAxis: { type: "value", minInterval: 1 },
-      series: FUNNEL.map((s) => ({ name: t("step_" + s), type: "bar", data: rows.map((r) => r[s] || 0) })),
-    });
+    funnelChart(document.getElementById("chart-channel-funnel"), rows,
+      (r) => r.name || (byId[r.key] || {}).name || r.key || "—");
     const held = list.slice(0, 50).map((p, i) => ({ name: p.name, value: stocks[i] ? stocks[i].units : 0 }));
     chart(document.getElementById("chart-stock"), {
       tooltip: {}, grid: { left: 160 }, xAxis: { type: "value" },
@@ -1136,7 +1162,7 @@
     for (const [pattern, render] of ROUTES) {
       const m = location.hash.match(pattern);
       if (m) {
-        try { await render(...m.slice(1)); } catch (e) { toast(e.message, true); }
+        try { await render(...m.slice(1)); restoreTyped(); } catch (e) { if (!e.expired) toast(e.message, true); }
         document.getElementById("main").focus({ preventScroll: true });
         return;
       }
@@ -1154,6 +1180,9 @@
     state.token = null;
     state.staff = null;
     renderLogin();
+  });
+  window.addEventListener("unhandledrejection", (event) => {
+    if (event.reason && event.reason.expired) event.preventDefault();
   });
   window.addEventListener("hashchange", route);
   window.addEventListener("resize", () => state.charts.forEach((c) => c.resize()));

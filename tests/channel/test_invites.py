@@ -43,4 +43,5 @@ def test_invites_list_revoke_and_join_page(client: FlaskClient, make_brand: Any,
     stranger = bearer(make_brand())
     assert client.post(f"{base}/{second['id']}/revoke", headers=stranger).status_code == 404
     assert client.get(base, headers=stranger).status_code == 404
-    assert client.get("/join/NOSUCHCODE").status_code == 404
+    for unknown in ("NOSUCHCODE", "A%00B", "%F0%9F%98%80" * 10):
+        assert client.get(f"/join/{unknown}").status_code == 404

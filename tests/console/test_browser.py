@@ -91,7 +91,8 @@ def _login(page: Any) -> None:
 
 def test_console_end_to_end(page: Any) -> None:
     _login(page)
-    for chart in ("#chart-days", "#chart-map", "#chart-products", "#chart-spend", "#chart-payouts"):
+    for chart in ("#chart-days", "#chart-map", "#chart-products", "#chart-spend", "#chart-payouts",
+                  "#chart-funnel"):  # fmt: skip
         _charts_drawn(page, chart)
     assert int(page.inner_text("#tile-scans")) >= 3
     assert int(page.inner_text("#tile-cases")) >= 1  # the demo's harvester (and diversion) cases
@@ -169,6 +170,16 @@ def test_an_analyst_is_offered_nothing_that_would_be_refused(page: Any, app: Fla
     page.click("table a")
     page.wait_for_selector("#chart-case-map canvas")
     assert page.locator("#resolve-form").count() == 0
+    page.goto(page.base + "/console/#/provenance")
+    page.wait_for_selector("#epcis-export")  # reading and exporting: any staff role
+    assert page.locator("#epcis-import, #party-form").count() == 0
+    page.goto(page.base + "/console/#/channel")
+    page.wait_for_selector("#partners")
+    assert page.locator("#partner-form").count() == 0
+    page.locator("#partners tr", has_text="杭州西湖店").locator("a").click()
+    page.wait_for_selector("#stock-units")
+    assert page.locator("#create-invite, button[data-revoke]").count() == 0
+    assert page.locator("#invites td", has_text="有效").count() >= 1
     assert requests == []
 
 
@@ -256,6 +267,13 @@ def test_provenance_pages(page: Any, app: Flask, demo_output: str) -> None:
     page.goto(page.base + "/console/#/provenance")
     page.locator("#parties tr", has_text="广州南方分销").wait_for()
 
+    # A tablet: the journey fits the width (nothing scrolls sideways).
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.locator("#lots tr", has_text="L2026-10F").locator("a").click()
+    _charts_drawn(page, "#chart-journey")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "console-provenance-tablet.png"), full_page=True)
+
 
 def test_channel_pages(page: Any) -> None:
     """The funnel and stock by partner, a partner's stock, an invite with its QR, revoked."""
@@ -286,3 +304,35 @@ def test_channel_pages(page: Any) -> None:
     page.locator("#invites tr", has_text=code).locator("text=已过期/已撤销").wait_for()
     joined = page.request.get(page.base + f"/join/{code}")  # the link the QR code holds
     assert joined.ok and 'data-invite="expired"' in joined.text()
+
+    # The session expires while a partner is being typed in: back to login, nothing lost.
+    from engagement.demo import DEMO_EMAIL, DEMO_PASSWORD
+
+    page.goto(page.base + "/console/#/channel")
+    page.wait_for_selector("#partner-form")
+    page.select_option("#partner-form #f-kind", "store")
+    page.fill("#partner-form #f-name", "宁波新店 Ningbo store")
+    page.fill("#partner-form #f-province", "浙江省")
+    page.fill("#partner-form #f-city", "宁波市")
+    expired = {"code": 401, "status": "Unauthorized", "message": "expired",
+               "reason": "token_expired"}  # fmt: skip
+    page.route("**/api/v1/partners", lambda route: route.fulfill(
+        status=401, content_type="application/json", body=json.dumps(expired)))  # fmt: skip
+    page.click("#partner-form button[type=submit]")
+    page.wait_for_selector("#f-email")
+    assert "登录已过期" in page.inner_text("main")
+    page.unroute("**/api/v1/partners")
+    page.fill("#f-email", DEMO_EMAIL)
+    page.fill("#f-password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#partner-form")
+    assert page.input_value("#partner-form #f-name") == "宁波新店 Ningbo store"
+    assert page.input_value("#partner-form #f-city") == "宁波市"
+    assert page.input_value("#partner-form #f-kind") == "store"
+    page.click("#partner-form button[type=submit]")
+    page.locator("h1", has_text="宁波新店").wait_for()
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.goto(page.base + "/console/#/channel")
+    _charts_drawn(page, "#chart-stock")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(ARTIFACTS / "console-channel-tablet.png"), full_page=True)

@@ -25,6 +25,9 @@ def test_lots_list_the_journey_and_open_by_any_id(client: Any, captured: Any, be
     for other_id in (product_lot["production_lot_id"], product_lot["uri"]):
         again = client.get(f"/api/v1/provenance/lots/{other_id}", headers=headers)
         assert again.get_json()["lot"]["id"] == product_lot["id"]
+    for hostile in ("https://id.gs1.org/01/0%00/10/x", "%00", "https://id.gs1.org/01/1/10/a%00"):
+        refused = client.get(f"/api/v1/provenance/lots/{hostile}", headers=headers)
+        assert refused.status_code == 404, hostile
     stranger = bearer(make_brand())
     assert client.get("/api/v1/provenance/lots", headers=stranger).get_json() == []
     missing = client.get(f"/api/v1/provenance/lots/{product_lot['id']}", headers=stranger)
