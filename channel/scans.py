@@ -20,7 +20,7 @@ from anticounterfeit import activation
 from anticounterfeit.activation import ON_SHIP
 from anticounterfeit.geo import region_for
 from anticounterfeit.models import BatchStatus
-from channel import diversion, hierarchy, refs, rewards, unitsets
+from channel import diversion, hierarchy, refs, rewards, unitsets, verdictnotes
 from channel.errors import CodeRevoked, EmptyContainer, InvalidChannelStep, NotAClerk
 from channel.inputs import ChannelScanInput
 from channel.models import ChannelAction, ChannelEvent, Partner, PartnerKind
@@ -174,6 +174,7 @@ def _record(
             raise InvalidChannelStep("A concurrent scan changed these goods.")
         return ChannelScanOutcome(original, created=False, rewards=rewards.rewards_of(original))
     event = ChannelEvent(**values)  # not added: the row is written; this is its value
+    verdictnotes.entered_channel({g.batch_id for g in groups})
     if action is ChannelAction.ship and actor.kind is PartnerKind.warehouse:
         _activate(units, groups, event.id)
     if action is ChannelAction.receive and actor.kind is PartnerKind.store:
