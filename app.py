@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 import core.events
 import core.inputs
+import core.logging
 import core.metrics
 import core.security
 from core.api import (
@@ -89,6 +90,8 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
         "EPCIS_MAX_DOCUMENT_BYTES": int(env.get("EPCIS_MAX_DOCUMENT_BYTES", str(4 * 1024 * 1024))),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json").strip().lower(),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper(),
         "WEBHOOK_ALLOW_LOOPBACK": _env_bool("WEBHOOK_ALLOW_LOOPBACK", False),
         "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS", "5")),
         "WEBHOOK_RETRY_SCHEDULE": env.get("WEBHOOK_RETRY_SCHEDULE") or None,
@@ -181,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.payouts.api import blp as payouts_api
     from campaigns.payouts.cli import payouts_cli
     from campaigns.payouts.views import bp as pay_notify
+    from channel import erasure as channel_erasure
     from channel import jobs as channel_jobs
     from channel import story as channel_story
     from channel import verdictnotes as channel_notes
@@ -196,6 +200,7 @@ def _register_blueprints(app: Flask) -> None:
     from exports.webhooks import events as webhook_events
     from exports.webhooks import sources as webhook_sources
     from exports.webhooks.api import blp as webhooks_api
+    from fraud import erasure as fraud_erasure
     from fraud import jobs as fraud_jobs
     from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
@@ -241,6 +246,8 @@ def _register_blueprints(app: Flask) -> None:
     # Lower packages learn what upper ones know through registrations, not imports.
     register_consumer_status(consumer_flags)  # accounts.auth: erased tokens, consents
     register_erasure_step(campaigns_erasure.settle_payouts)  # an erasure settles money first
+    register_erasure_step(channel_erasure.forget_clerk)  # then what other packages hold
+    register_erasure_step(fraud_erasure.forget_appeals)
     register_reward_windows(campaigns_service.cash_windows)  # profiles' reward sensitivity
     register_note_source("channel", channel_notes.notes)  # the verdict's channel facts
     register_lifecycle_source(channel_story.lifecycle)
@@ -307,6 +314,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     check_startup(app)
     core.inputs.install(app)  # JSON limits, unstorable strings, page bounds, long URLs
     core.security.install(app)  # TRUSTED_PROXIES, nosniff and CSP on pages
+    core.logging.install(app)  # LOG_FORMAT, request ids (X-Request-Id, envelope, job meta)
     core.metrics.install(app)  # request latency by endpoint, GET /metrics
     app.session_interface = CookieSessionInterface()
     import_models()

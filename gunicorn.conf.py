@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,29 @@ gunicorn.util.write_error = _write_json_error
 # Set before any worker imports prometheus_client (workers inherit the master's environment).
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="yiwuyima-metrics-")
+
+
+def _log_config() -> dict[str, Any] | None:
+    """gunicorn's own lines (start-up, worker exits) in the app's ``LOG_FORMAT`` too."""
+    if os.environ.get("LOG_FORMAT", "json").strip().lower() != "json":
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from core.logging import JsonFormatter
+
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"json": handler},
+        "root": {"level": "INFO", "handlers": []},  # the app adds its own (core.logging)
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["json"], "propagate": False},
+        },
+    }  # fmt: skip
+
+
+logconfig_dict = _log_config() or {}
 
 
 def _empty_metrics_dir() -> None:

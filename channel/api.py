@@ -158,6 +158,7 @@ def channel_scan(body: ChannelScanInput) -> Response:
     outcome = scans.channel_scan(
         consumer.brand_id, consumer.consumer_id, body,
         rate_limit=current_app.config["RATELIMIT_ENABLED"],
+        precise_location=consumer.precise_location,
     )  # fmt: skip
     response = jsonify(scans.payload(outcome))
     response.status_code = 201 if outcome.created else 200

@@ -134,8 +134,11 @@ def invite_link(invite: PartnerInvite) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL']}/join/{invite.code}"
 
 
-def invite_qr(invite: PartnerInvite) -> str:
-    """The invite link's QR code as an SVG data URI (drawn here: no external service)."""
+def invite_qr(invite: PartnerInvite) -> str | None:
+    """The invite link's QR code as an SVG data URI (drawn here: no external service), while
+    the invite can still be used."""
+    if invite_status(invite) != "active":
+        return None
     uri: str = segno.make_qr(invite_link(invite), error="m").svg_data_uri(scale=4)
     return uri
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from anticounterfeit import activation
 from anticounterfeit.activation import ON_SHIP
-from anticounterfeit.geo import region_for
+from anticounterfeit.geo import city_point, region_for
 from anticounterfeit.models import BatchStatus
 from channel import diversion, hierarchy, refs, rewards, unitsets, verdictnotes
 from channel.errors import CodeRevoked, EmptyContainer, InvalidChannelStep, NotAClerk
@@ -81,6 +81,18 @@ def _refuse_revoked(node: refs.Node, groups: list[unitsets.Group]) -> None:
         raise CodeRevoked()
 
 
+def _stored_point(data: ChannelScanInput, precise: bool) -> tuple[float | None, float | None]:
+    """The point to store: the clerk's own with consent to precise location, else their city's
+    centroid (nothing outside a known region), as consumer scans are (issue 13)."""
+    if data.location is None:
+        return None, None
+    if precise:
+        return data.location.lat, data.location.lng
+    region = region_for(data.location.lat, data.location.lng)
+    point = city_point(region) if region is not None else None
+    return point if point is not None else (None, None)
+
+
 def _place(data: ChannelScanInput, partner: Partner) -> tuple[str, str]:
     if data.location is not None:
         region = region_for(data.location.lat, data.location.lng)
@@ -105,9 +117,11 @@ def _to_partner(brand_id: uuid.UUID, action: ChannelAction, to_id: str | None) -
 
 
 def channel_scan(
-    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput, *, rate_limit: bool = True
-) -> ChannelScanOutcome:
-    """Record one channel scan by a clerk (all units inside the code, or none)."""
+    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput, *, rate_limit: bool = True,
+    precise_location: bool = False,
+) -> ChannelScanOutcome:  # fmt: skip
+    """Record one channel scan by a clerk (all units inside the code, or none). Without the
+    clerk's ``precise_location`` consent the point is stored as its city's centroid."""
     membership = clerk_with_partner(consumer_id)
     if membership is None or membership[0].brand_id != brand_id:
         raise NotAClerk()
@@ -127,23 +141,24 @@ def channel_scan(
         raise EmptyContainer()
     _refuse_revoked(node, groups)
     _check_steps(groups, action, actor, to)
-    outcome = _record(brand_id, consumer_id, data, action, node, actor, to, units, groups)
+    point = _stored_point(data, precise_location)
+    outcome = _record(brand_id, consumer_id, data, point, action, node, actor, to, units, groups)
     if outcome.created:
         outcome.rewards = rewards.draw_for_event(outcome.event, node, actor)
     return outcome
 
 
 def _event(
-    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput, action: ChannelAction,
-    node: refs.Node, actor: Partner, to: Partner | None, units: int,
+    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput,
+    point: tuple[float | None, float | None], action: ChannelAction, node: refs.Node,
+    actor: Partner, to: Partner | None, units: int,
 ) -> dict[str, Any]:  # fmt: skip
     province, city = _place(data, actor)
     return dict(
         id=new_id(), brand_id=brand_id, action=action, code_ref=node.ref, code_level=node.level,
         code_batch_id=node.batch.id if node.batch else None, partner_id=actor.id,
         clerk_id=consumer_id, to_partner_id=to.id if to else None, units=units,
-        request_id=data.request_id, lat=data.location.lat if data.location else None,
-        lng=data.location.lng if data.location else None, province=province, city=city,
+        request_id=data.request_id, lat=point[0], lng=point[1], province=province, city=city,
         created_at=utcnow(),
     )  # fmt: skip
 
@@ -162,11 +177,11 @@ def _insert(values: dict[str, Any]) -> bool:
 
 
 def _record(
-    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput, action: ChannelAction,
-    node: refs.Node, actor: Partner, to: Partner | None, units: unitsets.Units,
-    groups: list[unitsets.Group],
+    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput,
+    point: tuple[float | None, float | None], action: ChannelAction, node: refs.Node,
+    actor: Partner, to: Partner | None, units: unitsets.Units, groups: list[unitsets.Group],
 ) -> ChannelScanOutcome:  # fmt: skip
-    values = _event(brand_id, consumer_id, data, action, node, actor, to,
+    values = _event(brand_id, consumer_id, data, point, action, node, actor, to,
                     sum(g.units for g in groups))  # fmt: skip
     if not _insert(values):  # the same request_id, concurrently: answer with the first
         original = _original(consumer_id, data.request_id)

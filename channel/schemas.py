@@ -77,7 +77,9 @@ class InviteSchema(Schema):
         partners.invite_status, metadata={"enum": ["active", "used", "expired"]}
     )
     link = fields.Function(partners.invite_link)
-    qr_svg = fields.Function(partners.invite_qr, metadata={"description": "SVG data URI"})
+    qr_svg = fields.Function(
+        partners.invite_qr, allow_none=True, metadata={"description": "SVG data URI, while active"}
+    )
 
 
 class MembershipCreateSchema(InputSchema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from core.broker import current_broker, queue, redis_client
 from core.db import db, utcnow
 from exports.webhooks import delivery
 from exports.webhooks.models import DeliveryStatus, Webhook, WebhookDelivery
-from workers.job import enqueue_after_commit, job
+from workers.job import enqueue_after_commit, job, request_meta
 
 log = logging.getLogger(__name__)
 QUEUE = "webhooks"
@@ -21,8 +22,9 @@ QUEUE = "webhooks"
 LEASE_SECONDS = 60
 #: A due delivery whose job did not run within this long is the sweep's (its job was lost).
 LOST_AFTER = timedelta(seconds=60)
-#: Attempts are due at ``next_attempt_at``; a job a little early (clock skew) may still send.
-EARLY = timedelta(seconds=1)
+#: Attempts are due at ``next_attempt_at``; a job a little early (clock skew between hosts)
+#: may still send.
+EARLY = timedelta(milliseconds=200)
 
 
 def _lease(delivery_id: str) -> bool:
@@ -66,12 +68,17 @@ def deliver(delivery_id: str) -> str | None:
 
 
 def _schedule(delivery_id: str, seconds: float) -> None:
-    """Send the retry when it is due (RQ's scheduler); the sweep covers a lost one."""
+    """Send the retry when it is due (RQ's scheduler); the sweep covers a lost one.
+
+    RQ keeps a scheduled time in whole seconds (truncated), so a job could start up to a second
+    early; a whole second more makes sure it never runs before the delivery is due."""
     if current_broker().embedded:
         return  # jobs run inline: nothing waits; redeliver or the next sweep sends it
+    delay = timedelta(seconds=math.ceil(max(seconds, 0)) + 1)
 
     def send() -> None:
-        queue(QUEUE).enqueue_in(timedelta(seconds=max(seconds, 0)), deliver, delivery_id)
+        queue(QUEUE).enqueue_in(delay, deliver, delivery_id,
+                                meta=request_meta())  # fmt: skip
 
     txhooks.on_commit(db.session(), send)
 

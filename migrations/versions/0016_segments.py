@@ -1,4 +1,5 @@
 """segments: the profile row's lists (provinces, cities, products, categories, interests)
+and each segment's counts as of its last refresh
 
 Revision ID: 0016_segments
 Revises: 0015_webhooks
@@ -60,9 +61,15 @@ def upgrade() -> None:
             batch_op.create_index(
                 f'ix_consumer_profiles_{column}', [column], unique=False, postgresql_using='gin'
             )
+    with op.batch_alter_table('segments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('counts', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('counted_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('segments', schema=None) as batch_op:
+        batch_op.drop_column('counted_at')
+        batch_op.drop_column('counts')
     with op.batch_alter_table('consumer_profiles', schema=None) as batch_op:
         for column in COLUMNS:
             batch_op.drop_index(f'ix_consumer_profiles_{column}', postgresql_using='gin')

@@ -110,6 +110,23 @@ def evaluate(group: Group, brand_id: uuid.UUID, now: datetime) -> Evaluation:
     )  # fmt: skip
 
 
+def to_json(ev: Evaluation) -> dict[str, Any]:
+    """The exact counts as JSON (stored on the segment for its list)."""
+    return {
+        "size": ev.size, "lifecycle": ev.lifecycle, "rating": ev.rating,
+        "province": ev.province, "product": {str(k): n for k, n in ev.product.items()},
+        "interest": ev.interest,
+    }  # fmt: skip
+
+
+def from_json(data: dict[str, Any]) -> Evaluation:
+    """``to_json``'s inverse."""
+    return Evaluation(
+        int(data["size"]), dict(data["lifecycle"]), dict(data["rating"]), dict(data["province"]),
+        {uuid.UUID(k): n for k, n in data["product"].items()}, dict(data["interest"]),
+    )  # fmt: skip
+
+
 def _interest_cells(counts: dict[str, int], k: int) -> list[dict[str, Any]]:
     shown = sorted(((n, i) for i, n in counts.items() if n >= k), reverse=True)
     shown = shown[:MAX_INTEREST_CELLS]

@@ -27,6 +27,7 @@ def test_invites_list_revoke_and_join_page(client: FlaskClient, make_brand: Any,
 
     revoked = client.post(f"{base}/{first['id']}/revoke", headers=h)
     assert revoked.status_code == 200 and revoked.get_json()["status"] == "expired"
+    assert revoked.get_json()["qr_svg"] is None
     clerk = _consumer(owner.brand)
     join = client.post("/api/v1/me/partner-memberships", json={"invite_code": first["invite_code"]},
                        headers=bearer(clerk))  # fmt: skip

@@ -273,6 +273,10 @@ def test_provenance_pages(page: Any, app: Flask, demo_output: str) -> None:
     _charts_drawn(page, "#chart-journey")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(ARTIFACTS / "console-provenance-tablet.png"), full_page=True)
+    page.click("#lang-switch")
+    page.locator("h2", has_text="Journey map").wait_for()
+    assert page.locator(".claim.verified em", has_text="signature verified").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "console-provenance-en.png"), full_page=True)
 
 
 def test_channel_pages(page: Any) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.payouts.workers import ROOT
+from tests.payouts.workers import ROOT, children
 from tests.webhooks.receiver import verify
 
 pytestmark = [pytest.mark.slow, pytest.mark.realservices]
@@ -37,8 +39,16 @@ def worker(app: Any, committed: None, hook_config: Any, tmp_path: Path) -> Itera
     try:
         yield log
     finally:
-        proc.kill()
-        proc.wait(10)
+        helpers = children(proc.pid)  # RQ's scheduler process, a work-horse
+        proc.terminate()  # warm shutdown: RQ stops its scheduler too
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        for pid in helpers:  # whatever outlived its parent
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _until(check: Any, timeout: float = 30) -> Any:
