@@ -256,7 +256,7 @@ def _register_blueprints(app: Flask) -> None:
     writebehind.on_flushed("profiles", scans_flushed)
     writebehind.on_flushed("channel", channel_jobs.scans_flushed)
     writebehind.on_flushed("webhooks", webhook_sources.scans_flushed)
-    core.events.subscribe("webhooks", webhook_events.emit)
+    core.events.subscribe("webhooks", webhook_events.emit, many=webhook_events.emit_events)
     _register_gauges()
 
 
