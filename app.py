@@ -20,7 +20,10 @@ from marshmallow import ValidationError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+import core.events
 import core.inputs
+import core.logging
+import core.metrics
 import core.security
 from core.api import (
     api,
@@ -86,6 +89,13 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
         "EPCIS_MAX_DOCUMENT_BYTES": int(env.get("EPCIS_MAX_DOCUMENT_BYTES", str(4 * 1024 * 1024))),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json").strip().lower(),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper(),
+        "WEBHOOK_ALLOW_LOOPBACK": _env_bool("WEBHOOK_ALLOW_LOOPBACK", False),
+        "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS", "5")),
+        "WEBHOOK_RETRY_SCHEDULE": env.get("WEBHOOK_RETRY_SCHEDULE") or None,
+        "WEBHOOK_CA_BUNDLE": env.get("WEBHOOK_CA_BUNDLE") or None,
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
     return config
@@ -137,7 +147,9 @@ def import_models() -> None:
     import campaigns.models  # noqa: F401
     import channel.models  # noqa: F401
     import console.models  # noqa: F401
+    import core.audit  # noqa: F401
     import exports.models  # noqa: F401
+    import exports.webhooks.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
     import provenance.models  # noqa: F401
@@ -150,27 +162,36 @@ def init_caches(app: Flask) -> None:
     import anticounterfeit.keys
     import anticounterfeit.scans.batchcache
     import campaigns.cache
+    import channel.verdictnotes
     import core.crypto
 
     core.crypto.init_app(app)  # the secrets-at-rest key, derived from SECRET_KEY once
     anticounterfeit.keys.init_app(app)  # code keys: verifying a code reads no row
     anticounterfeit.scans.batchcache.init_app(app)  # batches by code key (the scan path)
     campaigns.cache.init_app(app)  # active campaigns by brand (the draw path)
+    channel.verdictnotes.init_app(app)  # batches in the channel (the verdict's notes)
 
 
 def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
+    from accounts.auth import register_consumer_status
     from accounts.cli import brand_cli, staff_cli
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
+    from anticounterfeit.scans.notes import register_note_source
+    from campaigns import erasure as campaigns_erasure
+    from campaigns import service as campaigns_service
     from campaigns.api import blp as campaigns_api
     from campaigns.payouts.api import blp as payouts_api
     from campaigns.payouts.cli import payouts_cli
     from campaigns.payouts.views import bp as pay_notify
+    from channel import erasure as channel_erasure
     from channel import jobs as channel_jobs
     from channel import story as channel_story
+    from channel import verdictnotes as channel_notes
     from channel.api import blp as channel_api
+    from channel.views import bp as channel_pages
     from console import rollups
     from console.api import blp as reports_api
     from console.views import bp as console_pages
@@ -180,10 +201,17 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.views import bp as pages
     from exports.api import blp as exports_api
     from exports.cli import export_command
+    from exports.webhooks import events as webhook_events
+    from exports.webhooks import sources as webhook_sources
+    from exports.webhooks.api import blp as webhooks_api
+    from fraud import erasure as fraud_erasure
     from fraud import jobs as fraud_jobs
     from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
     from profiles.derived.jobs import scans_flushed
+    from profiles.derived.scans import register_reward_windows
+    from profiles.erasure import register_erasure_step
+    from profiles.flags import consumer_flags
     from profiles.me_api import blp as privacy_api
     from profiles.segments.api import blp as segments_api
     from provenance.api import blp as provenance_api
@@ -206,10 +234,12 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(fraud_api)
     api.register_blueprint(reports_api)
     api.register_blueprint(exports_api)
+    api.register_blueprint(webhooks_api)
     app.register_blueprint(pages)
     app.register_blueprint(console_pages)
     api.register_blueprint(provenance_api)
     app.register_blueprint(story_pages)
+    app.register_blueprint(channel_pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(codes_cli)
@@ -219,11 +249,34 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(payouts_cli)
     app.cli.add_command(export_command)
+    # Lower packages learn what upper ones know through registrations, not imports.
+    register_consumer_status(consumer_flags)  # accounts.auth: erased tokens, consents
+    register_erasure_step(campaigns_erasure.settle_payouts)  # an erasure settles money first
+    register_erasure_step(channel_erasure.forget_clerk)  # then what other packages hold
+    register_erasure_step(fraud_erasure.forget_appeals)
+    register_reward_windows(campaigns_service.cash_windows)  # profiles' reward sensitivity
+    register_note_source("channel", channel_notes.notes)  # the verdict's channel facts
     register_lifecycle_source(channel_story.lifecycle)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
     writebehind.on_flushed("rollups", rollups.scans_flushed)
     writebehind.on_flushed("profiles", scans_flushed)
     writebehind.on_flushed("channel", channel_jobs.scans_flushed)
+    writebehind.on_flushed("webhooks", webhook_sources.scans_flushed)
+    core.events.subscribe("webhooks", webhook_events.emit, many=webhook_events.emit_events)
+    _register_gauges()
+
+
+def _register_gauges() -> None:
+    """The figures ``/metrics`` reads from PostgreSQL and Redis at scrape time."""
+    import anticounterfeit.metrics
+    import campaigns.payouts.metrics
+    import exports.webhooks.metrics
+    import fraud.metrics
+
+    core.metrics.add_gauges("scans", anticounterfeit.metrics.gauges)
+    core.metrics.add_gauges("payouts", campaigns.payouts.metrics.gauges)
+    core.metrics.add_gauges("fraud", fraud.metrics.gauges)
+    core.metrics.add_gauges("webhooks", exports.webhooks.metrics.gauges)
 
 
 class App(Flask):
@@ -267,6 +320,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     check_startup(app)
     core.inputs.install(app)  # JSON limits, unstorable strings, page bounds, long URLs
     core.security.install(app)  # TRUSTED_PROXIES, nosniff and CSP on pages
+    core.logging.install(app)  # LOG_FORMAT, request ids (X-Request-Id, envelope, job meta)
+    core.metrics.install(app)  # request latency by endpoint, GET /metrics
     app.session_interface = CookieSessionInterface()
     import_models()
     db.init_app(app)

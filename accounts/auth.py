@@ -2,6 +2,11 @@
 
 Views use the decorators; services receive the resolved brand, staff user or consumer
 explicitly and never read the request.
+
+Whether a consumer still exists (erasure) and what they consented to is ``profiles``' to know;
+``profiles`` sits above ``accounts``, so it hands the lookup down with
+``register_consumer_status(fn)`` at start-up (``app.py``), where
+``fn(consumer_id, brand_id) -> ConsumerStatus``.
 """
 
 from __future__ import annotations
@@ -10,19 +15,48 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from flask import current_app, g, request
 
 from accounts import service, tokens
-from accounts.errors import InvalidToken, RoleForbidden, Unauthenticated, WrongTokenKind
+from accounts.errors import (
+    ConsumerErased,
+    InvalidToken,
+    RoleForbidden,
+    Unauthenticated,
+    WrongTokenKind,
+)
 from accounts.models import Brand, Role, StaffUser
+from core.audit import Actor
 from core.openapi import document_auth
-from exports.audit import Actor
-from profiles.errors import ConsumerErased
-from profiles.flags import consumer_flags
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ConsumerStatus(Protocol):
+    """What a consumer-authenticated request needs to know about its consumer."""
+
+    @property
+    def erased(self) -> bool: ...
+
+    @property
+    def precise_location(self) -> bool: ...
+
+
+ConsumerStatusSource = Callable[[uuid.UUID, uuid.UUID], ConsumerStatus]
+_status_source: list[ConsumerStatusSource] = []
+
+
+def register_consumer_status(source: ConsumerStatusSource) -> None:
+    """Install the lookup of a consumer's status (``profiles``, at start-up; the last wins)."""
+    _status_source[:] = [source]
+
+
+def _consumer_status(consumer_id: uuid.UUID, brand_id: uuid.UUID) -> ConsumerStatus:
+    if not _status_source:
+        raise RuntimeError("no consumer status source registered (create_app registers one)")
+    return _status_source[0](consumer_id, brand_id)
 
 
 @dataclass(frozen=True)
@@ -86,7 +120,7 @@ def _consumer(required: bool) -> ConsumerIdentity | None:
         consumer_id, brand_id = uuid.UUID(claims.subject), uuid.UUID(claims.brand_id)
     except ValueError as exc:
         raise InvalidToken() from exc
-    flags = consumer_flags(consumer_id, brand_id)
+    flags = _consumer_status(consumer_id, brand_id)
     if flags.erased:
         raise ConsumerErased()
     return ConsumerIdentity(consumer_id, brand_id, flags.precise_location)

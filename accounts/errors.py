@@ -24,6 +24,13 @@ class InvalidCredentials(Unauthenticated):
     message = "Wrong email or password."
 
 
+class ConsumerErased(Unauthenticated):
+    """The token's consumer erased themselves (or never existed): their tokens stop working."""
+
+    reason = "token_revoked"
+    message = "This account no longer exists; log in again."
+
+
 class WrongTokenKind(Forbidden):
     reason = "wrong_token_kind"
     message = "This endpoint needs a different kind of token."

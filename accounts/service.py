@@ -21,14 +21,14 @@ from accounts.errors import (
     SlugTaken,
 )
 from accounts.models import Brand, Role, StaffUser
+from core import audit
+from core.audit import CLI, Actor
 from core.broker import redis_client
 from core.db import db
 from core.errors import InvalidInput, NotFound
 from core.fields import clean_name
 from core.ratelimit import Limit, hit
 from core.schemas import Patch
-from exports import audit
-from exports.audit import CLI, Actor
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 LOGIN_PER_IP = Limit("login-ip", count=30, seconds=60)

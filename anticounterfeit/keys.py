@@ -25,11 +25,11 @@ from accounts.models import Brand
 from anticounterfeit import codes
 from anticounterfeit.errors import KeySpaceExhausted, SerialSpaceExhausted
 from anticounterfeit.models import CodeKeyRecord
+from core import audit
+from core.audit import CLI, Actor
 from core.broker import redis_client
 from core.db import db
 from core.ratelimit import Limit, hit
-from exports import audit
-from exports.audit import CLI, Actor
 
 REFRESH_SECONDS = 30.0
 MISS_RELOAD_SECONDS = 5.0

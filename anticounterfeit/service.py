@@ -32,12 +32,12 @@ from anticounterfeit.models import (
     ProductBatch,
 )
 from anticounterfeit.scans.batchcache import batches_changed
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db, utcnow
 from core.errors import InvalidInput
 from core.queries import get_for_brand
 from core.queries import page as paginate
-from exports import audit
-from exports.audit import CLI, Actor
 
 MAX_BATCH_QUANTITY = 10_000_000
 

@@ -27,12 +27,11 @@ from campaigns.models import (
     PrizeTier,
 )
 from campaigns.payouts.states import record
-from core import txhooks
+from core import audit, txhooks
+from core.audit import CLI, Actor
 from core.broker import redis_client
 from core.db import db
 from core.queries import parse_id
-from exports import audit
-from exports.audit import CLI, Actor
 
 CANCELLABLE = (AwardStatus.pending, AwardStatus.held, AwardStatus.awaiting_user, AwardStatus.failed)
 

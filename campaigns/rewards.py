@@ -36,6 +36,7 @@ from campaigns.payouts.schemas import public as public_payout
 from core import txhooks
 from core.broker import redis_client
 from core.db import db
+from profiles.segments.members import memberships
 
 DEFAULT_POINTS_VALID_DAYS = 365
 
@@ -53,8 +54,6 @@ def _segments_of(facts: ScanFacts, campaigns: list[CampaignInfo]) -> frozenset[u
     wanted = frozenset().union(*(c.segment_ids for c in campaigns))
     if not wanted:
         return frozenset()
-    from profiles.segments.members import memberships
-
     return memberships(facts.consumer_id, wanted)
 
 

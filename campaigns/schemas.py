@@ -337,3 +337,22 @@ class PointsEntrySchema(Schema):
     redemption_id = fields.String(allow_none=True)
     scan_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
+
+
+class RewardSchema(Schema):
+    """A reward as the scan answers it (``campaigns.rewards.reward_payload``)."""
+
+    award_id = fields.String()
+    campaign_id = fields.String()
+    kind = fields.String()
+    amount_fen = fields.Integer()
+    points = fields.Integer()
+    status = fields.String()
+    client_action = fields.Dict(allow_none=True)
+    payout = fields.Dict(allow_none=True)
+
+
+class MyAwardSchema(RewardSchema):
+    """One of the consumer's awards (``/me/awards``)."""
+
+    created_at = fields.DateTime()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -35,12 +35,11 @@ from campaigns.models import (
     PrizeTier,
 )
 from campaigns.payouts import service as payouts_service
-from core import txhooks
+from core import audit, txhooks
+from core.audit import CLI, Actor
 from core.broker import redis_client
 from core.db import db, utcnow
 from core.queries import get_for_brand, page
-from exports import audit
-from exports.audit import CLI, Actor
 from profiles.segments.members import unknown_segment_ids
 
 TRANSITIONS: dict[str, tuple[set[CampaignStatus], CampaignStatus]] = {
@@ -214,6 +213,8 @@ def update_campaign(
     db.session.flush()
     db.session.refresh(campaign)
     if campaign.status is CampaignStatus.active:
+        if body.prizes is not None:  # new prizes of a running campaign: as at activation
+            payouts_service.check_prizes(brand, campaign)
         _reseed_after_commit(campaign)
     campaigns_changed(brand.id)
     return campaign
@@ -354,3 +355,18 @@ def fraud_rates(brand: Brand, kind: CampaignKind) -> tuple[float, float]:
     if not total:
         return 0.0, 0.0
     return round(held / total, 4), round(rejected / total, 4)
+
+
+def cash_windows(brand_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[tuple[datetime, datetime]]]:
+    """When each brand offered cash: the windows of its red packet campaigns ever activated."""
+    rows = db.session.execute(
+        select(Campaign.brand_id, Campaign.starts_at, Campaign.ends_at).where(
+            Campaign.brand_id.in_(brand_ids),
+            Campaign.kind == CampaignKind.red_packet,
+            Campaign.status != CampaignStatus.draft,
+        )
+    )
+    out: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
+    for brand_id, start, end in rows:
+        out.setdefault(brand_id, []).append((start, end))
+    return out

@@ -6,20 +6,28 @@ import secrets
 import uuid
 from datetime import timedelta
 
+import segno
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand
 from anticounterfeit import geo
-from channel.errors import AlreadyClerk, InviteExpired, UnknownInvite, UnknownPartner
+from channel.errors import (
+    AlreadyClerk,
+    InviteExpired,
+    InviteUsed,
+    UnknownInvite,
+    UnknownPartner,
+)
 from channel.inputs import NewPartner
 from channel.models import Partner, PartnerClerk, PartnerInvite, PartnerKind
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db, utcnow
 from core.errors import InvalidInput
 from core.queries import get_for_brand
 from core.queries import page as paginate
-from exports import audit
-from exports.audit import CLI, Actor
 
 INVITE_DAYS = 7
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
@@ -89,6 +97,72 @@ def create_invite(brand: Brand, partner_id: str, *, actor: Actor = CLI) -> Partn
     return invite
 
 
+def list_invites(brand: Brand, partner_id: str) -> list[PartnerInvite]:
+    """The partner's invites, newest first (used, expired and revoked ones included)."""
+    partner = get_partner(brand, partner_id)
+    return list(db.session.scalars(
+        select(PartnerInvite)
+        .where(PartnerInvite.brand_id == brand.id, PartnerInvite.partner_id == partner.id)
+        .order_by(PartnerInvite.created_at.desc(), PartnerInvite.id)
+    ))  # fmt: skip
+
+
+def revoke_invite(brand: Brand, partner_id: str, invite_id: str) -> PartnerInvite:
+    """End an unused invite now (it then reads as expired); a used one: 409 ``invite_used``.
+
+    Revoking twice is harmless. A clerk who already joined stays a clerk."""
+    partner = get_partner(brand, partner_id)
+    invite: PartnerInvite = get_for_brand(PartnerInvite, invite_id, brand.id, UnknownInvite)
+    if invite.partner_id != partner.id:
+        raise UnknownInvite()
+    now = utcnow()
+    db.session.execute(
+        update(PartnerInvite)
+        .where(PartnerInvite.id == invite.id, PartnerInvite.used_at.is_(None),
+               PartnerInvite.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    db.session.refresh(invite)
+    if invite.used_at is not None:
+        raise InviteUsed()
+    return invite
+
+
+def invite_status(invite: PartnerInvite) -> str:
+    """``used``, ``expired`` (revoked included) or ``active``."""
+    if invite.used_at is not None:
+        return "used"
+    return "expired" if invite.expires_at <= utcnow() else "active"
+
+
+def invite_link(invite: PartnerInvite) -> str:
+    """The invite as a link (WeChat opens the mini-program from it; a browser, the join page)."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/join/{invite.code}"
+
+
+def invite_qr(invite: PartnerInvite) -> str | None:
+    """The invite link's QR code as an SVG data URI (drawn here: no external service), while
+    the invite can still be used."""
+    if invite_status(invite) != "active":
+        return None
+    uri: str = segno.make_qr(invite_link(invite), error="m").svg_data_uri(scale=4)
+    return uri
+
+
+def find_invite(code: str) -> tuple[PartnerInvite, Partner] | None:
+    """An invite by its code (any brand; the code is the secret) with its partner."""
+    code = code.strip().upper()
+    if len(code) != INVITE_LENGTH or any(c not in INVITE_ALPHABET for c in code):
+        return None
+    row = db.session.execute(
+        select(PartnerInvite, Partner)
+        .join(Partner, Partner.id == PartnerInvite.partner_id)
+        .where(PartnerInvite.code == code)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
 def join(brand_id: uuid.UUID, consumer_id: uuid.UUID, invite_code: str) -> PartnerClerk:
     """Redeem an invite: the consumer becomes the partner's clerk (an invite works once)."""
     code = invite_code.strip().upper()
@@ -120,6 +194,16 @@ def join(brand_id: uuid.UUID, consumer_id: uuid.UUID, invite_code: str) -> Partn
     except IntegrityError as exc:
         raise AlreadyClerk() from exc
     return clerk
+
+
+def clerk_with_partner(consumer_id: uuid.UUID) -> tuple[PartnerClerk, Partner] | None:
+    """The consumer's clerk membership and its partner, in one query (a channel scan's first)."""
+    row = db.session.execute(
+        select(PartnerClerk, Partner)
+        .join(Partner, Partner.id == PartnerClerk.partner_id)
+        .where(PartnerClerk.consumer_id == consumer_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def clerk_of(consumer_id: uuid.UUID) -> PartnerClerk | None:

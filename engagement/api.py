@@ -19,6 +19,7 @@ from accounts.auth import (
 from campaigns.inputs import RedemptionRequest
 from campaigns.schemas import (
     CatalogueItemSchema,
+    MyAwardSchema,
     PointsEntrySchema,
     RedemptionCreateSchema,
     RedemptionResultSchema,
@@ -27,7 +28,7 @@ from campaigns.schemas import (
 from core.lang import prefers_english
 from engagement import account, service
 from engagement.inputs import ScanRequest
-from engagement.schemas import MeSchema, MyAwardSchema, ScanRequestSchema, ScanResponseSchema
+from engagement.schemas import MeSchema, ScanRequestSchema, ScanResponseSchema
 
 blp = Blueprint("engagement", __name__, url_prefix="/api/v1", description="Scans")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from anticounterfeit.scans.record import Location
+from campaigns.schemas import RewardSchema
 from core.schemas import InputSchema
 from engagement.inputs import ScanRequest
 
@@ -54,17 +55,6 @@ class HistorySchema(Schema):
     first_scan_region = fields.String(allow_none=True)
 
 
-class RewardSchema(Schema):
-    award_id = fields.String()
-    campaign_id = fields.String()
-    kind = fields.String()
-    amount_fen = fields.Integer()
-    points = fields.Integer()
-    status = fields.String()
-    client_action = fields.Dict(allow_none=True)
-    payout = fields.Dict(allow_none=True)
-
-
 class ScanResponseSchema(Schema):
     scan_id = fields.String()
     verdict = fields.String()
@@ -84,7 +74,3 @@ class MeSchema(Schema):
     points_balance = fields.Integer()
     scan_count = fields.Integer()
     red_packet_total_fen = fields.Integer()
-
-
-class MyAwardSchema(RewardSchema):
-    created_at = fields.DateTime()

@@ -9,8 +9,9 @@ from flask_smorest import Blueprint
 
 from accounts.auth import current_brand, current_staff, staff_required
 from accounts.models import Role
-from exports import audit, service
-from exports.models import AuditEntry
+from core import audit
+from core.audit import AuditEntry
+from exports import service
 from exports.schemas import (
     AuditEntrySchema,
     AuditQuery,
@@ -48,7 +49,7 @@ def export_stream(query: ExportQuery, stream: str) -> Response:
 def audit_log(query: AuditQuery, pagination_parameters: Any) -> list[AuditEntry]:
     """Sensitive staff actions, newest first (owner): who, when, from where, what changed."""
     rows, total = audit.entries(
-        current_brand(), query, pagination_parameters.page, pagination_parameters.page_size
+        current_brand().id, query, pagination_parameters.page, pagination_parameters.page_size
     )
     pagination_parameters.item_count = total
     return rows

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.audit import AuditQuery
 from core.schemas import InputSchema
 
 DEFAULT_LIMIT = 10_000
@@ -38,14 +37,6 @@ class ExportQuerySchema(InputSchema):
         ),
         metadata={"description": "At most this many records (the page is streamed)."},
     )
-
-
-@dataclass(frozen=True)
-class AuditQuery:
-    action: str | None = None
-    staff_id: uuid.UUID | None = None
-    from_: date | None = None
-    to: date | None = None
 
 
 class AuditQuerySchema(InputSchema):

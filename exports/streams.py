@@ -18,8 +18,8 @@ from accounts.models import Role
 from anticounterfeit.models import ScanEvent
 from campaigns.models import Award, CampaignKind, Payout, PointsEntry
 from channel.models import ChannelEvent
+from core.audit import AuditEntry
 from exports.errors import UnknownStream
-from exports.models import AuditEntry
 from fraud.models import FraudDecision
 from profiles.models import Feedback
 

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand, StaffUser
+from core import audit, events
+from core.audit import CLI, Actor
 from core.db import db, utcnow
 from core.queries import get_for_brand, page
-from exports import audit
-from exports.audit import CLI, Actor
 from fraud import holds
 from fraud.errors import AlreadyResolved, UnknownCase
 from fraud.models import (
@@ -94,6 +94,8 @@ def upsert(brand_id: uuid.UUID, score: Score, band: str) -> FraudCase:
                 with db.session.begin_nested():
                     _fill(case, brand_id, score, band)
                     db.session.add(case)
+                    db.session.flush()
+                    _announce_opened(case)
                 return case
             except IntegrityError:  # a concurrent check opened it: update theirs
                 continue
@@ -118,6 +120,8 @@ def open_external(brand_id: uuid.UUID, kind: str, subject: str, signals: list[di
         try:
             with db.session.begin_nested():
                 db.session.add(case)
+                db.session.flush()
+                _announce_opened(case)
         except IntegrityError:  # a concurrent finding opened it first: add to theirs
             case = open_case_for(brand_id, kind, subject)
             assert case is not None
@@ -125,6 +129,13 @@ def open_external(brand_id: uuid.UUID, kind: str, subject: str, signals: list[di
     case.score = max(case.score, score)
     db.session.flush()
     return case
+
+
+def _announce_opened(case: FraudCase) -> None:
+    """``fraud.case_opened`` for owners' webhooks, in the savepoint that opened the case."""
+    data = {"case_id": case.id, "kind": case.kind.value, "subject": shown_subject(case),
+            "score": case.score, "band": case.band, "opened_at": case.opened_at}  # fmt: skip
+    events.publish(case.brand_id, "fraud.case_opened", data, f"case_opened:{case.id}")
 
 
 def attach_awards(case: FraudCase, award_ids: list[uuid.UUID]) -> None:
@@ -226,6 +237,9 @@ def resolve(
     audit.record(brand.id, actor, "fraud.resolve", f"fraud_case:{case.id}",
                  {"decision": decision.value, "note": note, "awards": len(award_ids)})  # fmt: skip
     db.session.flush()
+    events.publish(brand.id, "fraud.case_resolved", {
+        "case_id": case.id, "decision": decision.value, "resolved_at": case.resolved_at,
+        "award_ids": [str(a) for a in award_ids]}, f"case_resolved:{case.id}")  # fmt: skip
     return case
 
 

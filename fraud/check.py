@@ -109,11 +109,16 @@ def check(brand_id: uuid.UUID, scan_ids: Sequence[str]) -> Outcome:
     keys = {k for scan in checked for k in subjects_of(scan)}
     flagged = _flag(brand, keys, scores, outcome)
     blocked = _blocked(brand.id, keys)
+    levels = {scan.scan_id: _level(scan, flagged, blocked) for scan in checked}
+    # Rejections first: they lock campaigns, which come before awards in the one lock order.
+    doomed = [uuid.UUID(s.scan_id) for s in checked if levels[s.scan_id] == "block"]
+    reason = "fraud: subject blocked"
+    outcome.rejected += holds.reject(brand, holds.awards_of_scans(doomed), reason=reason)
     for key, (case, _) in flagged.items():
         cases.attach_awards(case, held := holds.hold(_other_pending(brand.id, key)))
         outcome.held += held
     for scan in checked:
-        _settle(brand, scan, flagged, blocked, outcome)
+        _settle(brand, scan, levels[scan.scan_id], flagged, outcome)
     db.session.flush()
     return outcome
 
@@ -135,25 +140,31 @@ def check_forged(brand_id: uuid.UUID, ips: set[str], devices: set[str]) -> Outco
     return outcome
 
 
-def _settle(brand: Brand, scan: ScanFact, flagged: dict[tuple[str, str], tuple[FraudCase, str]],
-            blocked: set[tuple[str, str]], outcome: Outcome) -> None:  # fmt: skip
+def _level(scan: ScanFact, flagged: dict[tuple[str, str], tuple[FraudCase, str]],
+           blocked: set[tuple[str, str]]) -> str:  # fmt: skip
+    """The scan's band: ``block`` if any of its subjects is blocked, else its worst open case's."""
     keys = subjects_of(scan)
-    level = max(
+    if any(k in blocked for k in keys):
+        return "block"
+    return max(
         (flagged[k][1] for k in keys if k in flagged), key=ORDER.__getitem__, default="clear"
     )
-    if any(k in blocked for k in keys):
-        level = "block"
-    award_ids = holds.awards_of_scans([uuid.UUID(scan.scan_id)])
-    if any(k in blocked for k in keys):
-        outcome.rejected += holds.reject(brand, award_ids, reason="fraud: subject blocked")
-    elif level != "clear":
-        held = holds.hold(award_ids)
-        for key in keys:
-            if key in flagged:
-                cases.attach_awards(flagged[key][0], held)
-        outcome.held += held
-    else:
-        outcome.cleared += holds.clear(award_ids)
+
+
+def _settle(brand: Brand, scan: ScanFact, level: str,
+            flagged: dict[tuple[str, str], tuple[FraudCase, str]],
+            outcome: Outcome) -> None:  # fmt: skip
+    """Hold or clear the scan's awards (a blocked scan's were rejected already); mark it checked."""
+    if level != "block":
+        award_ids = holds.awards_of_scans([uuid.UUID(scan.scan_id)])
+        if level != "clear":
+            held = holds.hold(award_ids)
+            for key in subjects_of(scan):
+                if key in flagged:
+                    cases.attach_awards(flagged[key][0], held)
+            outcome.held += held
+        else:
+            outcome.cleared += holds.clear(award_ids)
     if db.session.get(ScanCheck, uuid.UUID(scan.scan_id)) is None:
         db.session.add(ScanCheck(scan_id=uuid.UUID(scan.scan_id), brand_id=brand.id, band=level))
     outcome.checked += 1

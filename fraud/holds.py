@@ -1,6 +1,8 @@
 """What a fraud check or decision does to awards: clear, hold, release or reject them.
 
-Lock order, as everywhere (README, "Lock order"): award, then its payout. A payout in flight
+Lock order, as everywhere (README, "Lock order"): campaign, tier, award, payout. Clearing,
+holding and releasing take award then payout; rejecting cancels through ``campaigns.awards``, which
+takes all four, so a transaction that both rejects and holds rejects first. A payout in flight
 (``processing``) or already with the shopper is never touched here: the state machine finishes it.
 """
 
@@ -20,6 +22,7 @@ from core.db import db
 from workers.job import enqueue_after_commit
 
 HOLDABLE = (AwardStatus.pending,)
+REJECTABLE = (AwardStatus.pending, AwardStatus.held, AwardStatus.credited)
 
 
 def _locked_awards(award_ids: Iterable[uuid.UUID]) -> list[Award]:
@@ -96,13 +99,20 @@ def release(award_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
 
 
 def reject(brand: Brand, award_ids: Iterable[uuid.UUID], reason: str) -> list[uuid.UUID]:
-    """Cancel the awards that have not reached the shopper; their money returns to the budget."""
+    """Cancel the awards that have not reached the shopper; their money returns to the budget.
+
+    Nothing is locked here: each cancel takes campaign, tier, award and payout in the one lock
+    order, campaigns in id order, and decides under those locks whether the award can go.
+    """
+    candidates = db.session.execute(
+        select(Award.id).where(Award.id.in_(set(award_ids)), Award.status.in_(REJECTABLE))
+        .order_by(Award.campaign_id, Award.id)
+    ).scalars()  # fmt: skip
     rejected = []
-    for award in _locked_awards(award_ids):
-        if award.status in (AwardStatus.pending, AwardStatus.held, AwardStatus.credited):
-            try:
-                campaign_awards.cancel(brand, str(award.id), reason)
-            except AwardNotCancellable:
-                continue  # paid, in flight, or points already spent: a person follows it up
-            rejected.append(award.id)
+    for award_id in list(candidates):
+        try:
+            campaign_awards.cancel(brand, str(award_id), reason)
+        except AwardNotCancellable:
+            continue  # paid, in flight, or points already spent: a person follows it up
+        rejected.append(award_id)
     return rejected

@@ -11,9 +11,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from accounts.models import Brand
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db
-from exports import audit
-from exports.audit import CLI, Actor
 from fraud.errors import InvalidRuleParams, UnknownRule
 from fraud.models import RuleSettingRow
 from fraud.rules import RULES, RULES_BY_KEY, RuleSetting

@@ -5,9 +5,10 @@ identities are deleted (a later login with the same account starts a new consume
 flags cache says "erased", so every token of theirs stops working at once (401
 ``token_revoked``). Then the ``erase`` job, re-driven by a sweep until it finishes:
 
-1. money first: each open red packet is completed (one payment attempt) or, if it cannot be
-   (it waits for the shopper, or is held), cancelled with its money returned to the budget; a
-   payment in flight makes the job wait and try again;
+1. money first (``campaigns.erasure``, registered as an erasure step): each open red packet
+   is completed (one payment attempt) or, if it cannot be (it waits for the shopper, or is
+   held), cancelled with its money returned to the budget; a payment in flight makes the job
+   wait and try again;
 2. profile, segment memberships, preferences and feedback text deleted (ratings stay,
    anonymous);
 3. scans keep their facts (product, time, city, verdict) but lose device id, IP and coordinates;
@@ -17,14 +18,13 @@ flags cache says "erased", so every token of theirs stops working at once (401
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
 from accounts.auth import ConsumerIdentity
-from accounts.models import Brand
 from anticounterfeit.models import ScanEvent
-from campaigns.models import Award, AwardStatus, CampaignKind, Payout, PayoutStatus
 from core.db import db, utcnow
 from profiles.derived.forget import forget_profile, lock_consumer
 from profiles.flags import ConsumerFlags, flags_changing
@@ -32,12 +32,16 @@ from profiles.models.identity import Consumer, WechatIdentity
 from profiles.models.voice import Feedback, Preference
 from workers.job import enqueue_after_commit, job
 
-#: Red packet states that still involve money moving towards the consumer.
-UNSETTLED = (AwardStatus.pending, AwardStatus.held, AwardStatus.awaiting_user)
+ErasureStep = Callable[[uuid.UUID], None]
+_steps: list[ErasureStep] = []
 
 
-class PayoutInFlight(RuntimeError):
-    """A payment of this consumer is being processed: erasure waits for its outcome."""
+def register_erasure_step(step: ErasureStep) -> None:
+    """Add work the ``erase`` job does first, before the profile goes (the owning package's, at
+    start-up: ``campaigns`` settles the consumer's open red packets). A step that cannot finish
+    yet raises, and the job is tried again."""
+    if step not in _steps:
+        _steps.append(step)
 
 
 def request_erasure(consumer: ConsumerIdentity) -> Consumer:
@@ -55,42 +59,15 @@ def request_erasure(consumer: ConsumerIdentity) -> Consumer:
     return row
 
 
-def settle_payouts(consumer_id: uuid.UUID) -> None:
-    """Complete or cancel every open red packet of the consumer (money records stay whole)."""
-    from campaigns import awards as award_service
-    from campaigns import payouts
-
-    rows = db.session.execute(
-        select(Award, Payout)
-        .outerjoin(Payout, Payout.award_id == Award.id)
-        .where(
-            Award.consumer_id == consumer_id,
-            Award.kind == CampaignKind.red_packet,
-            Award.status.in_(UNSETTLED),
-        )  # fmt: skip
-    ).all()
-    for award, payout in rows:
-        if payout is not None and payout.status is PayoutStatus.processing:
-            raise PayoutInFlight(str(payout.id))
-        if (
-            payout is not None
-            and payout.status is PayoutStatus.pending
-            and (award.status is AwardStatus.pending)
-        ):
-            payouts.pay(payout.id)
-            db.session.refresh(award)
-        if award.status in UNSETTLED:
-            brand = db.session.get(Brand, award.brand_id)
-            assert brand is not None
-            award_service.cancel(brand, str(award.id), "consumer erased")
-
-
 def erase_data(consumer_id: uuid.UUID) -> bool:
     """The job's work; False when the consumer is not (or no longer) to be erased."""
     row = db.session.get(Consumer, consumer_id)
     if row is None or row.erased_at is None or row.erasure_done_at is not None:
         return False
-    settle_payouts(consumer_id)
+    if not _steps:
+        raise RuntimeError("no erasure step registered (create_app registers them)")
+    for step in _steps:
+        step(consumer_id)
     forget_profile(consumer_id)
     db.session.execute(delete(Preference).where(Preference.consumer_id == consumer_id))
     db.session.execute(

@@ -29,14 +29,6 @@ class WechatNotConfigured(DependencyUnavailable):
     message = "WeChat login is not configured for this brand."
 
 
-class ConsumerErased(DomainError):
-    """The token's consumer erased themselves (or never existed): their tokens stop working."""
-
-    reason = "token_revoked"
-    http_status = 401
-    message = "This account no longer exists; log in again."
-
-
 class NoticeOutdated(DomainError):
     """The client agreed to a privacy notice version that is not the current one."""
 

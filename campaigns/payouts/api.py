@@ -25,7 +25,7 @@ from campaigns.payouts.schemas import (
     public,
 )
 from campaigns.rewards import reward_payload
-from engagement.schemas import MyAwardSchema
+from campaigns.schemas import MyAwardSchema
 
 blp = Blueprint("payouts", __name__, url_prefix="/api/v1", description="Payouts")
 

@@ -31,15 +31,21 @@ def pay_award(payout_id: str) -> str | None:
     """Pay one payout, and up to ``PAYOUT_BATCH``-1 others waiting (one job, one batch)."""
     extra = engine.setting("PAYOUT_BATCH", 20) - 1 if not current_broker().embedded else 0
     statuses = engine.drive([payout_id], extra)
-    retry = [i for i, s in statuses.items() if s == S.processing.value]
-    if retry and not current_broker().embedded:
-        delay = engine.setting("PAYOUT_RETRY_SECONDS", 10)
-        for payout_id_ in retry:
-            queue("payouts").enqueue_in(timedelta(seconds=delay), pay_award, payout_id_)
+    _retry_later(statuses)
     if payout_id in statuses:
         return statuses[payout_id]
     status = db.session.scalar(select(Payout.status).where(Payout.id == uuid.UUID(payout_id)))
     return status.value if status is not None else None
+
+
+def _retry_later(statuses: dict[str, str]) -> None:
+    """Payouts left ``processing`` (outcome unknown): ask again after ``PAYOUT_RETRY_SECONDS``
+    (same number; the sweep is the backstop)."""
+    retry = [i for i, s in statuses.items() if s == S.processing.value]
+    if retry and not current_broker().embedded:
+        delay = timedelta(seconds=engine.setting("PAYOUT_RETRY_SECONDS", 10))
+        for payout_id in retry:
+            queue("payouts").enqueue_in(delay, pay_award, payout_id)
 
 
 DISPATCH_FLAG = "payouts:dispatch"
@@ -60,27 +66,32 @@ def kick() -> None:
 def drain_payouts(max_seconds: int = 30) -> int:
     """Pay pending payouts in batches of ``PAYOUT_BATCH`` until none is left; returns how many.
 
-    The Redis flag that ``kick`` sets keeps one drain at a time; it is dropped before the last
-    look, so a payout committed meanwhile is either seen here or kicks a new drain.
+    Each batch's answers are recorded in the transaction that claims the next batch. The Redis
+    flag that ``kick`` sets keeps one drain at a time; it is dropped before the last look, so a
+    payout committed meanwhile is either seen here or kicks a new drain.
     """
     broker, done = current_broker(), 0
     started, size = time.monotonic(), max(engine.setting("PAYOUT_BATCH", 20), 1)
-    lease = engine.setting("PAYOUT_LEASE_SECONDS", 60)
-    while time.monotonic() - started < max_seconds:
-        if broker.redis is not None and not broker.embedded:
-            broker.redis.set(DISPATCH_FLAG, "1", ex=max(lease, 5))
-        statuses = engine.drive([], size)
+    flag = broker.redis if broker.redis is not None and not broker.embedded else None
+    lease = max(engine.setting("PAYOUT_LEASE_SECONDS", 60), 5)
+    work = engine.claim([], size)
+    while True:
+        if not work:
+            if flag is not None:
+                flag.delete(DISPATCH_FLAG)
+            work = engine.claim([], size)  # the last look, after dropping the flag
+            if not work:
+                return done
+        if flag is not None:
+            flag.set(DISPATCH_FLAG, "1", ex=lease)
+        more = time.monotonic() - started < max_seconds
+        statuses, work = engine.pay_and_claim(work, size if more else 0)
+        _retry_later(statuses)
         done += len(statuses)
-        if statuses:
-            continue
-        if broker.redis is not None and not broker.embedded:
-            broker.redis.delete(DISPATCH_FLAG)
-        statuses = engine.drive([], size)  # the last look, after dropping the flag
-        done += len(statuses)
-        if not statuses:
-            return done
-    if broker.redis is not None and not broker.embedded:  # time is up: hand over to a new job
-        broker.redis.delete(DISPATCH_FLAG)
+        if not more:
+            break
+    if flag is not None:  # time is up: hand over to a new job
+        flag.delete(DISPATCH_FLAG)
         kick()
     return done
 

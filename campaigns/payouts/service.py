@@ -18,10 +18,10 @@ from campaigns.payouts.errors import (
     PrizeOutsideProviderLimits,
     UnknownPayout,
 )
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db
 from core.queries import get_for_brand, page, parse_id
-from exports import audit
-from exports.audit import CLI, Actor
 from workers.job import enqueue_after_commit
 
 S = PayoutStatus

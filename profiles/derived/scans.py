@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,8 +12,8 @@ from typing import Any
 from sqlalchemy import Integer, Table, bindparam, case, select, update
 
 from anticounterfeit.models import CodeBatch, Product, ScanEvent
-from campaigns.models import Campaign, CampaignKind, CampaignStatus
 from core.db import db, utcnow
+from profiles.derived import lists
 from profiles.derived.consent import profiling_allowed
 from profiles.derived.lifecycle import WINDOW_DAYS
 from profiles.models.profile import (
@@ -105,17 +106,25 @@ def _newly_applied(facts: list[ScanFact]) -> list[ScanFact]:
     return [f for f in facts if f.scan_id in new]
 
 
+#: ``fn(brand_ids) -> {brand_id: [(starts_at, ends_at), ...]}``: when each brand offered cash.
+RewardWindows = Callable[[set[uuid.UUID]], dict[uuid.UUID, list[tuple[datetime, datetime]]]]
+_window_sources: list[RewardWindows] = []
+
+
+def register_reward_windows(source: RewardWindows) -> None:
+    """Install where cash-reward windows come from (``campaigns``, at start-up): a profile's
+    ``reward`` counts the scans made while the brand offered cash."""
+    if source not in _window_sources:
+        _window_sources.append(source)
+
+
 def _cash_windows(brand_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[tuple[datetime, datetime]]]:
-    rows = db.session.execute(
-        select(Campaign.brand_id, Campaign.starts_at, Campaign.ends_at).where(
-            Campaign.brand_id.in_(brand_ids),
-            Campaign.kind == CampaignKind.red_packet,
-            Campaign.status != CampaignStatus.draft,
-        )
-    )
+    if not _window_sources:
+        raise RuntimeError("no reward window source registered (create_app registers one)")
     out: dict[uuid.UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for brand_id, start, end in rows:
-        out[brand_id].append((start, end))
+    for source in _window_sources:
+        for brand_id, windows in source(brand_ids).items():
+            out[brand_id].extend(windows)
     return out
 
 
@@ -154,6 +163,7 @@ def apply_scans(scan_ids: list[uuid.UUID]) -> int:
     _bump_products(deltas, brand_of)
     _bump_cities(deltas, brand_of)
     _add_categories(deltas, brand_of)
+    lists.sync(deltas)
     return len(facts)
 
 

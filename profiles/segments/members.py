@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, delete, exists, insert, literal, select
 
 from core.db import db, utcnow
+from profiles.flags import cached_flags
 from profiles.models.consent import ConsentRecord, Purpose
 from profiles.models.segment import Segment, SegmentMember
 from profiles.segments import evaluate, rules
@@ -45,12 +46,15 @@ def _marketing_granted(consumer_id: object) -> object:
 
 
 def refresh(segment_id: uuid.UUID) -> int:
-    """Recompute one segment's members in SQL; how many."""
+    """Recompute one segment's members in SQL, and its counts for the list; how many members."""
     segment = db.session.get(Segment, segment_id, with_for_update=True)
     if segment is None:
         return 0
     now = utcnow()
-    query = evaluate.members(rules.parse(segment.rule), segment.brand_id, now)
+    group = rules.parse(segment.rule)
+    segment.counts = evaluate.to_json(evaluate.evaluate(group, segment.brand_id, now))
+    segment.counted_at = now
+    query = evaluate.members(group, segment.brand_id, now)
     subq = query.subquery()
     db.session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
     db.session.execute(
@@ -79,7 +83,17 @@ def is_member(consumer_id: uuid.UUID, segment_ids: frozenset[uuid.UUID]) -> bool
 
 
 def memberships(consumer_id: uuid.UUID, segment_ids: frozenset[uuid.UUID]) -> frozenset[uuid.UUID]:
-    """Those of ``segment_ids`` the consumer is a member of (one indexed lookup)."""
+    """Those of ``segment_ids`` the consumer is a member of (the scan path asks, when a running
+    campaign targets segments).
+
+    Only consumers who consent to marketing are members, and the request has just read their
+    consents from Redis (the flags cache): for everyone else this answers from that cache, with
+    no SQL. Otherwise, one primary-key lookup in ``segment_members``."""
+    if not segment_ids:
+        return frozenset()
+    flags = cached_flags(consumer_id)
+    if flags is not None and (flags.erased or not flags.marketing):
+        return frozenset()
     rows = db.session.scalars(
         select(SegmentMember.segment_id).where(
             SegmentMember.segment_id.in_(segment_ids), SegmentMember.consumer_id == consumer_id

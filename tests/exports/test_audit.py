@@ -104,9 +104,8 @@ def test_sensitive_actions_are_logged_with_who_when_where(
 def test_the_audit_log_is_append_only(make_brand: Any) -> None:
     from sqlalchemy import select
 
+    from core.audit import AppendOnly, AuditEntry
     from core.db import db
-    from exports.audit import AppendOnly
-    from exports.models import AuditEntry
 
     owner = make_brand()  # creating the owner is logged (staff.create, from the command line)
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.brand_id == owner.brand_id))
@@ -145,8 +144,8 @@ def test_postgres_refuses_updates_and_deletes_of_the_audit_log(make_brand: Any) 
 def test_the_audit_stream_exports_entries(
     client: FlaskClient, make_brand: Any, bearer: Any
 ) -> None:
+    from core.audit import Actor, record
     from core.db import db
-    from exports.audit import Actor, record
     from tests.exports.conftest import read_all
 
     owner = make_brand()

@@ -1,5 +1,8 @@
 """The audit log: sensitive staff actions, recorded by the services that perform them.
 
+It lives on the ground floor because every feature package records into it; ``exports`` reads
+it (``GET /api/v1/audit-log``, the ``audit`` stream).
+
 A service that changes something sensitive calls ``record`` in the same transaction as the
 change, so the entry exists exactly when the change does. The view passes the ``Actor`` (the
 staff user and the client address, ``request.remote_addr`` after ``TRUSTED_PROXIES``); the
@@ -12,20 +15,52 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Mapper
+from sqlalchemy import JSON, ForeignKey, Index, String, event, select
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
-from core.db import db, utcnow
+from core.db import Base, db, export_key, new_id, utcnow
 from core.queries import page
-from exports.models import AuditEntry
-from exports.schemas import AuditQuery
 
 REDACTED = "[redacted]"
 _SECRET = re.compile(r"secret|password|passwd|api_?key|private|token|pin\b|pins\b|_key$|^key$|cert",
                      re.IGNORECASE)  # fmt: skip
+
+
+class AuditEntry(Base):
+    """One sensitive staff action: who, when, from where, on what, what changed (append-only:
+    no code path updates or deletes a row, and on PostgreSQL a trigger refuses it)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_export", "brand_id", "tx_seq", "id"),
+        Index("ix_audit_log_brand_at", "brand_id", "at"),
+        Index("ix_audit_log_brand_action_at", "brand_id", "action", "at"),
+        Index("ix_audit_log_brand_staff_at", "brand_id", "staff_id", "at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: None for actions taken outside a staff request (the command line).
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(200))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    tx_seq: Mapped[int] = export_key()
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters of the audit log's listing (days are UTC, ``to`` included)."""
+
+    action: str | None = None
+    staff_id: uuid.UUID | None = None
+    from_: date | None = None
+    to: date | None = None
 
 
 @dataclass(frozen=True)
@@ -74,13 +109,15 @@ def record(
     return entry
 
 
-def _day_start(day: Any) -> datetime:
+def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def entries(brand: Any, query: AuditQuery, number: int, size: int) -> tuple[list[Any], int]:
+def entries(
+    brand_id: uuid.UUID, query: AuditQuery, number: int, size: int
+) -> tuple[list[Any], int]:
     """One page of the brand's audit log, newest first, filtered by action, staff and days."""
-    q = select(AuditEntry).where(AuditEntry.brand_id == brand.id)
+    q = select(AuditEntry).where(AuditEntry.brand_id == brand_id)
     if query.action:
         q = q.where(AuditEntry.action == query.action)
     if query.staff_id:
