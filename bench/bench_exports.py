@@ -120,7 +120,7 @@ def measure(page: int, limit: int | None) -> dict[str, float]:
             size += len(data)
             tail = (tail + data)[-4096:]
         response.close()
-        cursor = json.loads(tail.splitlines()[-1])["next_cursor"]
+        cursor = json.loads(tail.rstrip(b"\n").split(b"\n")[-1])["next_cursor"]
         if lines == 1:  # only the next_cursor line: the end
             break
         records += lines - 1

@@ -54,20 +54,22 @@ def export_command(stream: str, after: str | None, out: Path, slug: str | None) 
         db.session.rollback()  # the look-ups' transaction: each page reads in its own
     bar = tqdm(total=total, unit="record", unit_scale=True, disable=not sys.stderr.isatty())
     written, cursor = 0, after
-    with out.open("w", encoding="utf-8") as handle:
+    with out.open("wb") as handle:
         while True:
             page = service.open_page(page.stream, page.brand_id, cursor, PAGE, secret)
             read = 0
-            last: str | None = None
-            for line in service.lines(page):
-                handle.write(line)
-                last = line
-                read += 1
-            cursor = service.last_cursor(last) or cursor
-            bar.update(read)
+            last: bytes | None = None
+            for block in service.blocks(page):
+                handle.write(block)
+                last = block
+                lines = block.count(b"\n")
+                read += lines
+                bar.update(lines)
             written += read
+            cursor = service.last_cursor(last) or cursor
             if read < PAGE:
                 break
-        handle.write(json.dumps({"next_cursor": service.next_cursor(page, cursor)}) + "\n")
+        resume = service.next_cursor(page, cursor)
+        handle.write((json.dumps({"next_cursor": resume}) + "\n").encode())
     bar.close()
     click.echo(f"wrote {written} {stream} records to {out}", err=True)

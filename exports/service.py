@@ -2,8 +2,9 @@
 
 The key of a record is ``(tx_seq, id)``: the number of the transaction that last wrote the row,
 then its id. A page returns the brand's records after the reader's key, oldest first, but only
-those whose transaction is *below the snapshot's xmin* on PostgreSQL
-(``pg_snapshot_xmin(pg_current_snapshot())``): every transaction with a smaller number has
+those whose transaction is *below the horizon* on PostgreSQL (the snapshot's xmin,
+``pg_snapshot_xmin(pg_current_snapshot())``, leaving out other databases' transactions; see
+``HORIZON``): every transaction with a smaller number has
 finished, so no record can later appear behind a key already handed out. A transaction that is
 still open (even one that started long ago and commits late) has a number at or above that
 bound: its rows come on a later page, after the cursor, not behind it. A plain serial id or a
@@ -15,8 +16,8 @@ order) and every committed row is below any later one; no bound is needed.
 
 The page is read with a server-side cursor (``yield_per``) on a session of its own, opened when
 the response body is produced, i.e. after the request's transaction has ended: memory stays
-constant whatever the page size. On PostgreSQL the database writes each record's JSON and the
-process adds its signed cursor.
+constant whatever the page size. On PostgreSQL the database writes each line whole, the
+record's JSON and its signed cursor: the process only passes text along.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from exports import cursor
 from exports.cursor import Position
 from exports.streams import Field, Kind, Stream, get_stream, may_read
 
+#: Readings of the horizon per page (see ``horizon``).
 HORIZON_READS = 3
 #: Rows fetched from the server per round trip, and lines per chunk written to the client.
 FETCH = 5000
@@ -124,12 +126,11 @@ def _keyed(page: Page, bound: int | None, *columns: Any) -> Select[Any]:
     return query.order_by(t.c.tx_seq, t.c.id).limit(page.limit)
 
 
-def _postgres_lines(session: Session, page: Page) -> Iterator[str]:
-    """The page's NDJSON lines, written whole by PostgreSQL: the record's JSON and its cursor,
-    signed in SQL with the same HMAC-SHA256 as ``exports.cursor`` (the process only passes
-    text along: a record costs it no JSON, no HMAC)."""
+def _line_sql(page: Page) -> Any:
+    """The SELECT of the page's lines, each written whole by PostgreSQL: the record's JSON and
+    its cursor, signed in SQL with the same HMAC-SHA256 as ``exports.cursor`` (the process
+    only passes bytes along: a record costs it no JSON and no HMAC)."""
     t = page.stream.table
-    session.execute(text("SET LOCAL TimeZone = 'UTC'"))  # timestamps in JSON with +00:00
     pairs: list[Any] = []
     for field in page.stream.fields:
         expr = cast(field.expr, Text) if field.kind is Kind.TEXT else field.expr
@@ -140,20 +141,31 @@ def _postgres_lines(session: Session, page: Page) -> Iterator[str]:
     mac = func.sha256(literal(opad, LargeBinary()).op("||")(inner))
     signature = func.translate(func.encode(mac, "base64"), "+/=", "-_")
     doc = cast(func.json_build_object(*pairs), Text)
-    line = (
-        func.left(doc, -1) + literal(', "cursor": "') + key + literal(".") + signature
-        + literal('"}\n')
-    )  # fmt: skip
-    result = session.execute(
-        _keyed(page, horizon(session), line), execution_options={"yield_per": FETCH}
-    )
-    for partition in result.scalars().partitions():
-        yield from partition
+    return func.left(doc, -1) + literal(', "cursor": "') + key + literal(".") + signature + '"}'
 
 
-def _cursor_of(line: str) -> str:
-    """The cursor a line ends with (``..., "cursor": "<cursor>"}``)."""
-    return line[line.rindex('"cursor": "') + 11 : -3]
+def _postgres_blocks(session: Session, page: Page) -> Iterator[bytes]:
+    """The page's lines through ``COPY (SELECT ...) TO STDOUT``: the rows stream from the
+    server as they are produced (constant memory, no cursor round trips, no row objects)."""
+    session.execute(text("SET LOCAL TimeZone = 'UTC'"))  # timestamps in JSON with +00:00
+    query = _keyed(page, horizon(session), _line_sql(page))
+    compiled = query.compile(dialect=session.get_bind().dialect)
+    raw: Any = session.connection().connection.driver_connection
+    rows: list[bytes] = []
+    with raw.cursor() as cur, cur.copy(f"COPY ({compiled}) TO STDOUT", compiled.params) as copy:
+        for row in copy:
+            rows.append(bytes(row))
+            if len(rows) >= CHUNK:
+                yield _unescape(b"".join(rows))
+                rows.clear()
+    if rows:
+        yield _unescape(b"".join(rows))
+
+
+def _unescape(data: bytes) -> bytes:
+    # COPY's text format doubles each backslash; the JSON holds no raw control character (JSON
+    # escapes them), so that is its only escape.
+    return data.replace(b"\\\\", b"\\") if b"\\" in data else data
 
 
 def _json_value(field: Field, value: Any) -> Any:
@@ -165,8 +177,8 @@ def _json_value(field: Field, value: Any) -> Any:
     return str(value)
 
 
-def _python_lines(session: Session, page: Page) -> Iterator[str]:
-    """The page's NDJSON lines, the JSON and the cursor's signature written here (SQLite)."""
+def _python_blocks(session: Session, page: Page) -> Iterator[bytes]:
+    """The page's lines, the JSON and the cursor's signature written here (SQLite)."""
     t = page.stream.table
     fields = page.stream.fields
     columns = [t.c.tx_seq, t.c.id, *(f.expr.label(f"f{i}") for i, f in enumerate(fields))]
@@ -174,28 +186,34 @@ def _python_lines(session: Session, page: Page) -> Iterator[str]:
         _keyed(page, None, *columns), execution_options={"yield_per": FETCH}
     )
     sign = page.signer.sign
-    for row in result:
-        record = {f.name: _json_value(f, row[i + 2]) for i, f in enumerate(fields)}
-        record["cursor"] = sign(f"{row[0]}.{row[1]}").decode()
-        yield json.dumps(record, ensure_ascii=False) + "\n"
+    for partition in result.partitions():
+        lines = []
+        for row in partition:
+            record = {f.name: _json_value(f, row[i + 2]) for i, f in enumerate(fields)}
+            record["cursor"] = sign(f"{row[0]}.{row[1]}").decode()
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+        yield "".join(lines).encode()
 
 
-def lines(page: Page) -> Iterator[str]:
-    """The page's records as NDJSON lines, each with its ``cursor`` (read on a session of the
-    page's own, ended when the lines are)."""
+def blocks(page: Page) -> Iterator[bytes]:
+    """The page's records as NDJSON (UTF-8), in blocks of whole lines, each record with its
+    ``cursor``; read on a session of the page's own, ended when the blocks are."""
     session = db.session_factory()
     try:
         connection = session.connection(execution_options={"sqlite_read_only": True})
         postgres = connection.dialect.name == "postgresql"
-        yield from (_postgres_lines if postgres else _python_lines)(session, page)
+        yield from (_postgres_blocks if postgres else _python_blocks)(session, page)
     finally:
         session.rollback()  # nothing was written: end the read transaction
         session.close()
 
 
-def last_cursor(line: str | None) -> str | None:
-    """The cursor of a record's line (None for no line)."""
-    return None if line is None else _cursor_of(line)
+def last_cursor(block: bytes | None) -> str | None:
+    """The cursor of the last line of a block (None for no block)."""
+    if not block:
+        return None
+    line = block.rstrip(b"\n").rsplit(b"\n", 1)[-1].decode()
+    return line[line.rindex('"cursor": "') + 11 : -2]
 
 
 def next_cursor(page: Page, last: str | None) -> str:
@@ -203,20 +221,14 @@ def next_cursor(page: Page, last: str | None) -> str:
     return last if last is not None else page.signer.sign(page.after.payload).decode()
 
 
-def ndjson(page: Page) -> Iterator[str]:
-    """The page as NDJSON chunks: one record per line, each with its ``cursor``, then
+def ndjson(page: Page) -> Iterator[bytes]:
+    """The page as NDJSON: one record per line, each with its ``cursor``, then
     ``{"next_cursor": ...}`` (the last record's cursor, or the same place if none)."""
-    chunk: list[str] = []
-    last: str | None = None
-    for line in lines(page):
-        chunk.append(line)
-        if len(chunk) >= CHUNK:
-            last = chunk[-1]
-            yield "".join(chunk)
-            chunk.clear()
-    last = chunk[-1] if chunk else last
-    chunk.append(json.dumps({"next_cursor": next_cursor(page, last_cursor(last))}) + "\n")
-    yield "".join(chunk)
+    last: bytes | None = None
+    for block in blocks(page):
+        last = block
+        yield block
+    yield (json.dumps({"next_cursor": next_cursor(page, last_cursor(last))}) + "\n").encode()
 
 
 def count(page: Page) -> int:

@@ -20,7 +20,7 @@ def _export(app: Flask, *args: str) -> Any:
 
 
 def _lines(path: Path) -> tuple[list[dict[str, Any]], str]:
-    *records, last = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    *records, last = [json.loads(line) for line in path.read_text("utf-8")[:-1].split("\n")]
     return records, last["next_cursor"]
 
 

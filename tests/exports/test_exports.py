@@ -214,3 +214,17 @@ def test_reward_streams_carry_awards_payouts_and_points(
     assert points["points_entry_id"] == entry_id and points["points"] == 88
     [scan] = read_all(client, headers, "scans")
     assert scan["consumer_id"] == str(shopper.id)
+
+
+def test_text_with_backslashes_quotes_and_chinese_survives(
+    client: FlaskClient, make_codes: Any, bearer: Any
+) -> None:
+    from core.db import db
+
+    c = make_codes(3)
+    db.commit()
+    device = 'dev\\ice "1"\\\\ \u2028 上海'
+    [scan_id] = _scans(c.brand, c.batch, 1, device_id=device, city="乌鲁木齐市")
+    [record] = read_all(client, bearer(c.owner), "scans")
+    assert record["scan_id"] == scan_id
+    assert record["device_id"] == device and record["city"] == "乌鲁木齐市"
