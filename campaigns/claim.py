@@ -163,8 +163,9 @@ def _claim_in_one_statement(campaign: CampaignInfo, tier: TierInfo, facts: ScanF
         random_ppm=pick.random_ppm, at=facts.at, award_id=award_id, kind=campaign.kind,
         award_status=status, red_packet=red_packet,
     )  # fmt: skip
-    statement = claim_sql.statement(tuple(payout))
-    decided, recorded, counted, _ = db.session.execute(statement, values).one()
+    row = db.first_row(claim_sql.driver_sql(tuple(payout)), values)
+    assert row is not None
+    decided, recorded, counted, _ = row
     if decided is None or decided == "stale":  # no such campaign or tier, or not running
         raise Stale()
     if recorded is None:
