@@ -123,7 +123,7 @@ def draw_for_scan(facts: ScanFacts) -> list[Won]:
     if facts.payouts_cleared:  # else the scan's fraud check sends them (fraud.holds.clear)
         dispatch_payouts([w.award_id for _, w in won if w.kind is CampaignKind.red_packet])
     if not in_flight and facts.batch_offset is not None:
-        settle_after_commit(redis_client(), facts)
+        settle_after_commit(facts)
     return [w for _, w in won]
 
 
