@@ -234,12 +234,13 @@ class Database:
             with driver.pipeline(), driver.cursor() as cursor:  # type: ignore[union-attr]
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            # What SQLAlchemy does for a lost connection when it ran the statement itself:
-            # drop this connection and every pooled one made before it (the server went away).
-            connection.invalidate(exc)
-            if self.engine is not None:
-                self.engine.dispose(close=False)
+        except psycopg.Error as exc:
+            if connection.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
+                # What SQLAlchemy does for a lost connection when it ran the statement itself:
+                # drop it and every pooled one made before it (the server went away).
+                connection.invalidate(exc)
+                if self.engine is not None:
+                    self.engine.dispose(close=False)
             raise
         return tuple(row) if row is not None else None
 
