@@ -21,7 +21,7 @@ PORT ?= 5000
 run: install
 	$(VENV)/bin/flask --app app db upgrade
 	$(VENV)/bin/flask --app app demo
-	$(VENV)/bin/flask --app app run --host $(HOST) --port $(PORT)
+	LOG_FORMAT=text $(VENV)/bin/flask --app app run --host $(HOST) --port $(PORT)
 
 # Fast suite twice: embedded (SQLite + in-process Redis), then real PostgreSQL + Redis.
 test: install test-embedded test-real

@@ -20,7 +20,10 @@ from marshmallow import ValidationError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+import core.events
 import core.inputs
+import core.logging
+import core.metrics
 import core.security
 from core.api import (
     api,
@@ -86,6 +89,13 @@ def config_from_env(instance: Path) -> dict[str, Any]:
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "SCAN_RETENTION_DAYS": int(env.get("SCAN_RETENTION_DAYS", "1095")),
         "EPCIS_MAX_DOCUMENT_BYTES": int(env.get("EPCIS_MAX_DOCUMENT_BYTES", str(4 * 1024 * 1024))),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json").strip().lower(),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper(),
+        "WEBHOOK_ALLOW_LOOPBACK": _env_bool("WEBHOOK_ALLOW_LOOPBACK", False),
+        "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS", "5")),
+        "WEBHOOK_RETRY_SCHEDULE": env.get("WEBHOOK_RETRY_SCHEDULE") or None,
+        "WEBHOOK_CA_BUNDLE": env.get("WEBHOOK_CA_BUNDLE") or None,
     }
     config.update({name: env.get(name) or None for name in WECHAT_DEFAULTS})
     return config
@@ -137,6 +147,7 @@ def import_models() -> None:
     import campaigns.models  # noqa: F401
     import channel.models  # noqa: F401
     import console.models  # noqa: F401
+    import exports.webhooks.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
     import provenance.models  # noqa: F401
@@ -172,9 +183,11 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns.payouts.api import blp as payouts_api
     from campaigns.payouts.cli import payouts_cli
     from campaigns.payouts.views import bp as pay_notify
+    from channel import erasure as channel_erasure
     from channel import jobs as channel_jobs
     from channel import story as channel_story
     from channel.api import blp as channel_api
+    from channel.views import bp as channel_pages
     from console import rollups
     from console.api import blp as reports_api
     from console.views import bp as console_pages
@@ -182,6 +195,10 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
+    from exports.webhooks import events as webhook_events
+    from exports.webhooks import sources as webhook_sources
+    from exports.webhooks.api import blp as webhooks_api
+    from fraud import erasure as fraud_erasure
     from fraud import jobs as fraud_jobs
     from fraud.api import blp as fraud_api
     from profiles.api import blp as profiles_api
@@ -210,10 +227,12 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(channel_api)
     api.register_blueprint(fraud_api)
     api.register_blueprint(reports_api)
+    api.register_blueprint(webhooks_api)
     app.register_blueprint(pages)
     app.register_blueprint(console_pages)
     api.register_blueprint(provenance_api)
     app.register_blueprint(story_pages)
+    app.register_blueprint(channel_pages)
     app.cli.add_command(brand_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(codes_cli)
@@ -225,6 +244,8 @@ def _register_blueprints(app: Flask) -> None:
     # Lower packages learn what upper ones know through registrations, not imports.
     register_consumer_status(consumer_flags)  # accounts.auth: erased tokens, consents
     register_erasure_step(campaigns_erasure.settle_payouts)  # an erasure settles money first
+    register_erasure_step(channel_erasure.forget_clerk)  # then what other packages hold
+    register_erasure_step(fraud_erasure.forget_appeals)
     register_reward_windows(campaigns_service.cash_windows)  # profiles' reward sensitivity
     on_brand_updated(campaigns_changed)  # campaign snapshots carry the brand's payout terms
     register_lifecycle_source(channel_story.lifecycle)
@@ -232,6 +253,22 @@ def _register_blueprints(app: Flask) -> None:
     writebehind.on_flushed("rollups", rollups.scans_flushed)
     writebehind.on_flushed("profiles", scans_flushed)
     writebehind.on_flushed("channel", channel_jobs.scans_flushed)
+    writebehind.on_flushed("webhooks", webhook_sources.scans_flushed)
+    core.events.subscribe("webhooks", webhook_events.emit)
+    _register_gauges()
+
+
+def _register_gauges() -> None:
+    """The figures ``/metrics`` reads from PostgreSQL and Redis at scrape time."""
+    import anticounterfeit.metrics
+    import campaigns.payouts.metrics
+    import exports.webhooks.metrics
+    import fraud.metrics
+
+    core.metrics.add_gauges("scans", anticounterfeit.metrics.gauges)
+    core.metrics.add_gauges("payouts", campaigns.payouts.metrics.gauges)
+    core.metrics.add_gauges("fraud", fraud.metrics.gauges)
+    core.metrics.add_gauges("webhooks", exports.webhooks.metrics.gauges)
 
 
 class App(Flask):
@@ -275,6 +312,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     check_startup(app)
     core.inputs.install(app)  # JSON limits, unstorable strings, page bounds, long URLs
     core.security.install(app)  # TRUSTED_PROXIES, nosniff and CSP on pages
+    core.logging.install(app)  # LOG_FORMAT, request ids (X-Request-Id, envelope, job meta)
+    core.metrics.install(app)  # request latency by endpoint, GET /metrics
     app.session_interface = CookieSessionInterface()
     import_models()
     db.init_app(app)

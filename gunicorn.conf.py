@@ -4,12 +4,20 @@ Request lines up to gunicorn's ceiling (8190 bytes) reach the app, which answers
 own limit with the JSON error envelope (414 ``uri_too_long``); what gunicorn itself still
 refuses (longer lines, malformed requests, oversized header fields) is answered with the same
 envelope instead of gunicorn's HTML page.
+
+Metrics are the whole service's, not one worker's: every worker writes its counters to
+``PROMETHEUS_MULTIPROC_DIR`` (made here when the environment does not name one, and emptied
+when gunicorn starts), ``/metrics`` sums them, and ``child_exit`` retires a dead worker's live
+gauges (its counters stay counted).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import gunicorn.util
@@ -34,10 +42,55 @@ def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> Non
 
 gunicorn.util.write_error = _write_json_error
 
+# Set before any worker imports prometheus_client (workers inherit the master's environment).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="yiwuyima-metrics-")
+
+
+def _log_config() -> dict[str, Any] | None:
+    """gunicorn's own lines (start-up, worker exits) in the app's ``LOG_FORMAT`` too."""
+    if os.environ.get("LOG_FORMAT", "json").strip().lower() != "json":
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from core.logging import JsonFormatter
+
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"json": handler},
+        "root": {"level": "INFO", "handlers": []},  # the app adds its own (core.logging)
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["json"], "propagate": False},
+        },
+    }  # fmt: skip
+
+
+logconfig_dict = _log_config() or {}
+
+
+def _empty_metrics_dir() -> None:
+    """Counts start from zero with the server (Prometheus sees a counter reset, as it should)."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """A worker exited: its live gauges no longer count (prometheus-client multiprocess mode)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
 
 def on_starting(_server: Any) -> None:
-    """Refuse to serve on a Redis that may evict keys (``core.broker.check_no_eviction``)."""
+    """Refuse to serve on a Redis that may evict keys (``core.broker.check_no_eviction``);
+    start the metrics from zero."""
     from redis import Redis
+
+    _empty_metrics_dir()
 
     from core.broker import UnsafeRedis, check_no_eviction
 

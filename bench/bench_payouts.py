@@ -30,7 +30,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, VENV_BIN, process_group_cpu  # noqa: E402
+from bench.harness import ROOT, VENV_BIN, process_tree_cpu  # noqa: E402
 from tests.fakewechat.pki import make_pki, pki_to_dict  # noqa: E402
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -175,15 +175,16 @@ def prepare(tmp: Path) -> tuple[dict[str, dict[str, str]], subprocess.Popen[byte
     return seeded, fake, base, str(pki.ca)
 
 
-def _cpu(pgid: int) -> float:
-    """CPU seconds of a process group's live processes plus the children its leader reaped."""
+def _cpu(root: int) -> float:
+    """CPU seconds of a process, its live descendants (RQ's work-horse leaves the worker's
+    process group) and the children it reaped."""
     tick = os.sysconf("SC_CLK_TCK")
     try:
-        fields = Path(f"/proc/{pgid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{root}/stat").read_text().rsplit(")", 1)[1].split()
         reaped = (int(fields[13]) + int(fields[14])) / tick  # cutime + cstime
     except OSError:
         reaped = 0.0
-    return process_group_cpu(pgid) + reaped
+    return reaped + process_tree_cpu(root)
 
 
 def measure(

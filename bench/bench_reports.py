@@ -84,16 +84,23 @@ def build(events: int, days: int) -> str:
              "FROM code_batches")
         _sql(conn, "CREATE TEMP TABLE pl AS SELECT (value->>0) AS province, (value->>1) AS city, "
              "ordinality - 1 AS n FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY", places)
+        # Each event's product, place, consumer, day and minute drawn independently (seeded):
+        # every (day, hour, product, city, verdict) combination occurs, as with real traffic,
+        # so the rollups hold as many rows as such traffic would make.
+        _sql(conn, "SELECT setseed(0.15)")
         _sql(conn, f"""
             INSERT INTO scan_events (id, brand_id, code_batch_id, serial, verdict, consumer_id,
                                      province, city, created_at)
-            SELECT gen_random_uuid(), (SELECT id FROM brands), b.id, g, CASE WHEN g % 50 = 0
-                   THEN 'suspect_copy' WHEN g % 7 = 0 THEN 'authentic_repeat' ELSE 'authentic' END,
-                   c.id, pl.province, pl.city,
-                   now() - (g % {days}) * interval '1 day' - (g % 1440) * interval '1 minute'
-            FROM generate_series(1, {events}) AS g
-            JOIN b ON b.n = g % 10 JOIN pl ON pl.n = (g * 7) % {len(CITIES)}
-            JOIN c ON c.n = 1 + (g * 31) % 100000
+            SELECT gen_random_uuid(), (SELECT id FROM brands), b.id, r.g, CASE
+                   WHEN r.g % 50 = 0 THEN 'suspect_copy' WHEN r.g % 7 = 0 THEN 'authentic_repeat'
+                   ELSE 'authentic' END, c.id, pl.province, pl.city,
+                   now() - r.minute * interval '1 minute'
+            FROM (SELECT g, floor(random() * 10)::int AS product,
+                         floor(random() * {len(CITIES)})::int AS place,
+                         1 + floor(random() * 100000)::int AS consumer,
+                         floor(random() * {days} * 1440)::int AS minute
+                  FROM generate_series(1, {events}) AS g) AS r
+            JOIN b ON b.n = r.product JOIN pl ON pl.n = r.place JOIN c ON c.n = r.consumer
         """)  # fmt: skip
         _sql(conn, "ANALYZE scan_events")
     rollup = (

@@ -114,6 +114,16 @@ def process_group_cpu(pgid: int) -> float:
     return sum(cpu for _, _, pgrp, cpu in _proc_stats() if pgrp == pgid)
 
 
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of the live process ``root`` and all its descendants."""
+    stats = list(_proc_stats())
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, ppid, _, _ in stats if ppid in tree} - tree
+        grew, tree = bool(more), tree | more
+    return sum(cpu for pid, _, _, cpu in stats if pid in tree)
+
+
 def _children(pid: int) -> int:
     return sum(1 for _, ppid, _, _ in _proc_stats() if ppid == pid)
 

@@ -199,6 +199,8 @@ def update_campaign(
     db.session.flush()
     db.session.refresh(campaign)
     if campaign.status is CampaignStatus.active:
+        if body.prizes is not None:  # new prizes of a running campaign: as at activation
+            payouts_service.check_prizes(brand, campaign)
         _reseed_after_commit(campaign)
     campaigns_changed(brand.id)
     return campaign

@@ -111,6 +111,22 @@ def create_invite(partner_id: str) -> PartnerInvite:
     return partners.create_invite(current_brand(), partner_id)
 
 
+@blp.get("/partners/<partner_id>/invites")
+@staff_required()
+@blp.response(200, InviteSchema(many=True))
+def list_invites(partner_id: str) -> list[PartnerInvite]:
+    """The partner's invites, newest first, each with its status, link and QR code."""
+    return partners.list_invites(current_brand(), partner_id)
+
+
+@blp.post("/partners/<partner_id>/invites/<invite_id>/revoke")
+@staff_required(*OPERATORS)
+@blp.response(200, InviteSchema)
+def revoke_invite(partner_id: str, invite_id: str) -> PartnerInvite:
+    """End an unused invite now (409 ``invite_used`` once a clerk joined with it)."""
+    return partners.revoke_invite(current_brand(), partner_id, invite_id)
+
+
 @blp.get("/partners/<partner_id>/stock")
 @staff_required()
 @blp.response(200, StockSchema)
@@ -142,6 +158,7 @@ def channel_scan(body: ChannelScanInput) -> Response:
     outcome = scans.channel_scan(
         consumer.brand_id, consumer.consumer_id, body,
         rate_limit=current_app.config["RATELIMIT_ENABLED"],
+        precise_location=consumer.precise_location,
     )  # fmt: skip
     response = jsonify(scans.payload(outcome))
     response.status_code = 201 if outcome.created else 200

@@ -58,6 +58,11 @@ class InviteExpired(Conflict):
     message = "This invite code has expired or was already used."
 
 
+class InviteUsed(Conflict):
+    reason = "invite_used"
+    message = "This invite was already used: a clerk joined with it."
+
+
 class AlreadyClerk(Conflict):
     reason = "already_clerk"
     message = "You are already a clerk of a partner."

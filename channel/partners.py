@@ -6,12 +6,20 @@ import secrets
 import uuid
 from datetime import timedelta
 
+import segno
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand
 from anticounterfeit import geo
-from channel.errors import AlreadyClerk, InviteExpired, UnknownInvite, UnknownPartner
+from channel.errors import (
+    AlreadyClerk,
+    InviteExpired,
+    InviteUsed,
+    UnknownInvite,
+    UnknownPartner,
+)
 from channel.inputs import NewPartner
 from channel.models import Partner, PartnerClerk, PartnerInvite, PartnerKind
 from core.db import db, utcnow
@@ -80,6 +88,72 @@ def create_invite(brand: Brand, partner_id: str) -> PartnerInvite:
     db.session.add(invite)
     db.session.flush()
     return invite
+
+
+def list_invites(brand: Brand, partner_id: str) -> list[PartnerInvite]:
+    """The partner's invites, newest first (used, expired and revoked ones included)."""
+    partner = get_partner(brand, partner_id)
+    return list(db.session.scalars(
+        select(PartnerInvite)
+        .where(PartnerInvite.brand_id == brand.id, PartnerInvite.partner_id == partner.id)
+        .order_by(PartnerInvite.created_at.desc(), PartnerInvite.id)
+    ))  # fmt: skip
+
+
+def revoke_invite(brand: Brand, partner_id: str, invite_id: str) -> PartnerInvite:
+    """End an unused invite now (it then reads as expired); a used one: 409 ``invite_used``.
+
+    Revoking twice is harmless. A clerk who already joined stays a clerk."""
+    partner = get_partner(brand, partner_id)
+    invite: PartnerInvite = get_for_brand(PartnerInvite, invite_id, brand.id, UnknownInvite)
+    if invite.partner_id != partner.id:
+        raise UnknownInvite()
+    now = utcnow()
+    db.session.execute(
+        update(PartnerInvite)
+        .where(PartnerInvite.id == invite.id, PartnerInvite.used_at.is_(None),
+               PartnerInvite.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    db.session.refresh(invite)
+    if invite.used_at is not None:
+        raise InviteUsed()
+    return invite
+
+
+def invite_status(invite: PartnerInvite) -> str:
+    """``used``, ``expired`` (revoked included) or ``active``."""
+    if invite.used_at is not None:
+        return "used"
+    return "expired" if invite.expires_at <= utcnow() else "active"
+
+
+def invite_link(invite: PartnerInvite) -> str:
+    """The invite as a link (WeChat opens the mini-program from it; a browser, the join page)."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/join/{invite.code}"
+
+
+def invite_qr(invite: PartnerInvite) -> str | None:
+    """The invite link's QR code as an SVG data URI (drawn here: no external service), while
+    the invite can still be used."""
+    if invite_status(invite) != "active":
+        return None
+    uri: str = segno.make_qr(invite_link(invite), error="m").svg_data_uri(scale=4)
+    return uri
+
+
+def find_invite(code: str) -> tuple[PartnerInvite, Partner] | None:
+    """An invite by its code (any brand; the code is the secret) with its partner."""
+    code = code.strip().upper()
+    if len(code) != INVITE_LENGTH or any(c not in INVITE_ALPHABET for c in code):
+        return None
+    row = db.session.execute(
+        select(PartnerInvite, Partner)
+        .join(Partner, Partner.id == PartnerInvite.partner_id)
+        .where(PartnerInvite.code == code)
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def join(brand_id: uuid.UUID, consumer_id: uuid.UUID, invite_code: str) -> PartnerClerk:

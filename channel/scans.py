@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from anticounterfeit import activation
-from anticounterfeit.geo import region_for
+from anticounterfeit.geo import city_point, region_for
 from anticounterfeit.models import BatchStatus, CodeBatch
 from channel import diversion, hierarchy, refs, rewards
 from channel.errors import CodeRevoked, EmptyContainer, InvalidChannelStep, NotAClerk
@@ -103,6 +103,18 @@ def _refuse_revoked(node: refs.Node, units: list[Unit]) -> None:
         raise CodeRevoked()
 
 
+def _stored_point(data: ChannelScanInput, precise: bool) -> tuple[float | None, float | None]:
+    """The point to store: the clerk's own with consent to precise location, else their city's
+    centroid (nothing outside a known region), as consumer scans are (issue 13)."""
+    if data.location is None:
+        return None, None
+    if precise:
+        return data.location.lat, data.location.lng
+    region = region_for(data.location.lat, data.location.lng)
+    point = city_point(region) if region is not None else None
+    return point if point is not None else (None, None)
+
+
 def _place(data: ChannelScanInput, partner: Partner) -> tuple[str, str]:
     if data.location is not None:
         region = region_for(data.location.lat, data.location.lng)
@@ -133,9 +145,11 @@ def _to_partner(brand_id: uuid.UUID, action: ChannelAction, to_id: str | None) -
 
 
 def channel_scan(
-    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput, *, rate_limit: bool = True
-) -> ChannelScanOutcome:
-    """Record one channel scan by a clerk (all units inside the code, or none)."""
+    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput, *, rate_limit: bool = True,
+    precise_location: bool = False,
+) -> ChannelScanOutcome:  # fmt: skip
+    """Record one channel scan by a clerk (all units inside the code, or none). Without the
+    clerk's ``precise_location`` consent the point is stored as its city's centroid."""
     clerk = clerk_of(consumer_id)
     if clerk is None or clerk.brand_id != brand_id:
         raise NotAClerk()
@@ -156,14 +170,17 @@ def channel_scan(
     partners = _partners(brand_id, scope, [actor, *([to] if to else [])])
     states = _states(scope, partners)
     _check_steps(states, action, actor, to)
-    outcome = _record(brand_id, consumer_id, data, action, node, actor, to, states, partners)
+    point = _stored_point(data, precise_location)
+    outcome = _record(brand_id, consumer_id, data, point, action, node, actor, to, states,
+                      partners)  # fmt: skip
     if outcome.created:
         outcome.rewards = rewards.draw_for_event(outcome.event, scope, actor)
     return outcome
 
 
 def _record(
-    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput, action: ChannelAction,
+    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput,
+    point: tuple[float | None, float | None], action: ChannelAction,
     node: refs.Node, actor: Partner, to: Partner | None,
     states: list[tuple[Unit, UnitState]], partners: dict[uuid.UUID, Partner],
 ) -> ChannelScanOutcome:  # fmt: skip
@@ -172,8 +189,7 @@ def _record(
         id=new_id(), brand_id=brand_id, action=action, code_ref=node.ref, code_level=node.level,
         code_batch_id=node.batch.id if node.batch else None, partner_id=actor.id,
         clerk_id=consumer_id, to_partner_id=to.id if to else None, units=len(states),
-        request_id=data.request_id, lat=data.location.lat if data.location else None,
-        lng=data.location.lng if data.location else None, province=province, city=city,
+        request_id=data.request_id, lat=point[0], lng=point[1], province=province, city=city,
         created_at=utcnow(),
     )  # fmt: skip
     try:

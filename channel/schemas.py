@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from channel import inputs
+from channel import inputs, partners
 from channel.aggregation import MAX_CHILDREN
 from channel.models import ChannelAction, PartnerKind
 from core.schemas import InputSchema
@@ -67,9 +67,19 @@ class PartnerSchema(Schema):
 
 
 class InviteSchema(Schema):
+    id = fields.String()
     invite_code = fields.String(attribute="code")
     expires_at = fields.DateTime()
     partner_id = fields.String()
+    created_at = fields.DateTime()
+    used_at = fields.DateTime(allow_none=True)
+    status = fields.Function(
+        partners.invite_status, metadata={"enum": ["active", "used", "expired"]}
+    )
+    link = fields.Function(partners.invite_link)
+    qr_svg = fields.Function(
+        partners.invite_qr, allow_none=True, metadata={"description": "SVG data URI, while active"}
+    )
 
 
 class MembershipCreateSchema(InputSchema):

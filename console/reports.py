@@ -1,7 +1,10 @@
 """The reports behind the console's charts, read from the rollups (never from ``scan_events``).
 
-Consumer counts below the brand's ``min_segment_size`` (default 20, never below 10) are ``None``:
-no chart singles out a handful of people.
+Consumer counts are published like every count of people a staff endpoint shows
+(``profiles.segments.privacy``): below the brand's ``min_segment_size`` k (default 20, never
+below 10) ``None``, otherwise rounded down to a multiple of k. So no chart singles out a handful
+of people, and two reports (overlapping date ranges, a province and its cities, a report and a
+segment) never differ by fewer than k people: differencing them isolates nobody.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ from anticounterfeit.models import Product
 from console.models import ConsumerDay, ScanRollup
 from console.rollups import CHINA
 from core.db import db, utcnow
+from profiles.segments.privacy import min_segment_size, published
 
 GROUPS = ("day", "province", "city", "product", "verdict", "hour")
 DEFAULT_DAYS = 30
-MIN_SEGMENT_SIZE = 20
-MIN_SEGMENT_FLOOR = 10
 AUTHENTIC = ("authentic", "authentic_repeat")
 
 
@@ -43,11 +45,6 @@ def date_range(query: ReportQuery) -> tuple[date, date]:
     today = (utcnow() + CHINA).date()
     to = query.to or today
     return query.from_ or to - timedelta(days=DEFAULT_DAYS - 1), to
-
-
-def min_size(brand: Brand) -> int:
-    """The brand's suppression threshold."""
-    return max(MIN_SEGMENT_FLOOR, int(brand.settings.get("min_segment_size", MIN_SEGMENT_SIZE)))
 
 
 def _key(model: Any, group_by: str) -> Any:
@@ -109,14 +106,14 @@ def scans(brand: Brand, query: ReportQuery) -> list[dict[str, Any]]:
     rows = _scan_counts(brand, start, end, query)
     consumers = _consumer_counts(brand, start, end, query)
     labels = _label(brand, query.group_by, [r[0] for r in rows])
-    threshold = min_size(brand)
+    threshold = min_segment_size(brand)
     report = []
     for key, total, authentic, suspect, counterfeit in rows:
         people = consumers.get(key)
         report.append({
             "key": _key_text(key),
             "label": labels.get(key),
-            "scans": int(total), "consumers": people if people and people >= threshold else None,
+            "scans": int(total), "consumers": published(people or 0, threshold),
             "authentic": int(authentic), "suspect_copy": int(suspect),
             "counterfeit": int(counterfeit),
         })  # fmt: skip
@@ -133,6 +130,25 @@ def _china_day(column: Any) -> Any:
     if db.session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("Asia/Shanghai", column))
     return func.date(column, "+8 hours")
+
+
+def _pace_forecast(brand: Brand, found: Any) -> tuple[int, int, dict[str, Any]]:
+    """The campaign's draws and spend over the last ``PACE_DAYS`` days, and its forecast to the
+    end date at that many draws a day."""
+    from campaigns import service as campaigns
+    from campaigns.models import Award, Draw
+    from campaigns.models.award import RELEASED
+
+    since = utcnow() - timedelta(days=PACE_DAYS)
+    draws, spent = db.session.execute(
+        select(func.count(Draw.id), func.coalesce(func.sum(Award.amount), 0))
+        .select_from(Draw)
+        .outerjoin(Award, (Award.draw_id == Draw.id) & Award.status.not_in(RELEASED))
+        .where(Draw.campaign_id == found.id, Draw.created_at >= since)
+    ).one()  # fmt: skip
+    draws, spent = int(draws), int(spent)  # PostgreSQL sums are Decimal
+    per_day = max(1, round(draws / PACE_DAYS))
+    return draws, spent, campaigns.simulate(brand, str(found.id), per_day)
 
 
 def campaign(brand: Brand, campaign_id: str) -> dict[str, Any]:
@@ -154,16 +170,7 @@ def campaign(brand: Brand, campaign_id: str) -> dict[str, Any]:
         .join(Draw, Draw.id == Award.draw_id).where(Award.campaign_id == found.id)
         .group_by(Draw.tier_id, Award.status)
     ).all()  # fmt: skip
-    since = utcnow() - timedelta(days=PACE_DAYS)
-    draws, spent = db.session.execute(
-        select(func.count(Draw.id), func.coalesce(func.sum(Award.amount), 0))
-        .select_from(Draw)
-        .outerjoin(Award, (Award.draw_id == Draw.id) & Award.status.not_in(RELEASED))
-        .where(Draw.campaign_id == found.id, Draw.created_at >= since)
-    ).one()  # fmt: skip
-    draws, spent = int(draws), int(spent)  # PostgreSQL sums are Decimal
-    per_day = max(1, round(draws / PACE_DAYS))
-    forecast = campaigns.simulate(brand, str(found.id), per_day)
+    draws, spent, forecast = _pace_forecast(brand, found)
     expected = forecast["expected_spend_per_draw"]
     actual = spent / draws if draws else 0.0
     warnings = []
@@ -190,6 +197,20 @@ def campaign(brand: Brand, campaign_id: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _live_campaign(brand: Brand, c: Any) -> dict[str, Any]:
+    """A live campaign's spend, and what it will have spent by its end date at the last week's
+    pace (never more than its budget)."""
+    _, _, forecast = _pace_forecast(brand, c)
+    at_end = min(c.budget, c.spent + round(forecast["expected_total_spend"]))
+    exhausted = forecast["budget_exhausted_on"]
+    return {
+        "id": str(c.id), "name": c.name, "kind": c.kind.value, "status": c.status.value,
+        "budget": c.budget, "spent": c.spent, "ends_at": c.ends_at.isoformat(),
+        "forecast_at_end": at_end,
+        "budget_exhausted_on": exhausted.isoformat() if exhausted else None,
+    }  # fmt: skip
+
+
 def overview(brand: Brand) -> dict[str, Any]:
     """The dashboard's tiles: payouts by status, open fraud cases, live campaigns' spend."""
     from campaigns.models import Campaign, CampaignStatus, Payout
@@ -209,9 +230,5 @@ def overview(brand: Brand) -> dict[str, Any]:
         "payouts": [{"status": s.value, "count": int(n), "amount_fen": int(a or 0)}
                     for s, n, a in payouts],
         "open_fraud_cases": int(open_cases or 0),
-        "campaigns": [
-            {"id": str(c.id), "name": c.name, "kind": c.kind.value, "status": c.status.value,
-             "budget": c.budget, "spent": c.spent, "ends_at": c.ends_at.isoformat()}
-            for c in live
-        ],
+        "campaigns": [_live_campaign(brand, c) for c in live],
     }  # fmt: skip

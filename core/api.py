@@ -1,7 +1,7 @@
 """The error envelope of the API (and the HTML error pages outside it), and the smorest Api.
 
-Every JSON error is ``{"code", "status", "message", "reason", "errors"?}``; ``app.py`` registers
-these responses as the error handlers.
+Every JSON error is ``{"code", "status", "message", "reason", "errors"?, "request_id"}``;
+``app.py`` registers these responses as the error handlers.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
+from core.logging import current_request_id
 from core.openapi import ErrorResponses, ErrorSchema, HonestSpec, document_pagination
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,9 @@ HTTP_REASONS = {
 
 
 def wants_html() -> bool:
-    """Errors outside the API and the WeChat callbacks are HTML pages for people."""
+    """Errors outside the API, the WeChat callbacks and /metrics are HTML pages for people."""
     path = request.path
-    return not (path.startswith("/api") or path.startswith("/wechat"))
+    return not (path.startswith("/api") or path.startswith("/wechat") or path == "/metrics")
 
 
 def error_response(
@@ -92,6 +93,9 @@ def error_response(
         }
         if errors:
             body["errors"] = errors
+        request_id = current_request_id()
+        if request_id:
+            body["request_id"] = request_id
         response = jsonify(body)
         response.status_code = status
     response.headers.update(headers or {})

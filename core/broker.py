@@ -17,7 +17,7 @@ from redis.exceptions import ResponseError
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-QUEUES = ("payouts", "fraud", "default")
+QUEUES = ("payouts", "fraud", "webhooks", "default")
 log = logging.getLogger(__name__)
 
 

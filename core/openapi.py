@@ -58,6 +58,9 @@ class ErrorSchema(Schema):
     reason = fields.String(
         required=True, metadata={"description": "Stable snake_case reason, for programs"}
     )
+    request_id = fields.String(
+        metadata={"description": "The request's id (also the X-Request-Id response header)"}
+    )
     errors = fields.Dict(metadata={"description": "Per-field validation messages"})
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand, StaffUser
+from core import events
 from core.db import db, utcnow
 from core.queries import get_for_brand, page
 from fraud import holds
@@ -92,6 +93,8 @@ def upsert(brand_id: uuid.UUID, score: Score, band: str) -> FraudCase:
                 with db.session.begin_nested():
                     _fill(case, brand_id, score, band)
                     db.session.add(case)
+                    db.session.flush()
+                    _announce_opened(case)
                 return case
             except IntegrityError:  # a concurrent check opened it: update theirs
                 continue
@@ -116,6 +119,8 @@ def open_external(brand_id: uuid.UUID, kind: str, subject: str, signals: list[di
         try:
             with db.session.begin_nested():
                 db.session.add(case)
+                db.session.flush()
+                _announce_opened(case)
         except IntegrityError:  # a concurrent finding opened it first: add to theirs
             case = open_case_for(brand_id, kind, subject)
             assert case is not None
@@ -123,6 +128,13 @@ def open_external(brand_id: uuid.UUID, kind: str, subject: str, signals: list[di
     case.score = max(case.score, score)
     db.session.flush()
     return case
+
+
+def _announce_opened(case: FraudCase) -> None:
+    """``fraud.case_opened`` for owners' webhooks, in the savepoint that opened the case."""
+    data = {"case_id": case.id, "kind": case.kind.value, "subject": shown_subject(case),
+            "score": case.score, "band": case.band, "opened_at": case.opened_at}  # fmt: skip
+    events.publish(case.brand_id, "fraud.case_opened", data, f"case_opened:{case.id}")
 
 
 def attach_awards(case: FraudCase, award_ids: list[uuid.UUID]) -> None:
@@ -221,6 +233,9 @@ def resolve(
                                  staff_id=staff.id, note=note,
                                  award_ids=[str(a) for a in award_ids]))  # fmt: skip
     db.session.flush()
+    events.publish(brand.id, "fraud.case_resolved", {
+        "case_id": case.id, "decision": decision.value, "resolved_at": case.resolved_at,
+        "award_ids": [str(a) for a in award_ids]}, f"case_resolved:{case.id}")  # fmt: skip
     return case
 
 

@@ -1,8 +1,9 @@
 """``GET /api/v1/me/data``: everything the brand holds about the caller.
 
-Completeness by construction: besides the curated sections, every table with a ``consumer_id``
-column (whichever package owns it, now or later) contributes the caller's rows under
-``records``, and payouts come with their awards.
+Completeness by construction: besides the curated sections, every table with a column that
+points at the consumer (a foreign key to ``consumers.id``, such as a clerk's channel events or
+the invite they used, or a column named ``consumer_id``), whichever package owns it, now or
+later, contributes the caller's rows under ``records``, and payouts come with their awards.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, or_, select
 
 from accounts.auth import ConsumerIdentity
 from core.db import Base, db, utcnow
@@ -43,10 +44,25 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _rows(table: Table, column: str, values: list[Any]) -> list[dict[str, Any]]:
+def consumer_columns() -> dict[str, list[str]]:
+    """Table name -> its columns that hold a consumer's id (every table that refers to one)."""
+    out: dict[str, list[str]] = {}
+    for table in Base.metadata.sorted_tables:
+        columns = [
+            c.name for c in table.c
+            if c.name == "consumer_id"
+            or any(fk.target_fullname == "consumers.id" for fk in c.foreign_keys)
+        ]  # fmt: skip
+        if columns:
+            out[table.name] = columns
+    return out
+
+
+def _rows(table: Table, columns: list[str], values: list[Any]) -> list[dict[str, Any]]:
     if not values:
         return []
-    result = db.session.execute(select(table).where(table.c[column].in_(values)))
+    match = or_(*(table.c[column].in_(values) for column in columns))
+    result = db.session.execute(select(table).where(match))
     return [
         {k: _json(v) for k, v in row._mapping.items() if k not in _SKIPPED_COLUMNS}
         for row in result
@@ -55,13 +71,14 @@ def _rows(table: Table, column: str, values: list[Any]) -> list[dict[str, Any]]:
 
 def _records(consumer_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for table in Base.metadata.sorted_tables:
-        if "consumer_id" in table.c and table.name not in ("wechat_identities",):
-            out[table.name] = _rows(table, "consumer_id", [consumer_id])
+    tables = Base.metadata.tables
+    for name, columns in consumer_columns().items():
+        if name not in ("wechat_identities",):  # shown under ``identities``
+            out[name] = _rows(tables[name], columns, [consumer_id])
     award_ids = [uuid.UUID(r["id"]) for r in out.get("awards", [])]
-    payouts = Base.metadata.tables.get("payouts")
+    payouts = tables.get("payouts")
     if payouts is not None and "award_id" in payouts.c:
-        out["payouts"] = _rows(payouts, "award_id", award_ids)
+        out["payouts"] = _rows(payouts, ["award_id"], award_ids)
     return out
 
 

@@ -24,6 +24,8 @@ from provenance.schemas import (
     CaptureResultSchema,
     EventsQuery,
     EventsQuerySchema,
+    LotJourneySchema,
+    LotSummarySchema,
     PartyCreateSchema,
     PartySchema,
     StorySchema,
@@ -112,6 +114,26 @@ def query_events(query: EventsQuery) -> dict[str, Any]:
     brand = current_brand()
     lot = service.find_lot(brand, query.lot_id) if query.lot_id else None
     return query_document(brand, lot, query.since, query.until)
+
+
+@blp.get("/provenance/lots")
+@staff_required()
+@blp.response(200, LotSummarySchema(many=True))
+@blp.paginate(page_size=50, max_page_size=500)
+def list_lots(pagination_parameters: Any) -> list[dict[str, Any]]:
+    """The lots the brand's EPCIS events name, the latest event first."""
+    p = pagination_parameters
+    rows, p.item_count = service.list_lots(current_brand(), p.page, p.page_size)
+    return rows
+
+
+@blp.get("/provenance/lots/<path:lot_id>")
+@staff_required()
+@blp.response(200, LotJourneySchema)
+def lot_journey(lot_id: str) -> dict[str, Any]:
+    """A lot's journey (its id, a production lot's id or its class-level URI) as stories show it:
+    steps with party, place, claims (verified or not) and carbon, and the carbon per unit."""
+    return service.lot_journey(current_brand(), lot_id)
 
 
 @blp.get("/story/<code>")

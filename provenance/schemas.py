@@ -136,3 +136,24 @@ class StorySchema(Schema):
     co2e_method = fields.Dict(allow_none=True)
     unit = fields.Nested(StoryUnitSchema, allow_none=True)
     lang = fields.String()
+
+
+class LotSummarySchema(Schema):
+    id = fields.String()
+    gtin = fields.String()
+    lot = fields.String()
+    uri = fields.String()
+    production_lot_id = fields.String(allow_none=True)
+    product = fields.Dict(allow_none=True)
+    events = fields.Integer()
+    first_at = fields.String()
+    last_at = fields.String()
+
+
+class LotJourneySchema(Schema):
+    lot = fields.Dict()
+    product = fields.Dict(allow_none=True)
+    steps = fields.List(fields.Nested(StoryStepSchema))
+    co2e_kg_total = fields.Float(allow_none=True)
+    co2e_method = fields.Dict(allow_none=True)
+    produced_at = fields.String(allow_none=True)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from accounts.models import Brand
-from anticounterfeit.models import ProductBatch
+from anticounterfeit.models import Product, ProductBatch
 from core.db import db
 from core.queries import parse_id
 from provenance import texts
 from provenance.errors import UnknownLot
-from provenance.models import Lot
+from provenance.models import Event, EventLot, Lot, LotRole
 from provenance.story import lot_for_unit, lot_story, parse_time
 from provenance.unit import Resolved, lifecycle, resolve
 
@@ -65,13 +65,26 @@ def unit_story(raw: str, english: bool) -> dict[str, Any]:
     return body
 
 
+def has_story(brand_id: uuid.UUID, gtin: str, product_batch_id: uuid.UUID, lot: str) -> bool:
+    """Whether a unit of this production lot has a journey to tell (one indexed query)."""
+    found = lot_for_unit(brand_id, gtin, product_batch_id, lot)
+    if found is None:
+        return False
+    named = select(EventLot.id).where(
+        EventLot.lot_id == found.id, EventLot.role.in_((LotRole.output, LotRole.observed))
+    )
+    return db.session.scalar(named.limit(1)) is not None
+
+
 def find_lot(brand: Brand, lot_id: str) -> Lot:
     """A lot by its provenance id, the id of a production lot, or its EPCIS class-level id."""
     if lot_id.startswith("https://"):
         parts = lot_id.rstrip("/").split("/")
-        if len(parts) >= 4 and parts[-4] == "01" and parts[-2] == "10":
+        gtin, lot = (parts[-3], parts[-1]) if len(parts) >= 4 else ("", "")
+        plain = gtin.isdigit() and len(gtin) <= 14 and lot.isprintable() and len(lot) <= 20
+        if plain and parts[-4] == "01" and parts[-2] == "10":
             row = db.session.scalar(select(Lot).where(
-                Lot.brand_id == brand.id, Lot.gtin == parts[-3], Lot.lot == parts[-1]))  # fmt: skip
+                Lot.brand_id == brand.id, Lot.gtin == gtin, Lot.lot == lot))  # fmt: skip
             if row is not None:
                 return row
         raise UnknownLot()
@@ -91,3 +104,50 @@ def _from_production_lot(brand: Brand, key: uuid.UUID) -> Lot | None:
     if pb is None:
         return None
     return lot_for_unit(brand.id, pb.product.gtin, pb.id, pb.lot)
+
+
+def list_lots(brand: Brand, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the lots the brand's events name, latest event first, with their products."""
+    stats = (
+        select(EventLot.lot_id, func.count(func.distinct(EventLot.event_id)).label("events"),
+               func.min(Event.event_time).label("first_at"),
+               func.max(Event.event_time).label("last_at"))
+        .join(Event, Event.id == EventLot.event_id)
+        .where(EventLot.brand_id == brand.id)
+        .group_by(EventLot.lot_id)
+        .subquery()
+    )  # fmt: skip
+    query = (
+        select(Lot, stats.c.events, stats.c.first_at, stats.c.last_at, Product.id, Product.name)
+        .join(stats, stats.c.lot_id == Lot.id)
+        .outerjoin(Product, (Product.gtin == Lot.gtin) & (Product.brand_id == brand.id))
+        .where(Lot.brand_id == brand.id)
+        .order_by(stats.c.last_at.desc(), Lot.id)
+    )  # fmt: skip
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+    return [_lot_row(*row) for row in rows], int(total or 0)
+
+
+def _lot_row(lot: Lot, events: int, first_at: Any, last_at: Any, product_id: Any,
+             product_name: str | None) -> dict[str, Any]:  # fmt: skip
+    return {
+        "id": str(lot.id), "gtin": lot.gtin, "lot": lot.lot, "uri": lot.uri,
+        "production_lot_id": str(lot.product_batch_id) if lot.product_batch_id else None,
+        "product": {"id": str(product_id), "name": product_name} if product_id else None,
+        "events": events, "first_at": first_at.isoformat(), "last_at": last_at.isoformat(),
+    }  # fmt: skip
+
+
+def lot_journey(brand: Brand, lot_id: str) -> dict[str, Any]:
+    """A lot's story as the console shows it: the cached lot story and the lot's product."""
+    lot = find_lot(brand, lot_id)
+    story = lot_story(brand.id, lot.id)
+    product = db.session.scalar(
+        select(Product).where(Product.brand_id == brand.id, Product.gtin == lot.gtin)
+    )
+    return {
+        **story,
+        "product": {"id": str(product.id), "name": product.name, "gtin": product.gtin}
+        if product else None,
+    }  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, make_response, render_template
+from flask import Blueprint, Response, current_app, make_response, render_template
 
 from core.lang import prefers_english
 from provenance import service, texts
@@ -18,6 +18,14 @@ def amount(value: float, digits: int = 1) -> str:
         return f"{value:.2g}"
     text = f"{value:,.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@bp.app_template_filter("own_origin")
+def own_origin(url: str) -> str:
+    """A URL under ``PUBLIC_BASE_URL`` as a path: the page loads it from whatever host it was
+    opened on (``127.0.0.1`` or ``localhost``), which its same-origin policy allows."""
+    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    return url[len(base) :] if url.startswith(base + "/") else url
 
 
 @bp.get("/story/<code>")

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, current_app, has_app_context
+from rq import get_current_job
 
 from core import txhooks
 from core.broker import queue
 from core.db import db
+from core.logging import bind_request_id, current_request_id, reset_request_id
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -36,6 +38,7 @@ class PendingJob:
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
 
 
 def bind_process_app(app: Flask) -> None:
@@ -57,16 +60,36 @@ def job(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with _job_app().app_context(), db.own_session():
-            try:
-                result = func(*args, **kwargs)
-                db.commit()
-                return result
-            except BaseException:
-                db.session.rollback()
-                raise
+        token = bind_request_id(_request_id_of_job())
+        try:
+            with _job_app().app_context(), db.own_session():
+                try:
+                    result = func(*args, **kwargs)
+                    db.commit()
+                    return result
+                except BaseException:
+                    db.session.rollback()
+                    raise
+        finally:
+            reset_request_id(token)
 
     return run
+
+
+def _request_id_of_job() -> str | None:
+    """The id of the request that enqueued the running RQ job (its meta), else the current one
+    (a job run inline, in the request's process)."""
+    current = get_current_job()
+    if current is not None and current.meta.get("request_id"):
+        return str(current.meta["request_id"])
+    return current_request_id()
+
+
+def request_meta() -> dict[str, Any]:
+    """RQ ``meta`` carrying the current request id (``meta=`` of any enqueue), so the job's
+    log lines carry it too."""
+    request_id = current_request_id()
+    return {"request_id": request_id} if request_id else {}
 
 
 def enqueue_after_commit(
@@ -77,13 +100,16 @@ def enqueue_after_commit(
     RQ enqueue options (``job_id``, ``retry``, ``job_timeout``...) go in ``kwargs["rq"]``.
     """
     options = kwargs.pop("rq", {})
-    pending = PendingJob(func, queue_name, args, kwargs, options)
+    pending = PendingJob(func, queue_name, args, kwargs, options, current_request_id())
     txhooks.on_commit(db.session(), lambda: _send(pending))
 
 
 def _send(pending: PendingJob) -> None:
     q = queue(pending.queue_name)
     options = pending.options if q.is_async else {}
+    if q.is_async and pending.request_id:
+        options = {**options, "meta": {**options.get("meta", {}),
+                                       "request_id": pending.request_id}}  # fmt: skip
     try:
         q.enqueue(pending.func, args=pending.args, kwargs=pending.kwargs, **options)
     except Exception:

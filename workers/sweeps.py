@@ -42,6 +42,9 @@ SWEEPS = (
     Sweep("fraud.jobs.sweep_forged", 60, "fraud"),
     Sweep("console.jobs.count_forged_scans", 60),
     Sweep("console.jobs.rebuild_rollups", 600),
+    Sweep("exports.webhooks.jobs.sweep_deliveries", 60, "webhooks"),
+    Sweep("exports.webhooks.sources.sweep_counterfeits", 60, "webhooks"),
+    Sweep("exports.webhooks.sources.sweep_budget_low", 60, "webhooks"),
 )
 
 

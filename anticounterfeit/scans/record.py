@@ -60,6 +60,7 @@ from anticounterfeit.verdicts import Assessment, Sighting, Verdict, assess
 from core.broker import current_broker, redis_client
 from core.db import db, new_id, utcnow
 from core.errors import RateLimited
+from core.metrics import count_scan
 from core.ratelimit import Limit, forgive, hit
 
 PIN_FAILURES = Limit("pin-fail", count=5, seconds=3600)
@@ -184,6 +185,12 @@ def _check_pin(loaded: LoadedKey, batch: BatchInfo, serial: int, pin: str | None
 
 def scan(facts: ScanInput) -> ScanResult:
     """Verify a scanned code, record the scan, and derive its verdict."""
+    result = _scan(facts)
+    count_scan(result.verdict.value)
+    return result
+
+
+def _scan(facts: ScanInput) -> ScanResult:
     verified = _verified(facts)
     if verified is None:
         return _counterfeit(facts, "counterfeit")

@@ -10,6 +10,7 @@ lets it be sent again (same number), and only ``PAYOUT_MAX_ATTEMPTS`` sends per 
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ def claim(ids: list[uuid.UUID], extra: int = 0) -> list[Work]:
         rows += [p for p in _locked([], (S.pending,), extra) if p not in rows]
     work: list[Work] = []
     memo: dict[object, object] = {}
+    orders.prefetch_openids(rows, memo)
     for payout in rows:
         if payout.award.status is AwardStatus.held:
             continue  # fraud review decides; the held payout is never paid
@@ -132,12 +134,26 @@ def apply(
     key = uuid.UUID(payout_id)
     if result.outcome in (Outcome.failed, Outcome.cancelled) and not locked:
         states.lock_for_release(key)
-    payout = db.session.scalar(
-        select(Payout).join(Award, Award.id == Payout.award_id).where(Payout.id == key)
-        .with_for_update(of=(Award, Payout)).execution_options(populate_existing=True)
-    )  # fmt: skip
+    payout = lock_rows([key]).get(key)
     if payout is None:
         return None
+    return _apply_to(payout, name, result, quiet_repeat)
+
+
+def lock_rows(keys: list[uuid.UUID]) -> dict[uuid.UUID, Payout]:
+    """Lock payouts and their awards in one statement: per row award then payout (``OF``
+    order), rows in id order (the sort runs below the lock), so lockers never cross."""
+    rows = db.session.scalars(
+        select(Payout).join(Award, Award.id == Payout.award_id).where(Payout.id.in_(keys))
+        .order_by(Payout.id).with_for_update(of=(Award, Payout))
+        .execution_options(populate_existing=True)
+    ).unique()  # fmt: skip
+    return {p.id: p for p in rows}
+
+
+def _apply_to(
+    payout: Payout, name: str, result: Result, quiet_repeat: bool = False
+) -> PayoutStatus:
     target = _TARGET.get(result.outcome)
     if quiet_repeat and (target is None or target is payout.status):
         return payout.status
@@ -190,10 +206,31 @@ def drive(ids: list[str], extra: int = 0) -> dict[str, str]:
     return _run(work)
 
 
+def pay_and_claim(work: list[Work], size: int) -> tuple[dict[str, str], list[Work]]:
+    """Pay a claimed batch; the transaction that records its answers also claims the next
+    ``size`` pending payouts (one commit per batch). Returns the statuses and the next batch.
+
+    A crash before that commit leaves this batch ``processing`` (its numbers are queried, as
+    after any lost answer) and the next one ``pending``; after it, the next batch waits
+    ``processing`` with no call made, and the query finds nothing and sends the same number.
+    """
+    if any(w.action not in ("send", "refuse") for w in work):  # resolves re-send: own commits
+        out = _run(work)
+        return out, claim([], size) if size else []
+    results = _calls(work)
+    out = apply_all(_answers(work, results), commit=False)
+    return out, claim([], size)  # commits the answers too, even when it claims nothing
+
+
+def _answers(work: list[Work], results: list[tuple[str, Result]]) -> list[tuple[str, str, Result]]:
+    return [(w.order.payout_id, name, r) for w, (name, r) in zip(work, results, strict=True)]
+
+
 def check(ids: list[str], *, expire: bool) -> dict[str, str]:
     """Query (or cancel, when expired) payouts waiting for the shopper."""
     rows = _locked([uuid.UUID(i) for i in ids], (S.awaiting_user,), len(ids))
     memo: dict[object, object] = {}
+    orders.prefetch_openids(rows, memo)
     work = [Work(orders.build(p, memo)[0], "expire" if expire else "check") for p in rows]
     db.commit()
     return _run(work)
@@ -204,8 +241,7 @@ def _run(work: list[Work]) -> dict[str, str]:
     while work:
         again = []
         results = _calls(work)
-        out.update(apply_all([(w.order.payout_id, name, r) for w, (name, r) in
-                              zip(work, results, strict=True)]))  # fmt: skip
+        out.update(apply_all(_answers(work, results)))
         for item, (_, result) in zip(work, results, strict=True):
             if item.action == "resolve" and result.outcome is Outcome.not_found:
                 again += _resend(item)
@@ -213,7 +249,7 @@ def _run(work: list[Work]) -> dict[str, str]:
     return out
 
 
-def apply_all(answers: list[tuple[str, str, Result]]) -> dict[str, str]:
+def apply_all(answers: list[tuple[str, str, Result]], *, commit: bool = True) -> dict[str, str]:
     """Apply a batch of answers in one transaction (one commit), locks in the one order.
 
     Campaign and tier rows of the answers that return money are locked first, then each
@@ -224,11 +260,14 @@ def apply_all(answers: list[tuple[str, str, Result]]) -> dict[str, str]:
                         if r.outcome in (Outcome.failed, Outcome.cancelled)})  # fmt: skip
     if releasing:
         states.lock_for_release(*releasing)
+    rows = lock_rows(sorted({uuid.UUID(pid) for pid, _, _ in answers}))
     out = {}
-    for payout_id, name, result in sorted(answers, key=lambda a: a[0]):
-        status = apply(payout_id, name, result, locked=True)
+    for payout_id, name, result in answers:
+        payout = rows.get(uuid.UUID(payout_id))
+        status = _apply_to(payout, name, result) if payout is not None else None
         out[payout_id] = status.value if status else "missing"
-    db.commit()
+    if commit:
+        db.commit()
     return out
 
 
@@ -247,8 +286,22 @@ def _calls(work: list[Work]) -> list[tuple[str, Result]]:
     if len(work) == 1:
         return [call(work[0])]
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    with ThreadPoolExecutor(max_workers=min(len(work), 16)) as pool:
-        return list(pool.map(lambda w: _in_app(app, w), work))
+    return list(_pool().map(lambda w: _in_app(app, w), work))
+
+
+_POOL: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """This process's pool for provider calls (kept across batches: its threads keep their
+    pooled keep-alive connections; a forked work-horse builds its own)."""
+    pid = os.getpid()
+    pool = _POOL.get(pid)
+    if pool is None:
+        _POOL.clear()
+        size = max(setting("PAYOUT_CALL_THREADS", 16), 1)
+        pool = _POOL[pid] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="payout")
+    return pool
 
 
 def _in_app(app: Any, work: Work) -> tuple[str, Result]:

@@ -80,27 +80,31 @@ def dispatch_claimed(claimed: object) -> None:
 def drain_payouts(max_seconds: int = 30) -> int:
     """Pay pending payouts in batches of ``PAYOUT_BATCH`` until none is left; returns how many.
 
-    The Redis flag that ``kick`` sets keeps one drain at a time; it is dropped before the last
-    look, so a payout committed meanwhile is either seen here or kicks a new drain.
+    Each batch's answers are recorded in the transaction that claims the next batch. The Redis
+    flag that ``kick`` sets keeps one drain at a time; it is dropped before the last look, so a
+    payout committed meanwhile is either seen here or kicks a new drain.
     """
     broker, done = current_broker(), 0
     started, size = time.monotonic(), max(engine.setting("PAYOUT_BATCH", 20), 1)
-    lease = engine.setting("PAYOUT_LEASE_SECONDS", 60)
-    while time.monotonic() - started < max_seconds:
-        if broker.redis is not None and not broker.embedded:
-            broker.redis.set(DISPATCH_FLAG, "1", ex=max(lease, 5))
-        statuses = engine.drive([], size)
+    flag = broker.redis if broker.redis is not None and not broker.embedded else None
+    lease = max(engine.setting("PAYOUT_LEASE_SECONDS", 60), 5)
+    work = engine.claim([], size)
+    while True:
+        if not work:
+            if flag is not None:
+                flag.delete(DISPATCH_FLAG)
+            work = engine.claim([], size)  # the last look, after dropping the flag
+            if not work:
+                return done
+        if flag is not None:
+            flag.set(DISPATCH_FLAG, "1", ex=lease)
+        more = time.monotonic() - started < max_seconds
+        statuses, work = engine.pay_and_claim(work, size if more else 0)
         done += len(statuses)
-        if statuses:
-            continue
-        if broker.redis is not None and not broker.embedded:
-            broker.redis.delete(DISPATCH_FLAG)
-        statuses = engine.drive([], size)  # the last look, after dropping the flag
-        done += len(statuses)
-        if not statuses:
-            return done
-    if broker.redis is not None and not broker.embedded:  # time is up: hand over to a new job
-        broker.redis.delete(DISPATCH_FLAG)
+        if not more:
+            break
+    if flag is not None:  # time is up: hand over to a new job
+        flag.delete(DISPATCH_FLAG)
         kick()
     return done
 

@@ -26,7 +26,7 @@ from campaigns.models import (
     PayoutStatus,
     PrizeTier,
 )
-from core import txhooks
+from core import events, txhooks
 from core.broker import redis_client
 from core.db import db, utcnow
 
@@ -76,6 +76,25 @@ def move(payout: Payout, award: Award, target: PayoutStatus, reason: str) -> Non
         _give_back(award)
     record(payout, "transition", from_status=current.value, to_status=target.value,
            reason=reason[:500])  # fmt: skip
+    if target in ANNOUNCED:
+        _announce(payout, award, target, reason)
+
+
+#: Transitions that owners' webhooks hear about (``award.paid``, ``payout.failed``).
+ANNOUNCED = frozenset({S.paid, S.failed})
+
+
+def _announce(payout: Payout, award: Award, target: PayoutStatus, reason: str) -> None:
+    """The transition's webhook event, in its transaction (one per payout round)."""
+    data = {"payout_id": payout.id, "award_id": award.id, "campaign_id": award.campaign_id,
+            "consumer_id": award.consumer_id, "amount_fen": payout.amount_fen,
+            "provider": payout.provider, "at": utcnow()}  # fmt: skip
+    if target is S.paid:
+        events.publish(payout.brand_id, "award.paid", data, f"award.paid:{payout.id}")
+        return
+    data.update(reason=reason[:500], round=payout.round)
+    events.publish(payout.brand_id, "payout.failed", data,
+                        f"payout.failed:{payout.id}:{payout.round}")  # fmt: skip
 
 
 def lock_for_release(*award_ids: object) -> None:

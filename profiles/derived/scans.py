@@ -13,6 +13,7 @@ from sqlalchemy import Integer, Table, bindparam, case, select, update
 
 from anticounterfeit.models import CodeBatch, Product, ScanEvent
 from core.db import db, utcnow
+from profiles.derived import lists
 from profiles.derived.consent import profiling_allowed
 from profiles.derived.lifecycle import WINDOW_DAYS
 from profiles.models.profile import (
@@ -162,6 +163,7 @@ def apply_scans(scan_ids: list[uuid.UUID]) -> int:
     _bump_products(deltas, brand_of)
     _bump_cities(deltas, brand_of)
     _add_categories(deltas, brand_of)
+    lists.sync(deltas)
     return len(facts)
 
 

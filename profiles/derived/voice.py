@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import delete, func, select, update
 
 from core.db import db, utcnow
+from profiles.derived import lists
 from profiles.derived.consent import profiling_allowed
 from profiles.models.profile import ConsumerProfile, ProfileInterest
 from profiles.models.voice import Feedback, Preference
@@ -41,6 +42,7 @@ def refresh_voice(consumer_id: uuid.UUID) -> bool:
         )  # fmt: skip
     )
     _stated_interests(consumer_id, brand_id)
+    lists.sync([consumer_id])
     return True
 
 

@@ -1,10 +1,13 @@
 """Derived profiles: written only by the profile jobs, only for consumers who consent to profiling.
 
 ``ConsumerProfile`` holds the per-consumer facts (one row); the one-to-many facts (products,
-cities, interests) have their own narrow tables so that segment rules compile to indexed
-``EXISTS`` lookups. ``ProfileScan`` is the profile's own record of the scans it has applied: it
-makes the jobs idempotent (a scan is applied once, whatever retries happen), lets the window
-sweep move ``scans_90d`` forward, and feeds discovered segments (this week against last week).
+cities, interests) have their own narrow tables, which keep the counts and times, and are also
+copied onto the profile row as lists (``provinces``, ``cities``, ``product_ids``, ``categories``,
+``interests``; PostgreSQL arrays with GIN indexes, JSON lists on SQLite) so that a segment is one
+pass over one row per consumer, with no join (``profiles.derived.lists`` keeps them equal).
+``ProfileScan`` is the profile's own record of the scans it has applied: it makes the jobs
+idempotent (a scan is applied once, whatever retries happen), lets the window sweep move
+``scans_90d`` forward, and feeds discovered segments (this week against last week).
 """
 
 from __future__ import annotations
@@ -12,10 +15,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
+
+#: A list of strings: ``text[]`` on PostgreSQL (GIN-indexable, ``&&``), a JSON list on SQLite.
+TextList = JSON().with_variant(ARRAY(Text), "postgresql")
+LIST_COLUMNS = ("provinces", "cities", "product_ids", "categories", "interests")
 
 
 class ConsumerProfile(Base):
@@ -27,6 +35,10 @@ class ConsumerProfile(Base):
         Index("ix_consumer_profiles_brand_first", "brand_id", "first_scan_at"),
         Index("ix_consumer_profiles_brand_scans90", "brand_id", "scans_90d"),
         Index("ix_consumer_profiles_brand_rating", "brand_id", "rating_avg"),
+        *(
+            Index(f"ix_consumer_profiles_{name}", name, postgresql_using="gin")
+            for name in LIST_COLUMNS
+        ),
     )
 
     consumer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consumers.id"), primary_key=True)
@@ -41,6 +53,14 @@ class ConsumerProfile(Base):
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
     rating_avg: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Copies of the narrow tables, each value once (segments read only this row).
+    #: ``product_ids`` holds each id as the backend stores a UUID (dashed text on PostgreSQL,
+    #: 32 hex digits on SQLite); ``provinces`` and ``cities`` leave out unknown ('') places.
+    provinces: Mapped[list[str]] = mapped_column(TextList, default=list)
+    cities: Mapped[list[str]] = mapped_column(TextList, default=list)
+    product_ids: Mapped[list[str]] = mapped_column(TextList, default=list)
+    categories: Mapped[list[str]] = mapped_column(TextList, default=list)
+    interests: Mapped[list[str]] = mapped_column(TextList, default=list)
 
 
 class ProfileProduct(Base):

@@ -25,6 +25,10 @@ class Segment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: When ``segment_members`` was last recomputed (campaign targeting reads the members).
     members_at: Mapped[datetime | None]
+    #: The exact size and breakdowns as of ``counted_at`` (``evaluate.to_json``), computed with
+    #: the members: what the list of segments publishes (never shown as such).
+    counts: Mapped[dict[str, Any] | None]
+    counted_at: Mapped[datetime | None]
 
 
 class SegmentMember(Base):

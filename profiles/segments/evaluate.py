@@ -1,4 +1,11 @@
-"""Size and breakdowns of a rule, in SQL (PostgreSQL in production, SQLite embedded)."""
+"""Size and breakdowns of a rule in one SQL statement (PostgreSQL in production, SQLite embedded).
+
+The statement selects the matching profiles once (a CTE over ``consumer_profiles``: one row per
+consumer, the rule's list conditions on its arrays) and aggregates that set five ways, joined by
+``UNION ALL``: lifecycle stage and rating bucket by ``GROUP BY``, provinces, products and
+interests by unnesting the row's lists (distinct per consumer, so a plain ``count(*)`` counts
+people). No per-consumer Python loop, no join to the narrow tables.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import Select, case, func, literal, select, text, true, union_all
 
 from anticounterfeit.geo import province_names
 from anticounterfeit.models import Product
 from core.db import db
 from profiles.derived.lifecycle import STAGES, Bounds, stage_sql
-from profiles.models.profile import ConsumerProfile, ProfileCity, ProfileInterest, ProfileProduct
+from profiles.derived.lists import postgres
+from profiles.models.profile import ConsumerProfile
+from profiles.segments.arrays import elements
 from profiles.segments.privacy import cell, published
 from profiles.segments.rules import Group, compile_rule
 
@@ -47,45 +56,74 @@ def _rating_bucket() -> Any:
     )  # fmt: skip
 
 
-def _profile_counts(group: Group, brand_id: uuid.UUID, now: datetime) -> tuple[int, dict, dict]:
-    """Size, lifecycle and rating cells in one pass over the matching profiles."""
+def _member_rows(group: Group, brand_id: uuid.UUID, now: datetime) -> Any:
+    """The matching profiles, each with its stage, rating bucket and lists (one pass)."""
     p = ConsumerProfile
-    stage, bucket = stage_sql(Bounds.at(now)), _rating_bucket()
-    rows = db.session.execute(
-        select(stage, bucket, func.count())
-        .where(p.brand_id == brand_id, compile_rule(group, brand_id, now))
-        .group_by(stage, bucket)
-    ).all()
-    lifecycle = dict.fromkeys(STAGES, 0)
-    rating = dict.fromkeys(RATING_BUCKETS, 0)
-    for s, b, n in rows:
-        lifecycle[s] += n
-        rating[b] += n
-    return sum(n for _, _, n in rows), lifecycle, rating
+    rows = select(
+        stage_sql(Bounds.at(now)).label("stage"), _rating_bucket().label("bucket"),
+        p.provinces, p.product_ids, p.interests,
+    ).where(p.brand_id == brand_id, compile_rule(group, brand_id, now))  # fmt: skip
+    return rows.cte("m")
 
 
-def _per_value(model: Any, column: Any, group: Group, brand_id: uuid.UUID,
-               now: datetime) -> dict[Any, int]:  # fmt: skip
-    rows = db.session.execute(
-        select(column, func.count(func.distinct(model.consumer_id)))
-        .where(
-            model.brand_id == brand_id, model.consumer_id.in_(members(group, brand_id, now))
-        )  # fmt: skip
-        .group_by(column)
+def _per_element(dimension: str, m: Any, column: Any) -> Select[Any]:
+    element = elements(column)
+    return (
+        select(literal(dimension).label("dim"), element.c.value.label("key"), func.count())
+        .select_from(m)
+        .join(element, true())
+        .group_by(element.c.value)
     )
-    return {key: n for key, n in rows}
+
+
+def _counts(group: Group, brand_id: uuid.UUID, now: datetime) -> list[tuple[str, Any, int]]:
+    """Every breakdown's exact counts in one statement: ``(dimension, key, consumers)``."""
+    m = _member_rows(group, brand_id, now)
+    statement = union_all(
+        select(literal("lifecycle").label("dim"), m.c.stage.label("key"), func.count())
+        .group_by(m.c.stage),
+        select(literal("rating"), m.c.bucket, func.count()).group_by(m.c.bucket),
+        _per_element("province", m, m.c.provinces),
+        _per_element("product", m, m.c.product_ids),
+        _per_element("interest", m, m.c.interests),
+    )  # fmt: skip
+    if postgres():
+        # Planning is cheap and the statement short: compiling it to machine code costs more
+        # than it saves (JIT would add ~0.1-0.3 s to a 0.3 s query).
+        db.session.execute(text("SET LOCAL jit = off"))
+    return [(dim, key, int(n)) for dim, key, n in db.session.execute(statement)]
 
 
 def evaluate(group: Group, brand_id: uuid.UUID, now: datetime) -> Evaluation:
-    """Exact size and breakdowns of the rule's members."""
-    size, lifecycle, rating = _profile_counts(group, brand_id, now)
-    if size == 0:
-        return Evaluation(0, lifecycle, rating, {}, {}, {})
+    """Exact size and breakdowns of the rule's members (one SQL statement)."""
+    cells: dict[str, dict[Any, int]] = {
+        "lifecycle": dict.fromkeys(STAGES, 0), "rating": dict.fromkeys(RATING_BUCKETS, 0),
+        "province": {}, "product": {}, "interest": {},
+    }  # fmt: skip
+    for dim, key, n in _counts(group, brand_id, now):
+        if dim == "product":
+            key = uuid.UUID(key)
+        cells[dim][key] = n
     return Evaluation(
-        size, lifecycle, rating,
-        _per_value(ProfileCity, ProfileCity.province, group, brand_id, now),
-        _per_value(ProfileProduct, ProfileProduct.product_id, group, brand_id, now),
-        _per_value(ProfileInterest, ProfileInterest.interest, group, brand_id, now),
+        sum(cells["lifecycle"].values()), cells["lifecycle"], cells["rating"],
+        cells["province"], cells["product"], cells["interest"],
+    )  # fmt: skip
+
+
+def to_json(ev: Evaluation) -> dict[str, Any]:
+    """The exact counts as JSON (stored on the segment for its list)."""
+    return {
+        "size": ev.size, "lifecycle": ev.lifecycle, "rating": ev.rating,
+        "province": ev.province, "product": {str(k): n for k, n in ev.product.items()},
+        "interest": ev.interest,
+    }  # fmt: skip
+
+
+def from_json(data: dict[str, Any]) -> Evaluation:
+    """``to_json``'s inverse."""
+    return Evaluation(
+        int(data["size"]), dict(data["lifecycle"]), dict(data["rating"]), dict(data["province"]),
+        {uuid.UUID(k): n for k, n in data["product"].items()}, dict(data["interest"]),
     )  # fmt: skip
 
 

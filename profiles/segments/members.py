@@ -45,12 +45,15 @@ def _marketing_granted(consumer_id: object) -> object:
 
 
 def refresh(segment_id: uuid.UUID) -> int:
-    """Recompute one segment's members in SQL; how many."""
+    """Recompute one segment's members in SQL, and its counts for the list; how many members."""
     segment = db.session.get(Segment, segment_id, with_for_update=True)
     if segment is None:
         return 0
     now = utcnow()
-    query = evaluate.members(rules.parse(segment.rule), segment.brand_id, now)
+    group = rules.parse(segment.rule)
+    segment.counts = evaluate.to_json(evaluate.evaluate(group, segment.brand_id, now))
+    segment.counted_at = now
+    query = evaluate.members(group, segment.brand_id, now)
     subq = query.subquery()
     db.session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
     db.session.execute(

@@ -6,9 +6,10 @@ A rule is ``{"all": [...]}`` or ``{"any": [...]}`` whose items are conditions
 iteratively with an explicit stack, so neither a rule nested 100 deep nor one with 10,000
 conditions costs more than counting to the limit.
 
-Compilation produces a SQLAlchemy expression that PostgreSQL (and SQLite, embedded) evaluates:
-one-to-many facts (cities, products, categories, interests) become ``EXISTS`` lookups on their
-``(brand_id, value, consumer_id)`` indexes; the rest are column comparisons. Nothing is looped
+Compilation produces a SQLAlchemy expression over the one ``consumer_profiles`` row of each
+consumer that PostgreSQL (and SQLite, embedded) evaluates: one-to-many facts (provinces, cities,
+products, categories, interests) are tests on the row's lists (``&&``/``@>`` on GIN-indexed
+arrays; ``json_each`` on SQLite), the rest column comparisons. No join, and nothing is looped
 over in Python per consumer.
 """
 
@@ -20,11 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from profiles.derived.lifecycle import STAGES, Bounds, stage_sql
 from profiles.errors import InvalidRule, RuleTooLarge
-from profiles.models.profile import ConsumerProfile, ProfileCity, ProfileInterest, ProfileProduct
+from profiles.models.profile import ConsumerProfile
+from profiles.segments.arrays import has_any, product_key
 
 MAX_DEPTH = 5
 MAX_CONDITIONS = 50
@@ -192,21 +194,10 @@ def compile_rule(group: Group, brand_id: uuid.UUID, now: datetime) -> ColumnElem
     bounds = Bounds.at(now)
     parts = [
         compile_rule(item, brand_id, now) if isinstance(item, Group)
-        else _condition(item, brand_id, bounds)
+        else _condition(item, bounds)
         for item in group.items
     ]  # fmt: skip
     return and_(true(), *parts) if group.mode == "all" else or_(false(), *parts)
-
-
-def _exists(model: Any, column: Any, values: tuple[Any, ...], brand_id: uuid.UUID) -> Any:
-    match = column == values[0] if len(values) == 1 else column.in_(values)
-    return exists(
-        select(1).where(
-            model.brand_id == brand_id,
-            match,
-            model.consumer_id == ConsumerProfile.consumer_id,
-        )
-    )
 
 
 def _range(column: Any, c: Condition) -> Any:
@@ -219,18 +210,17 @@ def _range(column: Any, c: Condition) -> Any:
     return column.between(c.values[0], c.values[1])
 
 
-def _condition(c: Condition, brand_id: uuid.UUID, bounds: Bounds) -> Any:
+def _condition(c: Condition, bounds: Bounds) -> Any:
     p = ConsumerProfile
-    one_to_many: dict[str, tuple[Any, Any]] = {
-        "province": (ProfileCity, ProfileCity.province),
-        "city": (ProfileCity, ProfileCity.city),
-        "product_id": (ProfileProduct, ProfileProduct.product_id),
-        "category": (ProfileProduct, ProfileProduct.category),
-        "interest": (ProfileInterest, ProfileInterest.interest),
-    }
-    if c.field in one_to_many:
-        model, column = one_to_many[c.field]
-        return _exists(model, column, c.values, brand_id)
+    lists: dict[str, Any] = {
+        "province": p.provinces, "city": p.cities, "product_id": p.product_ids,
+        "category": p.categories, "interest": p.interests,
+    }  # fmt: skip
+    if c.field in lists:
+        values = c.values
+        if c.field == "product_id":
+            values = tuple(product_key(v) for v in values)
+        return has_any(lists[c.field], values)
     if c.field == "lifecycle":
         return stage_sql(bounds).in_(c.values)
     columns: dict[str, Any] = {

@@ -49,10 +49,14 @@ def get_segment(brand: Brand, segment_id: str) -> Segment:
     return get_for_brand(Segment, segment_id, brand.id, SegmentNotFound)
 
 
-def show(brand: Brand, segment: Segment) -> dict[str, Any]:
-    """The segment with its published size and breakdowns, computed now."""
-    now = utcnow()
-    ev = evaluate.evaluate(rules.parse(segment.rule), brand.id, now)
+def show(brand: Brand, segment: Segment, *, live: bool = True) -> dict[str, Any]:
+    """The segment with its published size and breakdowns: computed now, or (``live=False``)
+    as of the last membership refresh when there was one (at most 5 minutes old)."""
+    if live or segment.counts is None or segment.counted_at is None:
+        now = utcnow()
+        ev = evaluate.evaluate(rules.parse(segment.rule), brand.id, now)
+    else:
+        now, ev = segment.counted_at, evaluate.from_json(segment.counts)
     return {
         "id": str(segment.id), "name": segment.name, "rule": segment.rule,
         **evaluate.publish(ev, brand.id, min_segment_size(brand)),
@@ -61,7 +65,8 @@ def show(brand: Brand, segment: Segment) -> dict[str, Any]:
 
 
 def list_segments(brand: Brand, number: int, size: int) -> tuple[list[dict[str, Any]], int]:
-    """The brand's segments, newest first, each with its published size (no breakdowns)."""
+    """The brand's segments, newest first, each as of its last refresh (a page of segments costs
+    no evaluation over the profiles; one segment, ``show``, is computed live)."""
     query = select(Segment).where(Segment.brand_id == brand.id)
     rows, total = page(query.order_by(Segment.created_at.desc(), Segment.id.desc()), number, size)
-    return [show(brand, s) for s in rows], total
+    return [show(brand, s, live=False) for s in rows], total

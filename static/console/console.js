@@ -119,7 +119,9 @@
     }
     if (response.status === 401 && path !== "/auth/token") {
       expire();
-      throw new Error(t("sessionExpired"));
+      const error = new Error(t("sessionExpired"));
+      error.expired = true; // the login page says so already; whoever called stops here
+      throw error;
     }
     return { ok: response.ok, status: response.status, data, headers: response.headers };
   }
@@ -153,7 +155,29 @@
     state.token = null;
     store.removeItem("console.token");
     store.setItem("console.return", location.hash || "#/dashboard");
+    keepTyped();
     renderLogin(t("sessionExpired"));
+  }
+
+  // What was typed on the page when the session expired, put back once the page is shown again.
+  function keepTyped() {
+    const values = {};
+    document.querySelectorAll("#main input[id], #main select[id], #main textarea[id]").forEach((el) => {
+      if (el.type !== "password" && el.type !== "file" && el.value !== "") values[el.id] = el.value;
+    });
+    if (Object.keys(values).length) store.setItem("console.typed", JSON.stringify({ hash: location.hash, values }));
+  }
+
+  function restoreTyped() {
+    const typed = JSON.parse(store.getItem("console.typed") || "null");
+    if (!typed || typed.hash !== location.hash) return;
+    store.removeItem("console.typed");
+    for (const [id, value] of Object.entries(typed.values)) {
+      const el = document.getElementById(id);
+      if (!el || el.type === "file") continue;
+      el.value = value;
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    }
   }
 
   // --- login, frame --------------------------------------------------------------------------
@@ -273,10 +297,12 @@
     });
     const live = overview ? overview.campaigns : [];
     chart(document.getElementById("chart-spend"), {
-      tooltip: { trigger: "axis" }, legend: { data: [t("spent"), t("budget")] },
-      xAxis: { type: "category", data: live.map((c) => c.name) }, yAxis: { type: "value" },
+      tooltip: { trigger: "axis" }, legend: { data: [t("spent"), t("forecast"), t("budget")] },
+      xAxis: { type: "category", data: live.map((c) => c.name), axisLabel: { interval: 0, overflow: "truncate", width: 160 } },
+      yAxis: { type: "value" },
       series: [
         { name: t("spent"), type: "bar", data: live.map((c) => c.spent) },
+        { name: t("forecast"), type: "bar", data: live.map((c) => c.forecast_at_end ?? c.spent) },
         { name: t("budget"), type: "bar", data: live.map((c) => c.budget) },
       ],
     });
@@ -284,11 +310,7 @@
       tooltip: { trigger: "item" },
       series: [{ type: "pie", radius: "60%", data: (overview ? overview.payouts : []).map((p) => ({ name: p.status, value: p.count })) }],
     });
-    const steps = ["produced", "shipped", "received", "sold", "consumer_scanned"];
-    const sums = steps.map((s) => (funnel || []).reduce((n, row) => n + (row[s] || 0), 0));
-    if (hasFunnel) chart(document.getElementById("chart-funnel"), {
-      tooltip: {}, series: [{ type: "funnel", data: steps.map((s, i) => ({ name: s, value: sums[i] })) }],
-    });
+    if (hasFunnel) funnelChart(document.getElementById("chart-funnel"), funnel || [], (r) => r.key || "—");
   }
 
   async function renderCities(province) {
@@ -739,16 +761,382 @@
     return form;
   }
 
-  function renderProvenance() {
-    return unavailableOr("/parties?page_size=100", (parties) => mount(h("h1", {}, t("provenance")),
-      h("section", { class: "card" }, h("h2", {}, t("parties")),
-        table([t("name"), t("role"), t("place")], parties.map((p) => [p.name, p.role, (p.location || {}).name || ""])))));
+  // --- provenance: lots and their journeys, a unit's story, EPCIS import and export, parties ---
+
+  // The code inside what a shopper's camera reads: a Digital Link, a compact link or the code.
+  function codeOf(text) {
+    const raw = text.trim().split(/[?#]/)[0].replace(/\/+$/, "");
+    const m = raw.match(/\/21\/([^/]+)/);
+    return m ? decodeURIComponent(m[1]) : decodeURIComponent(raw.split("/").pop());
   }
 
-  function renderChannel() {
-    return unavailableOr("/partners?page_size=100", (partners) => mount(h("h1", {}, t("channel")),
-      h("section", { class: "card" }, h("h2", {}, t("partners")),
-        table([t("name"), t("kind"), t("province"), t("city")], partners.map((p) => [p.name, p.kind, p.province, p.city])))));
+  async function renderProvenance() {
+    if (!offers("/parties")) return mount(h("p", { class: "notice" }, t("notAvailable")));
+    const [lots, parties] = await Promise.all([
+      offers("/provenance/lots") ? get("/provenance/lots?page_size=200") : [], get("/parties?page_size=500"),
+    ]);
+    const unit = h("input", { type: "text", required: true, placeholder: "https://…/01/…/21/…" });
+    const unitForm = h("form", { class: "card", id: "unit-form" }, h("h2", {}, t("unitStory")),
+      field(t("unitCode"), unit, "unit-code"), h("button", { type: "submit" }, t("open")));
+    unitForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      location.hash = `#/provenance/units/${encodeURIComponent(codeOf(unit.value))}`;
+    });
+    mount(h("h1", {}, t("provenance")),
+      h("section", { class: "card", id: "lots" }, h("h2", {}, t("journeys")),
+        table([t("products"), t("lot"), t("lotEvents"), t("lastEvent"), ""], (lots || []).map((l) => [
+          l.product ? l.product.name : l.gtin, l.lot, l.events, when(l.last_at),
+          h("a", { href: `#/provenance/lots/${l.id}` }, t("journey"))]))),
+      unitForm,
+      can("provenance") ? epcisImport() : null,
+      epcisExport(null),
+      h("section", { class: "card", id: "parties" }, h("h2", {}, t("parties")),
+        table([t("name"), t("role"), t("place"), t("publicKey")], (parties || []).map((p) => [
+          p.name, t("role_" + p.role), (p.location || {}).name || "", p.public_key ? "✓" : "—"]))),
+      can("provenance") ? partyForm() : null);
+  }
+
+  function epcisImport() {
+    const file = h("input", { type: "file", accept: ".json,.jsonld,application/json,application/ld+json", required: true });
+    const out = h("div", { id: "import-result", "aria-live": "polite" });
+    const form = h("form", { class: "card", id: "epcis-import" }, h("h2", {}, t("importEpcis")),
+      h("p", { class: "muted" }, t("importHelp")), field(t("epcisFile"), file, "epcis-file"),
+      h("button", { type: "submit" }, t("importEpcis")), out);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!file.files.length) return;
+      const text = await file.files[0].text();
+      const response = await fetch(API + "/epcis/capture", {
+        method: "POST", body: text,
+        headers: { Authorization: "Bearer " + state.token, "Content-Type": "application/ld+json", Accept: "application/json" },
+      });
+      if (response.status === 401) return expire();
+      let data = null;
+      try { data = await response.json(); } catch (e) { data = null; }
+      if (response.ok) {
+        out.replaceChildren(h("p", { class: "notice good", id: "import-ok" }, `${t("captured")}: ${data.captured}`),
+          (data.warnings || []).length ? h("ul", { class: "warnings" }, data.warnings.map((w) =>
+            h("li", {}, h("code", {}, w.path || "/"), " ", w.message))) : null);
+        toast(t("saved"));
+        return;
+      }
+      const problems = ((data || {}).errors || {}).epcis || [];
+      const fields = Object.entries(((data || {}).errors || {}).json || {});
+      out.replaceChildren(h("div", { class: "form-error", id: "import-errors", role: "alert" },
+        h("p", {}, (data && data.message) || `${t("failed")} (${response.status})`),
+        problems.length || fields.length ? h("ul", {},
+          problems.map((p) => h("li", {}, h("code", {}, p.path || "/"), " ", p.message || p.problem)),
+          fields.map(([k, v]) => h("li", {}, h("code", {}, k), " ", [].concat(v).join(" ")))) : null));
+    });
+    return form;
+  }
+
+  function epcisExport(lot) {
+    const from = h("input", { type: "date" });
+    const to = h("input", { type: "date" });
+    const progress = h("progress", { max: 100, value: 0, "aria-label": t("downloading") });
+    const form = h("form", { class: "card", id: "epcis-export" }, h("h2", {}, t("exportEpcis")),
+      lot ? null : h("div", { class: "inline" }, field(t("from"), from, "from"), field(t("to"), to, "to")),
+      h("button", { type: "submit" }, t("downloadJson")), progress);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const q = new URLSearchParams();
+      if (lot) q.set("lot_id", lot.id);
+      if (from.value) q.set("from", from.value + "T00:00:00+08:00");
+      if (to.value) q.set("to", to.value + "T23:59:59+08:00");
+      download(`/epcis/events?${q}`, lot ? `epcis-${lot.gtin}-${lot.lot}.json` : "epcis-events.json", 50000, progress);
+    });
+    return form;
+  }
+
+  function partyForm() {
+    const roles = ["primary_producer", "refiner", "biochemist", "formulator", "filler", "packer", "distributor", "retailer", "recycler"];
+    const inputs = {
+      name: h("input", { type: "text", required: true }),
+      role: h("select", {}, roles.map((r) => h("option", { value: r }, t("role_" + r)))),
+      place: h("input", { type: "text", required: true }),
+      lat: h("input", { type: "number", step: "any", min: -90, max: 90, required: true }),
+      lng: h("input", { type: "number", step: "any", min: -180, max: 180, required: true }),
+      country: h("input", { type: "text", value: "CN", maxlength: 2, required: true }),
+      province: h("input", { type: "text" }), city: h("input", { type: "text" }),
+      public_key: h("input", { type: "text" }),
+    };
+    const form = h("form", { class: "card", id: "party-form" }, h("h2", {}, t("newParty")),
+      field(t("name"), inputs.name, "name"), field(t("role"), inputs.role, "role"),
+      field(t("place"), inputs.place, "location"),
+      h("div", { class: "inline" }, field(t("lat"), inputs.lat, "lat"), field(t("lng"), inputs.lng, "lng"),
+        field(t("country"), inputs.country, "country")),
+      h("div", { class: "inline" }, field(t("province"), inputs.province, "province"), field(t("city"), inputs.city, "city")),
+      field(t("publicKey"), inputs.public_key, "public_key"),
+      h("p", { class: "form-error", "aria-live": "assertive" }), h("button", { type: "submit" }, t("create")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const location_ = { name: inputs.place.value, lat: Number(inputs.lat.value), lng: Number(inputs.lng.value), country: inputs.country.value };
+      if (inputs.province.value) location_.province = inputs.province.value;
+      if (inputs.city.value) location_.city = inputs.city.value;
+      const body = { name: inputs.name.value, role: inputs.role.value, location: location_ };
+      if (inputs.public_key.value) body.public_key = inputs.public_key.value.trim();
+      const r = await api("POST", "/parties", body);
+      if (!r.ok) return showErrors(form, r);
+      toast(t("saved"));
+      renderProvenance();
+    });
+    return form;
+  }
+
+  // A journey's steps as a timeline, and on the map of China (points joined in time order).
+  function journeyMap(el, steps) {
+    const places = [];
+    steps.forEach((s) => {
+      const loc = (s.party || {}).location || {};
+      if (typeof loc.lng !== "number" || typeof loc.lat !== "number") return;
+      const last = places[places.length - 1];
+      if (!last || last.value[0] !== loc.lng || last.value[1] !== loc.lat) {
+        places.push({ name: `${places.length + 1}. ${(s.party || {}).name || ""}`, value: [loc.lng, loc.lat] });
+      }
+    });
+    const lines = places.slice(1).map((p, i) => ({ coords: [places[i].value, p.value] }));
+    chart(el, {
+      tooltip: { trigger: "item", formatter: (p) => p.name || "" },
+      geo: { map: "china", roam: true, itemStyle: { areaColor: "#eef2f5", borderColor: "#9aa5b1" } },
+      series: [
+        { type: "lines", coordinateSystem: "geo", data: lines, symbol: ["none", "arrow"], symbolSize: 8,
+          lineStyle: { width: 2, color: "#1f6f50", curveness: 0.2 } },
+        { type: "scatter", coordinateSystem: "geo", data: places, symbolSize: 12, itemStyle: { color: "#c2410c" },
+          label: { show: true, position: "right", formatter: (p) => p.name.split(". ")[0], color: "#111" } },
+      ],
+    });
+  }
+
+  function timeline(steps) {
+    if (!steps.length) return h("p", { class: "muted" }, t("noJourney"));
+    return h("ol", { class: "timeline", id: "journey-timeline" }, steps.map((s) => {
+      const place = (s.party || {}).location || {};
+      return h("li", { class: "step" },
+        h("h3", {}, `${when(s.at)} · ${t("biz_" + s.biz_step) === "biz_" + s.biz_step ? (s.biz_step || s.kind) : t("biz_" + s.biz_step)}`),
+        h("p", {}, h("strong", {}, (s.party || {}).name || ""), ` (${t("role_" + (s.party || {}).role)}) · ${place.name || ""}`),
+        s.description ? h("p", {}, s.description) : null,
+        h("p", { class: "muted" },
+          s.co2e_kg !== null && s.co2e_kg !== undefined ? `${s.co2e_kg} kg CO2e` : t("noCarbon"),
+          s.water_l ? ` · ${s.water_l} L ${t("water")}` : "",
+          (s.lots || []).length ? " · " + s.lots.map((l) => `${t("lotRole_" + l.role)} ${l.lot} ${l.quantity}${l.uom ? " " + l.uom : ""}`).join(", ") : ""),
+        (s.certifications || []).length ? h("p", {}, `${t("certifications")}: `, s.certifications.join(", ")) : null,
+        (s.claims || []).length ? h("ul", { class: "claims" }, s.claims.map((c) => h("li", {
+          class: c.verified ? "claim verified" : "claim unverified", "data-verified": String(!!c.verified),
+        }, h("span", { class: "mark", "aria-hidden": "true" }, c.verified ? "✓" : "✗"),
+        ` ${c.statement} — ${(c.party || {}).name || c.party_ref || ""} · `,
+        h("em", {}, c.verified ? t("verified") : t("unverified"))))) : null);
+    }));
+  }
+
+  function carbonCard(story) {
+    const m = story.co2e_method || {};
+    return h("section", { class: "card", id: "carbon" }, h("h2", {}, t("carbon")),
+      h("p", {}, h("strong", { id: "co2e-total" }, story.co2e_kg_total === null || story.co2e_kg_total === undefined
+        ? "—" : `${Number(story.co2e_kg_total).toFixed(3)} kg CO2e`), ` ${t("perUnit")}`),
+      m.rule ? h("p", { class: "muted" }, `${t("method")}: ${m.rule}; ${t("lotTotal")} ${m.lot_co2e_kg} kg; ` +
+        `${t("unitsInLot")} ${m.units_in_lot ?? "—"} (${m.units_from}); ${t("stepsWithout")} ${m.steps_without_data}`) : null);
+  }
+
+  function previewForm(initial) {
+    const code = h("input", { type: "text", value: initial || "", placeholder: "https://…/01/…/21/…" });
+    const frame = h("div", { class: "preview-frame" });
+    const form = h("form", { class: "card", id: "story-preview" }, h("h2", {}, t("storyPreview")),
+      h("p", { class: "muted" }, t("previewHelp")),
+      h("div", { class: "inline" }, field(t("unitCode"), code, "preview-code"), h("button", { type: "submit" }, t("preview"))), frame);
+    const show = () => {
+      if (!code.value.trim()) return;
+      const src = `/story/${encodeURIComponent(codeOf(code.value))}`;
+      frame.replaceChildren(h("iframe", { src, title: t("storyPreview"), loading: "lazy" }),
+        h("p", {}, h("a", { href: src, target: "_blank", rel: "noopener" }, t("openStory"))));
+    };
+    form.addEventListener("submit", (e) => { e.preventDefault(); show(); });
+    if (initial) window.setTimeout(show, 0);
+    return form;
+  }
+
+  async function renderLot(id) {
+    const r = await api("GET", `/provenance/lots/${encodeURIComponent(decodeURIComponent(id))}`);
+    if (!r.ok) return mount(h("p", { class: "notice" }, (r.data && r.data.message) || t("noData")),
+      h("a", { href: "#/provenance" }, t("back")));
+    const story = r.data;
+    const verified = story.steps.flatMap((s) => s.claims).filter((c) => c.verified).length;
+    const claims = story.steps.flatMap((s) => s.claims).length;
+    const mapEl = h("div", { class: "chart", id: "chart-journey", role: "img", "aria-label": t("journeyMap") });
+    mount(h("h1", {}, `${story.product ? story.product.name : story.lot.gtin} · ${story.lot.lot}`),
+      h("p", {}, h("a", { href: "#/provenance" }, t("back")), " · ", h("code", {}, story.lot.uri)),
+      h("div", { class: "tiles" },
+        h("div", { class: "tile" }, h("span", {}, t("steps")), h("strong", { id: "tile-steps" }, story.steps.length)),
+        h("div", { class: "tile" }, h("span", {}, t("verifiedClaims")), h("strong", {}, `${verified} / ${claims}`)),
+        h("div", { class: "tile" }, h("span", {}, "kg CO2e / " + t("unit")),
+          h("strong", {}, story.co2e_kg_total === null ? "—" : Number(story.co2e_kg_total).toFixed(3)))),
+      h("div", { class: "grid" },
+        h("section", { class: "card chart-card" }, h("h2", {}, t("journeyMap")), mapEl),
+        carbonCard(story)),
+      h("section", { class: "card" }, h("h2", {}, t("timeline")), timeline(story.steps)),
+      previewForm(""), epcisExport(story.lot));
+    journeyMap(mapEl, story.steps);
+  }
+
+  async function renderUnit(code) {
+    const raw = decodeURIComponent(code);
+    const r = await api("GET", `/story/${encodeURIComponent(raw)}`);
+    if (!r.ok) return mount(h("p", { class: "notice" }, (r.data && r.data.message) || t("noData")),
+      h("a", { href: "#/provenance" }, t("back")));
+    const s = r.data;
+    const mapEl = h("div", { class: "chart", id: "chart-journey", role: "img", "aria-label": t("journeyMap") });
+    const good = s.verdict === "authentic" || s.verdict === "authentic_repeat";
+    const parts = [h("h1", {}, `${t("unitStory")}: ${s.unit ? s.unit.serial : raw}`),
+      h("p", {}, h("a", { href: "#/provenance" }, t("back"))),
+      h("p", { class: good ? "notice good" : "notice", id: "unit-verdict", "data-verdict": s.verdict },
+        `${t(s.verdict) === s.verdict ? s.verdict : t(s.verdict)} — ${s.message || ""}`)];
+    if (s.product) parts.push(h("p", {}, `${s.product.name} · ${t("gtin")} ${s.product.gtin}` + (s.lot ? ` · ${t("lot")} ${s.lot.lot}` : "")));
+    if (s.lot && s.lot.id) parts.push(h("p", {}, h("a", { href: `#/provenance/lots/${s.lot.id}` }, t("lotJourney"))));
+    if (s.unit) parts.push(h("section", { class: "card", id: "lifecycle" }, h("h2", {}, t("lifecycle")),
+      table([t("stage"), t("created"), t("place"), ""], s.unit.lifecycle.map((e) => [
+        t("stage_" + e.stage) === "stage_" + e.stage ? e.stage : t("stage_" + e.stage), when(e.at), e.place || "", e.detail || ""]))));
+    if (s.steps.length) {
+      parts.push(h("div", { class: "grid" },
+        h("section", { class: "card chart-card" }, h("h2", {}, t("journeyMap")), mapEl), carbonCard(s)),
+      h("section", { class: "card" }, h("h2", {}, t("timeline")), timeline(s.steps)));
+    }
+    parts.push(previewForm(raw));
+    mount(...parts);
+    if (s.steps.length) journeyMap(mapEl, s.steps);
+  }
+
+  // --- channel: the funnel, partners with stock and invites ---------------------------------
+
+  const FUNNEL = ["produced", "shipped", "received", "sold", "consumer_scanned"];
+
+  // One group of bars per partner or province: a unit shipped on by two partners counts at
+  // each, so totals over the groups would not be a funnel.
+  function funnelChart(el, rows, label) {
+    chart(el, {
+      tooltip: { trigger: "axis" }, legend: { data: FUNNEL.map((s) => t("step_" + s)), bottom: 0 },
+      grid: { left: 48, right: 16, top: 16, bottom: 72 },
+      xAxis: { type: "category", data: rows.map(label), axisLabel: { interval: 0, overflow: "truncate", width: 110 } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: FUNNEL.map((s) => ({ name: t("step_" + s), type: "bar", data: rows.map((r) => r[s] || 0) })),
+    });
+  }
+
+  async function renderChannel() {
+    if (!offers("/partners")) return mount(h("p", { class: "notice" }, t("notAvailable")));
+    const group = new URLSearchParams(location.hash.split("?")[1] || "").get("group_by") || "partner";
+    const hasFunnel = offers("/reports/channel-funnel");
+    const [partners, funnel] = await Promise.all([
+      get("/partners?page_size=500"), hasFunnel ? get(`/reports/channel-funnel?group_by=${group}`) : null,
+    ]);
+    const list = partners || [];
+    const stocks = offers("/partners/{id}/stock")
+      ? await Promise.all(list.slice(0, 50).map((p) => get(`/partners/${p.id}/stock`))) : [];
+    const byId = Object.fromEntries(list.map((p) => [p.id, p]));
+    const select = h("select", { "aria-label": t("groupBy"), id: "funnel-group" },
+      h("option", { value: "partner" }, t("byPartner")), h("option", { value: "province" }, t("byProvince")));
+    select.value = group;
+    select.addEventListener("change", () => { location.hash = `#/channel?group_by=${select.value}`; });
+    const rows = funnel || [];
+    mount(h("h1", {}, t("channel")),
+      hasFunnel ? h("div", { class: "grid" },
+        chartBox(t("channelFunnel"), "chart-channel-funnel", h("div", { class: "inline" }, h("span", {}, t("groupBy")), select)),
+        chartBox(t("stockByPartner"), "chart-stock")) : null,
+      hasFunnel ? h("section", { class: "card", id: "funnel-table" }, h("h2", {}, t("channelFunnel")),
+        table([group === "partner" ? t("partners") : t("province"), ...FUNNEL.map((s) => t("step_" + s))],
+          rows.map((r) => [r.name || (byId[r.key] || {}).name || r.key || "—", ...FUNNEL.map((s) => r[s] || 0)]))) : null,
+      h("section", { class: "card", id: "partners" }, h("h2", {}, t("partners")),
+        table([t("name"), t("kind"), t("province"), t("city"), t("territory"), t("parent"), t("stock"), ""], list.map((p, i) => [
+          p.name, t("kind_" + p.kind), p.province, p.city, (p.territory || []).join("、") || "—",
+          p.parent_id && byId[p.parent_id] ? byId[p.parent_id].name : "—", stocks[i] ? stocks[i].units : "—",
+          h("a", { href: `#/channel/partners/${p.id}` }, t("open"))]))),
+      can("channel") ? partnerForm(list) : null);
+    if (!hasFunnel) return;
+    funnelChart(document.getElementById("chart-channel-funnel"), rows,
+      (r) => r.name || (byId[r.key] || {}).name || r.key || "—");
+    const held = list.slice(0, 50).map((p, i) => ({ name: p.name, value: stocks[i] ? stocks[i].units : 0 }));
+    chart(document.getElementById("chart-stock"), {
+      tooltip: {}, grid: { left: 160 }, xAxis: { type: "value" },
+      yAxis: { type: "category", data: held.map((x) => x.name) },
+      series: [{ name: t("stock"), type: "bar", data: held.map((x) => x.value) }],
+    });
+  }
+
+  function partnerForm(partners) {
+    const inputs = {
+      kind: h("select", {}, ["warehouse", "dealer", "store"].map((k) => h("option", { value: k }, t("kind_" + k)))),
+      name: h("input", { type: "text", required: true }),
+      province: h("input", { type: "text", required: true, placeholder: "浙江省" }),
+      city: h("input", { type: "text", required: true, placeholder: "杭州市" }),
+      territory: h("input", { type: "text", placeholder: "浙江省, 上海市" }),
+      parent_id: h("select", {}, h("option", { value: "" }, "—"), partners.map((p) => h("option", { value: p.id }, p.name))),
+    };
+    const form = h("form", { class: "card", id: "partner-form" }, h("h2", {}, t("newPartner")),
+      field(t("kind"), inputs.kind, "kind"), field(t("name"), inputs.name, "name"),
+      h("div", { class: "inline" }, field(t("province"), inputs.province, "province"), field(t("city"), inputs.city, "city")),
+      field(t("territory"), inputs.territory, "territory"), field(t("parent"), inputs.parent_id, "parent_id"),
+      h("p", { class: "form-error", "aria-live": "assertive" }), h("button", { type: "submit" }, t("create")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { kind: inputs.kind.value, name: inputs.name.value, province: inputs.province.value.trim(),
+        city: inputs.city.value.trim(), territory: inputs.territory.value.split(/[,，、]/).map((x) => x.trim()).filter(Boolean) };
+      if (inputs.parent_id.value) body.parent_id = inputs.parent_id.value;
+      const r = await api("POST", "/partners", body);
+      if (!r.ok) return showErrors(form, r);
+      toast(t("saved"));
+      location.hash = `#/channel/partners/${r.data.id}`;
+    });
+    return form;
+  }
+
+  function inviteCard(invite) {
+    return h("section", { class: "card invite-card", id: "new-invite", "aria-live": "polite" },
+      h("h2", {}, t("newInvite")),
+      h("div", { class: "inline" },
+        h("img", { src: invite.qr_svg, alt: `${t("inviteQr")} ${invite.invite_code}`, width: 160, height: 160, class: "qr" }),
+        h("div", {},
+          h("p", {}, `${t("inviteCode")}: `, h("strong", { id: "invite-code" }, invite.invite_code)),
+          h("p", {}, `${t("link")}: `, h("a", { href: invite.link, id: "invite-link", target: "_blank", rel: "noopener" }, invite.link)),
+          h("p", { class: "muted" }, `${t("expires")}: ${when(invite.expires_at)}`),
+          h("p", { class: "muted" }, t("inviteHelp")))));
+  }
+
+  async function renderPartner(id) {
+    const partner = await get(`/partners/${id}`);
+    if (!partner) return mount(h("p", {}, t("noData")), h("a", { href: "#/channel" }, t("back")));
+    const [stock, invites, products] = await Promise.all([
+      offers("/partners/{id}/stock") ? get(`/partners/${id}/stock`) : null,
+      offers("/partners/{id}/invites") ? get(`/partners/${id}/invites`) : null,
+      get("/products?page_size=500"),
+    ]);
+    const names = Object.fromEntries((products || []).map((p) => [p.id, p.name]));
+    const slot = h("div", {});
+    const inviteRows = (invites || []).map((i) => [
+      h("code", {}, i.invite_code), h("span", { class: "status-" + i.status }, t("invite_" + i.status)),
+      when(i.created_at), when(i.expires_at), i.used_at ? when(i.used_at) : "—",
+      h("span", { class: "actions" },
+        i.status === "active" ? h("button", { type: "button", class: "link", onclick: () => { slot.replaceChildren(inviteCard(i)); } }, t("showQr")) : null,
+        i.status === "active" && can("channel") ? h("button", { type: "button", class: "danger", "data-revoke": i.id, onclick: async () => {
+          if (!window.confirm(t("confirmRevokeInvite"))) return;
+          const r = await api("POST", `/partners/${id}/invites/${i.id}/revoke`);
+          if (r.ok) { toast(t("saved")); renderPartner(id); } else toast((r.data && r.data.message) || t("failed"), true);
+        } }, t("revoke")) : null)]);
+    mount(h("h1", {}, partner.name), h("p", {}, h("a", { href: "#/channel" }, t("back"))),
+      h("section", { class: "card" }, h("dl", { class: "facts" },
+        h("dt", {}, t("kind")), h("dd", {}, t("kind_" + partner.kind)),
+        h("dt", {}, t("place")), h("dd", {}, `${partner.province} ${partner.city}`),
+        h("dt", {}, t("territory")), h("dd", {}, (partner.territory || []).join("、") || "—"))),
+      h("section", { class: "card", id: "stock" }, h("h2", {}, t("stock")),
+        stock ? h("p", {}, `${t("unitsHeld")}: `, h("strong", { id: "stock-units" }, stock.units)) : h("p", { class: "muted" }, t("notAvailable")),
+        stock ? table([t("products"), t("quantity")], stock.by_product.map((b) => [names[b.product_id] || b.product_id, b.units])) : null),
+      h("section", { class: "card", id: "invites" }, h("h2", {}, t("invites")),
+        can("channel") ? h("button", { type: "button", id: "create-invite", onclick: async () => {
+          const r = await api("POST", `/partners/${id}/invites`);
+          if (!r.ok) return toast((r.data && r.data.message) || t("failed"), true);
+          await renderPartner(id);
+          document.getElementById("invite-slot").replaceChildren(inviteCard(r.data));
+        } }, t("invite")) : null,
+        invites ? table([t("inviteCode"), t("status"), t("created"), t("expires"), t("usedAt"), ""], inviteRows) : null),
+      h("div", { id: "invite-slot" }, slot));
   }
 
   // --- routing -----------------------------------------------------------------------------
@@ -760,7 +1148,9 @@
     [/^#\/payouts\/([^/?]+)/, renderPayout], [/^#\/payouts/, renderPayouts],
     [/^#\/fraud\/([^/?]+)/, renderCase], [/^#\/fraud/, renderFraud],
     [/^#\/segments\/([^/?]+)/, renderSegment], [/^#\/segments/, renderSegments],
-    [/^#\/provenance/, renderProvenance], [/^#\/channel/, renderChannel],
+    [/^#\/provenance\/lots\/([^?]+)/, renderLot], [/^#\/provenance\/units\/([^?]+)/, renderUnit],
+    [/^#\/provenance/, renderProvenance],
+    [/^#\/channel\/partners\/([^/?]+)/, renderPartner], [/^#\/channel/, renderChannel],
   ];
 
   async function route() {
@@ -772,7 +1162,7 @@
     for (const [pattern, render] of ROUTES) {
       const m = location.hash.match(pattern);
       if (m) {
-        try { await render(...m.slice(1)); } catch (e) { toast(e.message, true); }
+        try { await render(...m.slice(1)); restoreTyped(); } catch (e) { if (!e.expired) toast(e.message, true); }
         document.getElementById("main").focus({ preventScroll: true });
         return;
       }
@@ -790,6 +1180,9 @@
     state.token = null;
     state.staff = null;
     renderLogin();
+  });
+  window.addEventListener("unhandledrejection", (event) => {
+    if (event.reason && event.reason.expired) event.preventDefault();
   });
   window.addEventListener("hashchange", route);
   window.addEventListener("resize", () => state.charts.forEach((c) => c.resize()));

@@ -253,3 +253,36 @@ def test_the_story_page_shows_the_units_channel_steps(
     stages = [entry["stage"] for entry in story["unit"]["lifecycle"]]
     assert {"packed", "shipped", "received"} <= set(stages), stages
     assert stages.index("shipped") < stages.index("received")
+
+
+def test_a_clerks_point_is_kept_only_with_consent_to_precise_location(
+    client: FlaskClient, make_channel: Any, bearer: Any
+) -> None:
+    """Without ``precise_location`` a channel scan stores the city's centroid, as consumer scans
+    do (issue 13); with it, the clerk's own point."""
+    from anticounterfeit.geo import city_point, region_for
+    from channel.models import ChannelEvent
+    from core.db import db
+
+    ch = make_channel(activation="manual")
+    store = bearer(ch.clerks[STORE])
+    here = {"lat": 30.2741, "lng": 120.1551, "accuracy_m": 15}  # 杭州, not its centroid
+    cscan(client, bearer(ch.clerks[WH]), ch.units.urls[0], "ship",
+          to_partner_id=str(ch.partners[STORE].id))  # fmt: skip
+    assert cscan(client, store, ch.units.urls[0], "receive", location=here).status_code == 201
+    region = region_for(here["lat"], here["lng"])
+    assert region is not None
+    centre = city_point(region)
+    assert centre is not None and centre != (here["lat"], here["lng"])
+    consent = client.put("/api/v1/me/consents", json={"precise_location": True}, headers=store)
+    assert consent.status_code == 200
+    assert cscan(client, store, ch.units.urls[0], "sell", location=here).status_code == 201
+    rows = db.session.execute(
+        select(ChannelEvent.action, ChannelEvent.lat, ChannelEvent.lng, ChannelEvent.city)
+        .where(ChannelEvent.clerk_id == ch.clerks[STORE].id)
+        .order_by(ChannelEvent.created_at)
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        (rows[0][0], *centre, "杭州市"),
+        (rows[1][0], here["lat"], here["lng"], "杭州市"),
+    ]

@@ -85,3 +85,43 @@ def test_poisoned_device_cookie_is_refused(app: Flask, make_codes: Any, cookie: 
     assert page.status_code == 422 and "did" in page.get_data(as_text=True)
     first = client.post(path, headers={"User-Agent": BROWSER}).get_data(as_text=True)
     assert _verdict(first) == "authentic"  # the refused request recorded nothing
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another site's page too
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},  # a sandboxed frame or an opaque redirect
+    ],
+)
+def test_another_sites_post_records_nothing(
+    client: FlaskClient, make_codes: Any, headers: dict[str, str]
+) -> None:
+    c = make_codes()
+    path = _path(c.urls[0])
+    for _ in range(2):
+        client.delete_cookie("did")  # a hostile page's visitors: many browsers, many addresses
+        page = client.post(path, headers={"User-Agent": BROWSER, **headers})
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and 'data-verdict=""' in html and 'method="post"' in html
+    first = client.post(path, headers={"User-Agent": BROWSER})
+    assert _verdict(first.get_data(as_text=True)) == "authentic"  # nothing was recorded before
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "none"},  # typed or opened from a bookmark
+        {"Origin": "https://qr.example.test"},  # PUBLIC_BASE_URL, behind a proxy
+        {"Origin": "http://localhost"},  # the host the request came to
+    ],
+)
+def test_the_pages_own_post_records(
+    client: FlaskClient, make_codes: Any, headers: dict[str, str]
+) -> None:
+    c = make_codes()
+    page = client.post(_path(c.urls[0]), headers={"User-Agent": BROWSER, **headers})
+    assert _verdict(page.get_data(as_text=True)) == "authentic"

@@ -16,8 +16,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tests.fakewechat.server import Reply
 
 #: Faults tests can inject; ``*_after`` ones happen after the money moved.
+#: ``none``: that call goes through as usual (it lets the faults queued after it wait their turn).
 FAULTS = ("systemerror", "systemerror_after", "timeout", "timeout_after", "http500",
-          "drop_after", "notenough", "frequency_limited", "hold", "hold_after")  # fmt: skip
+          "drop_after", "notenough", "frequency_limited", "hold", "hold_after",
+          "none")  # fmt: skip
 
 
 @dataclass

@@ -121,3 +121,69 @@ def _payouts(ids: list[str]) -> list[Any]:
     from core.db import db
 
     return [db.session.get(Payout, uuid.UUID(i)) for i in ids]
+
+
+BATCH = 3
+
+
+@pytest.mark.parametrize("target", ["horse", "both"])
+@pytest.mark.parametrize("point", ["first_batch", "second_batch"])
+def test_kill_9_mid_batch_loses_nothing_and_pays_nothing_twice(
+    point: str, target: str, committed: None, app: Any, client: FlaskClient, make_shop: Any,
+    make_shopper: Any, fake_pay: Any, pay_pki: Any, bearer: Any, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A drain of two batches of three, killed while a batch's calls are held at WeChat: one
+    request never reached WeChat, two moved the money unanswered. ``second_batch``: the first
+    batch's answers were committed with the claim of the second (one transaction)."""
+    from campaigns.payouts import jobs as payout_jobs
+    from campaigns.payouts.jobs import sweep_payouts
+    from core.broker import queue, redis_client
+    from core.db import db
+
+    app.config.update(PAYOUT_LEASE_SECONDS=2, PAYOUT_STUCK_SECONDS=1, PAYOUT_RETRY_SECONDS=0)
+    fake_pay.set_confirm_mode("auto")
+    shop = make_shop(V3)
+    shoppers = [make_shopper(shop.brand) for _ in range(2 * BATCH)]
+    db.commit()
+    with monkeypatch.context() as patch:  # the payouts wait, committed, for one drain below
+        patch.setattr(payout_jobs, "kick", lambda: None)
+        ids = [scan_as(client, bearer(s), shop.urls[n])["rewards"][0]["award_id"]
+               for n, s in enumerate(shoppers)]  # fmt: skip
+    assert set(_statuses(ids).values()) == {"pending"}
+    worker = WorkerProcess({**_worker_env(app, fake_pay, pay_pki), "PAYOUT_BATCH": str(BATCH)},
+                           tmp_path / "worker.log")  # fmt: skip
+    try:
+        worker.ready(redis_client())
+        if point == "second_batch":
+            fake_pay.inject("transfer", "none", BATCH)
+        for fault in ("hold", "hold_after", "hold_after"):
+            fake_pay.inject("transfer", fault)
+        queue("payouts").enqueue(payout_jobs.drain_payouts)
+        _wait(lambda: fake_pay.holding_count() == BATCH, 30, "a batch held at WeChat")
+        seen = _statuses(ids)
+        assert sorted(seen.values()).count("processing") == BATCH  # committed before the calls
+        expected = {"paid": BATCH, "processing": BATCH} if point == "second_batch" else {
+            "pending": BATCH, "processing": BATCH}  # fmt: skip
+        assert {s: list(seen.values()).count(s) for s in set(seen.values())} == expected
+        horse = worker.horse()
+        worker.kill(horse)
+        if target == "both":
+            worker.kill(worker.pid)
+        _wait(lambda: not alive(horse), 10, "the work-horse to die")
+        fake_pay.release()
+        time.sleep(2.5)  # the lease of the interrupted calls runs out
+        deadline = time.monotonic() + 60
+        while set(_statuses(ids).values()) != {"paid"} and time.monotonic() < deadline:
+            sweep_payouts()
+            run_workers()
+            time.sleep(0.5)
+    finally:
+        fake_pay.release()
+        worker.stop()
+    statuses = _statuses(ids)
+    assert set(statuses.values()) == {"paid"}, (statuses, (tmp_path / "worker.log").read_text())
+    numbers = [p.out_trade_no for p in _payouts(ids)]
+    stats = fake_pay.stats()
+    assert stats["moved"] == {n: 1 for n in numbers}  # one payment per award, no other
+    assert {stats["states"][n] for n in numbers} == {"SUCCESS"}

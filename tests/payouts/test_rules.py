@@ -78,6 +78,12 @@ def test_activation_refuses_prizes_the_provider_cannot_pay(
     small = make_campaign(v3, activate=False, prizes=[{"amount_fen": 9, "probability": 0.5}])
     answer = client.post(f"/api/v1/campaigns/{small.id}/activate", headers=bearer(v3))
     assert_envelope(answer, 422, "prize_outside_provider_limits")
+    running = make_campaign(owner, prizes=[{"amount_fen": 100, "probability": 0.5}])
+    edit = client.patch(f"/api/v1/campaigns/{running.id}", headers=bearer(owner),
+                        json={"prizes": [{"amount_fen": 88, "probability": 0.5}]})  # fmt: skip
+    assert_envelope(edit, 422, "prize_outside_provider_limits")  # a running campaign's new prizes
+    tiers = client.get(f"/api/v1/campaigns/{running.id}", headers=bearer(owner)).get_json()
+    assert [p["amount_fen"] for p in tiers["prizes"]] == [100]  # the refused edit left nothing
 
 
 def _lost_job_win(client: FlaskClient, shop: Any, shopper: Any, bearer: Any,

@@ -26,6 +26,7 @@ def plant(
     marketing: bool = False,
 ) -> list[uuid.UUID]:
     """``n`` consumers with identical profiles; their ids."""
+    from profiles.derived import lists
     from profiles.models import (
         ConsentRecord,
         Consumer,
@@ -69,6 +70,7 @@ def plant(
             db.session.add(ConsentRecord(brand_id=brand.id, consumer_id=cid, purpose="marketing",
                                          granted=True, notice_version="2026-11-01"))  # fmt: skip
     db.session.flush()
+    lists.sync(ids)  # what the profile jobs do after writing the narrow tables
     return ids
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from tests.profiles.conftest import SHANGHAI, consent, scan, settle
 from tests.test_app import assert_envelope
@@ -183,3 +183,84 @@ def test_erasure_is_consumer_only(client: FlaskClient, make_brand: Any, bearer: 
     owner = make_brand()
     assert_envelope(client.delete("/api/v1/me", headers=bearer(owner)), 403, "wrong_token_kind")
     assert_envelope(client.delete("/api/v1/me"), 401, "unauthenticated")
+
+
+#: Tables that keep an erased consumer's rows, pointing at the anonymous tombstone: money and
+#: ledgers, the facts of scans and of the goods' journey, proof of consent, anonymous ratings.
+KEPT = {
+    "scan_events", "awards", "draws", "campaign_consumer_wins", "campaign_first_draws",
+    "points_accounts", "points_entries", "redemptions", "feedback", "consent_records",
+    "consumer_days", "channel_events", "fraud_appeals", "code_states", "partner_invites",
+}  # fmt: skip
+#: Columns that say something about the person rather than the fact: empty in kept rows.
+PERSONAL = {"device_id", "ip", "lat", "lng", "accuracy_m", "comment", "message", "openid",
+            "unionid"}  # fmt: skip
+
+
+def _clerk_and_appeal(brand: Any, consumer_id: uuid.UUID) -> None:
+    """Make the shopper a store's clerk with a channel scan, and appeal one of their awards."""
+    from campaigns.models import Award
+    from channel import partners
+    from channel.inputs import NewPartner
+    from channel.models import ChannelAction, ChannelEvent
+    from core.db import db
+    from fraud.models import Appeal
+
+    store = partners.create_partner(brand, NewPartner("store", "杭州门店", "浙江省", "杭州市"))
+    partners.join(brand.id, consumer_id, partners.create_invite(brand, str(store.id)).code)
+    db.session.add(ChannelEvent(brand_id=brand.id, action=ChannelAction.receive, code_ref="x",
+                                code_level="unit", partner_id=store.id, clerk_id=consumer_id,
+                                units=1, lat=30.2741, lng=120.1551, province="浙江省",
+                                city="杭州市"))  # fmt: skip
+    award = db.session.scalars(select(Award).where(Award.consumer_id == consumer_id)).first()
+    assert award is not None
+    db.session.add(Appeal(brand_id=brand.id, award_id=award.id, consumer_id=consumer_id,
+                          message="我是张三, 电话 138..."))  # fmt: skip
+    db.session.flush()
+
+
+def _holdings(consumer_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table that refers to the consumer, by table."""
+    from core.db import Base, db
+    from profiles.export import consumer_columns
+
+    out = {}
+    for name, columns in consumer_columns().items():
+        table = Base.metadata.tables[name]
+        match = or_(*(table.c[c] == consumer_id for c in columns))
+        out[name] = [dict(r) for r in db.session.execute(select(table).where(match)).mappings()]
+    return out
+
+
+def test_erasure_and_export_are_complete_over_every_table(
+    client: FlaskClient, make_codes: Any, make_shopper: Any, make_campaign: Any, flush_scans: Any
+) -> None:
+    """By construction: every table that refers to a consumer (now or added later) is in the
+    export, and after erasure either holds nothing of them or is a kept table whose rows carry
+    nothing personal."""
+    from profiles.export import consumer_columns
+
+    codes = make_codes(3)
+    make_campaign(codes.owner)
+    shopper = make_shopper(codes.brand)
+    _full_history(client, codes, shopper, flush_scans)
+    _clerk_and_appeal(codes.brand, shopper.consumer.id)
+    data = client.get("/api/v1/me/data", headers=shopper.headers).get_json()
+    before = _holdings(shopper.consumer.id)
+    for name, rows in before.items():
+        if name != "wechat_identities":  # exported under "identities"
+            assert len(data["records"][name]) == len(rows), name
+    held = {name for name, rows in before.items() if rows}
+    assert {"channel_events", "partner_clerks", "fraud_appeals", "consumer_profiles",
+            "profile_cities", "scan_events", "awards"} <= held  # fmt: skip
+    assert client.delete("/api/v1/me", headers=shopper.headers).status_code == 202
+    run_workers()
+    after = _holdings(shopper.consumer.id)
+    assert set(after) == set(consumer_columns())
+    left = {name for name, rows in after.items() if rows}
+    assert left <= KEPT, f"erasure left rows in {sorted(left - KEPT)}"
+    assert {"scan_events", "awards", "consent_records", "channel_events", "fraud_appeals"} <= left
+    for name in left:
+        for row in after[name]:
+            personal = {k: v for k, v in row.items() if k in PERSONAL and v not in (None, "")}
+            assert not personal, (name, personal)

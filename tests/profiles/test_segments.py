@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from typing import Any
 
 import pytest
@@ -311,3 +312,27 @@ def test_the_demo_seeds_consumers_and_a_segment(app: Any, client: FlaskClient, b
     owner = db.session.scalar(select(StaffUser).where(StaffUser.brand_id == brand.id))
     body = client.get(f"/api/v1/segments/{segment.id}", headers=bearer(owner)).get_json()
     assert body["size"] == 20  # the 20 shoppers who scanned in Hangzhou
+
+
+def test_the_list_shows_each_segment_as_of_its_last_refresh(client: FlaskClient, shop: Any) -> None:
+    """A page of segments costs no evaluation: the membership refresh (at creation and every 5
+    minutes) stores the exact counts, the list publishes them; one segment is computed live."""
+    from core.db import db
+    from profiles.models import Segment
+    from profiles.segments import members
+
+    plant(shop.brand, 45, place=HANGZHOU)
+    created = _create(client, shop, {"all": [{"field": "city", "op": "eq", "value": "杭州市"}]})
+    segment = db.session.get(Segment, uuid.UUID(created.get_json()["id"]))
+    assert segment is not None
+    members.refresh(segment.id)  # what the job sent after the creation does
+    refreshed = segment.counted_at
+    plant(shop.brand, 30, place=HANGZHOU)  # 75 people now
+    [listed] = client.get("/api/v1/segments", headers=shop.headers).get_json()
+    assert listed["size"] == 40 and listed["computed_at"] == refreshed.isoformat()
+    assert _cells(listed, "province")["浙江省"] == 40
+    live = client.get(f"/api/v1/segments/{segment.id}", headers=shop.headers).get_json()
+    assert live["size"] == 60
+    members.refresh(segment.id)
+    [listed] = client.get("/api/v1/segments", headers=shop.headers).get_json()
+    assert listed["size"] == 60

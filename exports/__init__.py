@@ -1,0 +1,1 @@
+"""Data ownership: export streams, webhooks, the audit log."""
