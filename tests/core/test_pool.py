@@ -70,8 +70,12 @@ def test_first_row_runs_in_the_sessions_transaction(committed: None) -> None:
     db.session.rollback()
 
 
-def test_first_row_drops_the_pool_only_when_the_server_went_away(committed: None) -> None:
+def test_first_row_drops_the_pool_only_when_the_server_went_away(
+    committed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from core.db import db
+
+    monkeypatch.setattr("core.db.PING_AFTER_IDLE_SECONDS", 3600.0)  # died since its last use
 
     assert db.engine is not None
     pool = db.engine.pool
