@@ -160,12 +160,14 @@ def init_caches(app: Flask) -> None:
     import anticounterfeit.keys
     import anticounterfeit.scans.batchcache
     import campaigns.cache
+    import channel.verdictnotes
     import core.crypto
 
     core.crypto.init_app(app)  # the secrets-at-rest key, derived from SECRET_KEY once
     anticounterfeit.keys.init_app(app)  # code keys: verifying a code reads no row
     anticounterfeit.scans.batchcache.init_app(app)  # batches by code key (the scan path)
     campaigns.cache.init_app(app)  # active campaigns by brand (the draw path)
+    channel.verdictnotes.init_app(app)  # batches in the channel (the verdict's notes)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -176,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
+    from anticounterfeit.scans.notes import register_note_source
     from campaigns import erasure as campaigns_erasure
     from campaigns import service as campaigns_service
     from campaigns.api import blp as campaigns_api
@@ -186,6 +189,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel import erasure as channel_erasure
     from channel import jobs as channel_jobs
     from channel import story as channel_story
+    from channel import verdictnotes as channel_notes
     from channel.api import blp as channel_api
     from channel.views import bp as channel_pages
     from console import rollups
@@ -248,13 +252,14 @@ def _register_blueprints(app: Flask) -> None:
     register_erasure_step(fraud_erasure.forget_appeals)
     register_reward_windows(campaigns_service.cash_windows)  # profiles' reward sensitivity
     on_brand_updated(campaigns_changed)  # campaign snapshots carry the brand's payout terms
+    register_note_source("channel", channel_notes.notes)  # the verdict's channel facts
     register_lifecycle_source(channel_story.lifecycle)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)
     writebehind.on_flushed("rollups", rollups.scans_flushed)
     writebehind.on_flushed("profiles", scans_flushed)
     writebehind.on_flushed("channel", channel_jobs.scans_flushed)
     writebehind.on_flushed("webhooks", webhook_sources.scans_flushed)
-    core.events.subscribe("webhooks", webhook_events.emit)
+    core.events.subscribe("webhooks", webhook_events.emit, many=webhook_events.emit_events)
     _register_gauges()
 
 

@@ -90,6 +90,26 @@ def activate_units(
     return len(ranges)
 
 
+def mirror_ranges(
+    written: Iterable[tuple[uuid.UUID, int, int]], batch_starts: dict[uuid.UUID, int]
+) -> None:
+    """After commit, set the bits of serial ranges already recorded (``(batch, start, stop)``,
+    as an ``INSERT ... SELECT`` returned them) in their batches' bitmaps."""
+    by_batch: dict[uuid.UUID, list[tuple[int, int]]] = {}
+    for batch_id, a, b in written:
+        start = batch_starts[batch_id]
+        by_batch.setdefault(batch_id, []).append((a - start, b - start))
+    if not by_batch:
+        return
+    redis = redis_client()
+
+    def mirror() -> None:
+        for batch_id, offsets in by_batch.items():
+            _set_bits(redis, batch_id, offsets)
+
+    txhooks.on_commit(db.session(), mirror)
+
+
 def unit_active(batch: BatchInfo, serial: int) -> bool:
     """Whether a unit of a not yet active ``on_ship`` batch has been shipped (thus active)."""
     if batch.activation != ON_SHIP or batch.status is not BatchStatus.generated:

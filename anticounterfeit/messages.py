@@ -39,6 +39,22 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "此码已作废（召回或停用），请勿购买或使用。",
         "This code has been voided (recall or withdrawal); do not buy or use the item.",
     ),
+    # Notes from the channel (``channel.verdictnotes``): facts, the verdict is unchanged.
+    "channel_unshipped": (
+        "提示：此商品没有出库记录，未经品牌的经销渠道。",
+        "Note: this item has no record of leaving the brand's warehouse; it did not come "
+        "through the brand's channel.",
+    ),
+    "channel_outside": (
+        "提示：此商品由品牌发给{dealer}（销售区域：{territory}），却在{place}被验证，可能是窜货。",
+        "Note: this item was supplied to {dealer} for {territory} but was verified in {place}; "
+        "it may have been diverted.",
+    ),
+    "channel_sold_far": (
+        "提示：此商品{hours:.0f}小时前在{sold_place}售出，现于外省的{place}被验证。",
+        "Note: this item was sold in {sold_place} {hours:.0f} hours ago and is now verified in "
+        "{place}, in another province.",
+    ),
     "pin_ok": ("刮开码验证通过。", "The scratch-off PIN is correct."),
     "pin_wrong": ("刮开码不正确。", "The scratch-off PIN is wrong."),
 }

@@ -50,7 +50,7 @@ def _app() -> Any:
     os.environ.update({
         "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}",
         "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-pallet", "RATELIMIT_ENABLED": "false",
-        "PUBLIC_BASE_URL": "https://qr.bench.test",
+        "PUBLIC_BASE_URL": "https://qr.bench.test", "PAYOUT_PROVIDER": "sandbox",
     })  # fmt: skip
     from app import create_app
 

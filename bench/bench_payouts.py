@@ -1,6 +1,7 @@
 """Payouts per second through ONE worker process against the fake WeChat Pay (sandbox and v3).
 
     flock /tmp/bench.lock .venv/bin/python bench/bench_payouts.py [--payouts 1000] [--rounds 2]
+    .venv/bin/python bench/bench_payouts.py --sql --payouts 500   # statements, commits per payout
 
 One ``flask --app app worker payouts`` process (RQ's forking worker, as in the Procfile) drains
 pending payouts (``drain_payouts``: batches of ``PAYOUT_BATCH``, provider calls on a thread pool,
@@ -211,14 +212,54 @@ def measure(
             "fake_cpu_ms": 1000 * (_cpu(fake) - fake0) / count}  # fmt: skip
 
 
+def count_sql(seeded: dict[str, dict[str, str]], count: int, fake: int) -> None:
+    """Drain ``count`` payouts per provider in this process, as the worker's drain does, and
+    print the SQL statements (by verb) and commits per payout, and CPU per payout."""
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    os.environ.update(APP_ENV)
+    from app import create_app
+    from campaigns.payouts import engine
+    from core.db import db
+
+    app, seen = create_app(), Counter[str]()
+    size = int(APP_ENV["PAYOUT_BATCH"])
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda *a: seen.update([a[2].split()[0].upper(), "statements"]))
+        event.listen(db.engine, "commit", lambda *_: seen.update(["commits"]))
+    for offset, (provider, info) in enumerate(seeded.items()):
+        _run(ADD, json.dumps(info), str(count), str(10**6 + offset * count))
+        seen.clear()
+        cpu0, fake0, began = time.process_time(), _cpu(fake), time.monotonic()
+        with app.app_context():
+            work, done = engine.claim([], size), 0
+            while work:
+                statuses, work = engine.pay_and_claim(work, size)
+                done += len(statuses)
+        per = {k: round(v / done, 3) for k, v in sorted(seen.items())}
+        print(f"{provider:20s} {done} payouts, {done / (time.monotonic() - began):.1f}/s in "
+              f"process, per payout: {per}, CPU {1000 * (time.process_time() - cpu0) / done:.2f} "
+              f"ms here, {1000 * (_cpu(fake) - fake0) / done:.2f} ms at the fake")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--payouts", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--sql", action="store_true",
+                        help="count SQL statements and commits per payout (in process), no worker")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         seeded, fake, _, _ = prepare(Path(tmp))
+        if args.sql:
+            try:
+                return count_sql(seeded, args.payouts, fake.pid)
+            finally:
+                os.killpg(fake.pid, 9)
         log = (Path(tmp) / "worker.log").open("wb")
         worker = subprocess.Popen([str(VENV_BIN / "flask"), "--app", "app", "worker", "payouts"],
                                   cwd=ROOT, env={**os.environ, **APP_ENV}, stdout=log,

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand
-from channel import hierarchy, refs
+from channel import hierarchy, refs, verdictnotes
 from channel.errors import (
     AggregationCycle,
     AlreadyAggregated,
@@ -106,6 +106,7 @@ def pack(brand: Brand, parent: str, children: list[str]) -> Packed:
             db.session.add_all(rows)
     except IntegrityError as exc:  # a concurrent pack took a child first
         raise AlreadyAggregated() from exc
+    verdictnotes.entered_channel({row.child_batch_id for row in rows})
     return Packed(top.ref, top.level, len(rows))
 
 

@@ -14,9 +14,13 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
+from sqlalchemy import select
+
+from channel import unitsets
 from channel.hierarchy import Unit
-from channel.models import ChannelEvent, Partner
+from channel.models import ChannelEvent, Partner, PartnerKind
 from channel.steps import UnitState
+from core.db import db
 from fraud.cases import open_case_for, open_external
 
 RULE = "diversion"
@@ -52,32 +56,32 @@ def _open(
     open_external(brand_id, KIND, subject, signals, SCORE)
 
 
-def check_receive(
-    brand_id: uuid.UUID,
-    event: ChannelEvent,
-    states: list[tuple[Unit, UnitState]],
-    partners: dict[uuid.UUID, Partner],
-) -> int:
-    """Open cases for units a store received outside their dealer's territory; how many units."""
-    groups: dict[uuid.UUID, list[Unit]] = defaultdict(list)
-    shipments: dict[uuid.UUID, ChannelEvent] = {}
-    for unit, state in states:
-        ship = state.dealer_ship
-        dealer = partners.get(ship.to_partner_id) if ship and ship.to_partner_id else None
-        if ship is None or dealer is None or not outside(dealer, event.province, event.city):
-            continue
-        groups[ship.id].append(unit)
-        shipments[ship.id] = ship
-    for ship_id, units in groups.items():
+def check_receive(brand_id: uuid.UUID, event: ChannelEvent, units: unitsets.Units) -> int:
+    """Open cases for units a store received outside their dealer's territory; how many units.
+
+    Costs one query of the brand's dealers when none of them excludes the place (the usual
+    case), and one grouped query of the units' last shipments to a dealer otherwise.
+    """
+    dealers = {p.id: p for p in db.session.scalars(select(Partner).where(
+        Partner.brand_id == brand_id, Partner.kind == PartnerKind.dealer))}  # fmt: skip
+    if not any(outside(d, event.province, event.city) for d in dealers.values()):
+        return 0
+    groups: dict[uuid.UUID, list[int]] = defaultdict(list)
+    for ship_id, dealer_id, serial in unitsets.dealer_shipments(units, list(dealers)):
+        if outside(dealers[dealer_id], event.province, event.city):
+            groups[ship_id].append(serial)
+    shipments = {e.id: e for e in db.session.scalars(
+        select(ChannelEvent).where(ChannelEvent.id.in_(groups)))} if groups else {}  # fmt: skip
+    for ship_id, serials in groups.items():
         ship = shipments[ship_id]
         assert ship.to_partner_id is not None
         seen = {
             "surfaced": "store_receive", "receive_event_id": str(event.id),
-            "store_id": str(event.partner_id), "units": len(units),
-            "serials": [str(u.serial) for u in units[:50]],
+            "store_id": str(event.partner_id), "units": len(serials),
+            "serials": [str(s) for s in serials[:50]],
         }  # fmt: skip
-        _open(brand_id, partners[ship.to_partner_id], ship, event.province, event.city, [seen])
-    return sum(len(u) for u in groups.values())
+        _open(brand_id, dealers[ship.to_partner_id], ship, event.province, event.city, [seen])
+    return sum(len(s) for s in groups.values())
 
 
 def check_consumer_scan(

@@ -189,6 +189,16 @@ def join(brand_id: uuid.UUID, consumer_id: uuid.UUID, invite_code: str) -> Partn
     return clerk
 
 
+def clerk_with_partner(consumer_id: uuid.UUID) -> tuple[PartnerClerk, Partner] | None:
+    """The consumer's clerk membership and its partner, in one query (a channel scan's first)."""
+    row = db.session.execute(
+        select(PartnerClerk, Partner)
+        .join(Partner, Partner.id == PartnerClerk.partner_id)
+        .where(PartnerClerk.consumer_id == consumer_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def clerk_of(consumer_id: uuid.UUID) -> PartnerClerk | None:
     """The consumer's clerk membership, if any."""
     clerk: PartnerClerk | None = db.session.scalar(

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from anticounterfeit.models import CodeBatch
 from campaigns.models import Audience, Award
 from campaigns.rewards import ScanFacts, draw_for_scan, reward_payload
-from channel.hierarchy import Scope
+from channel import unitsets
 from channel.models import ChannelAction, ChannelEvent, Partner, PartnerKind
+from channel.refs import Node
 from core.db import db
 
 RECEIVERS = {PartnerKind.store: Audience.store, PartnerKind.dealer: Audience.dealer}
@@ -35,25 +36,25 @@ def _audience(action: ChannelAction, actor: Partner) -> Audience | None:
     return None
 
 
-def _subjects(scope: Scope, audience: Audience) -> list[tuple[uuid.UUID, int, uuid.UUID]]:
+def _subjects(
+    brand_id: uuid.UUID, node: Node, audience: Audience
+) -> list[tuple[uuid.UUID, int, uuid.UUID]]:
     """The codes that draw: (code key, serial, batch)."""
-    node = scope.node
     if audience is Audience.dealer and node.level == "pallet":
-        return [(c.child_key_id, c.child_serial, c.child_batch_id)
-                for c in scope.children if c.child_level == "case"]  # fmt: skip
+        return [(k, s, b) for k, s, b in unitsets.direct_children(brand_id, node.ref, "case")]
     if node.batch is None or node.serial is None:
         return []
     return [(node.batch.code_key_id, node.serial, node.batch.id)]
 
 
 def draw_for_event(
-    event: ChannelEvent, scope: Scope, actor: Partner
+    event: ChannelEvent, node: Node, actor: Partner
 ) -> list[dict[str, Any]]:
     """Draw the channel scan's rewards; returns them as the response shows them."""
     audience = _audience(event.action, actor)
     if audience is None:
         return []
-    subjects = _subjects(scope, audience)
+    subjects = _subjects(event.brand_id, node, audience)
     if not subjects:
         return []
     batches = {b for _, _, b in subjects}

@@ -9,23 +9,23 @@ touched are locked for the transaction, so two scans of overlapping goods take t
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from anticounterfeit import activation
+from anticounterfeit.activation import ON_SHIP
 from anticounterfeit.geo import city_point, region_for
-from anticounterfeit.models import BatchStatus, CodeBatch
-from channel import diversion, hierarchy, refs, rewards
+from anticounterfeit.models import BatchStatus
+from channel import diversion, hierarchy, refs, rewards, unitsets, verdictnotes
 from channel.errors import CodeRevoked, EmptyContainer, InvalidChannelStep, NotAClerk
-from channel.hierarchy import Scope, Unit
 from channel.inputs import ChannelScanInput
 from channel.models import ChannelAction, ChannelEvent, Partner, PartnerKind
-from channel.partners import clerk_of, get_partner
-from channel.steps import UnitState, fold, next_state
+from channel.partners import clerk_with_partner, get_partner
+from channel.steps import after_last, next_state
 from core.broker import redis_client
 from core.db import db, new_id, utcnow
 from core.errors import InvalidInput
@@ -41,7 +41,7 @@ class ChannelScanOutcome:
     event: ChannelEvent
     created: bool
     rewards: list[dict[str, Any]] = field(default_factory=list)
-    unit_states: list[tuple[Unit, UnitState]] = field(default_factory=list)
+    groups: list[unitsets.Group] = field(default_factory=list)
 
 
 def _original(clerk_id: uuid.UUID, request_id: str | None) -> ChannelEvent | None:
@@ -55,51 +55,29 @@ def _original(clerk_id: uuid.UUID, request_id: str | None) -> ChannelEvent | Non
     return event
 
 
-def _partners(brand_id: uuid.UUID, scope: Scope, extra: list[Partner]) -> dict[uuid.UUID, Partner]:
-    wanted = {e.partner_id for es in scope.events.values() for e in es}
-    wanted |= {e.to_partner_id for es in scope.events.values() for e in es if e.to_partner_id}
-    found = {p.id: p for p in extra}
-    missing = wanted - found.keys()
-    if missing:
-        rows = db.session.scalars(
-            select(Partner).where(Partner.brand_id == brand_id, Partner.id.in_(missing))
-        )
-        found.update({p.id: p for p in rows})
-    return found
-
-
-def _states(
-    scope: Scope, partners: dict[uuid.UUID, Partner]
-) -> list[tuple[Unit, UnitState]]:
-    kinds = {pid: p.kind for pid, p in partners.items()}
-    return [(unit, fold(scope.unit_events(unit), kinds)) for unit in scope.units]
-
-
 def _check_steps(
-    states: list[tuple[Unit, UnitState]], action: ChannelAction, actor: Partner,
-    to: Partner | None,
-) -> None:  # fmt: skip
-    refused = Counter(
-        state.status for _, state in states
-        if next_state(state, action, actor.id, actor.kind, to.id if to else None,
-                      to.kind if to else None) is None
-    )  # fmt: skip
+    groups: list[unitsets.Group], action: ChannelAction, actor: Partner, to: Partner | None
+) -> None:
+    """Every unit must accept the step (a group is units sharing their last event)."""
+    refused: Counter[str] = Counter()
+    for g in groups:
+        state = after_last(g.action, g.partner_id, g.to_partner_id)
+        step = next_state(state, action, actor.id, actor.kind, to.id if to else None,
+                          to.kind if to else None)  # fmt: skip
+        if step is None:
+            refused[state.status] += g.units
     if refused:
+        total = sum(g.units for g in groups)
         raise InvalidChannelStep(
-            f"{action.value} is out of order for {sum(refused.values())} of {len(states)} "
+            f"{action.value} is out of order for {sum(refused.values())} of {total} "
             f"units (their states: {dict(refused)}).",
             refused_units=sum(refused.values()),
         )
 
 
-def _refuse_revoked(node: refs.Node, units: list[Unit]) -> None:
-    batches = {u.batch_id for u in units} | ({node.batch.id} if node.batch else set())
-    revoked = db.session.scalar(
-        select(CodeBatch.id)
-        .where(CodeBatch.id.in_(batches), CodeBatch.status == BatchStatus.revoked)
-        .limit(1)
-    )
-    if revoked is not None:
+def _refuse_revoked(node: refs.Node, groups: list[unitsets.Group]) -> None:
+    revoked = any(g.batch_status is BatchStatus.revoked for g in groups)
+    if revoked or (node.batch is not None and node.batch.status is BatchStatus.revoked):
         raise CodeRevoked()
 
 
@@ -123,19 +101,13 @@ def _place(data: ChannelScanInput, partner: Partner) -> tuple[str, str]:
     return partner.province, partner.city
 
 
-def _activate(brand_id: uuid.UUID, units: list[Unit], event_id: uuid.UUID) -> None:
+def _activate(units: unitsets.Units, groups: list[unitsets.Group], event_id: uuid.UUID) -> None:
     """Units of ``on_ship`` batches become active at their warehouse out-scan."""
-    by_batch: dict[uuid.UUID, list[int]] = defaultdict(list)
-    for unit in units:
-        by_batch[unit.batch_id].append(unit.serial)
-    rows = db.session.execute(
-        select(CodeBatch.id, CodeBatch.serial_start).where(
-            CodeBatch.id.in_(by_batch), CodeBatch.activation == "on_ship",
-            CodeBatch.status == BatchStatus.generated,
-        )
-    )  # fmt: skip
-    for batch_id, start in rows:
-        activation.activate_units(brand_id, batch_id, start, by_batch[batch_id], str(event_id))
+    starts = {g.batch_id: g.batch_start for g in groups
+              if g.activation == ON_SHIP and g.batch_status is BatchStatus.generated}  # fmt: skip
+    if starts:
+        written = unitsets.activate_shipped(units, str(event_id))
+        activation.mirror_ranges(written, starts)
 
 
 def _to_partner(brand_id: uuid.UUID, action: ChannelAction, to_id: str | None) -> Partner | None:
@@ -150,9 +122,10 @@ def channel_scan(
 ) -> ChannelScanOutcome:  # fmt: skip
     """Record one channel scan by a clerk (all units inside the code, or none). Without the
     clerk's ``precise_location`` consent the point is stored as its city's centroid."""
-    clerk = clerk_of(consumer_id)
-    if clerk is None or clerk.brand_id != brand_id:
+    membership = clerk_with_partner(consumer_id)
+    if membership is None or membership[0].brand_id != brand_id:
         raise NotAClerk()
+    clerk, actor = membership
     if rate_limit:
         hit(redis_client(), SCANS_PER_CLERK, str(clerk.id))
     original = _original(consumer_id, data.request_id)
@@ -160,51 +133,68 @@ def channel_scan(
         return ChannelScanOutcome(original, created=False, rewards=rewards.rewards_of(original))
     action = ChannelAction(data.action)
     node = refs.parse(data.code, brand_id)
-    actor = get_partner(brand_id, clerk.partner_id)
     to = _to_partner(brand_id, action, data.to_partner_id)
     hierarchy.lock(brand_id, [node.ref])
-    scope = hierarchy.load(brand_id, node)
-    if not scope.units:
+    units = unitsets.subtree(brand_id, node)
+    groups = unitsets.groups(units)
+    if not groups:
         raise EmptyContainer()
-    _refuse_revoked(node, scope.units)
-    partners = _partners(brand_id, scope, [actor, *([to] if to else [])])
-    states = _states(scope, partners)
-    _check_steps(states, action, actor, to)
+    _refuse_revoked(node, groups)
+    _check_steps(groups, action, actor, to)
     point = _stored_point(data, precise_location)
-    outcome = _record(brand_id, consumer_id, data, point, action, node, actor, to, states,
-                      partners)  # fmt: skip
+    outcome = _record(brand_id, consumer_id, data, point, action, node, actor, to, units, groups)
     if outcome.created:
-        outcome.rewards = rewards.draw_for_event(outcome.event, scope, actor)
+        outcome.rewards = rewards.draw_for_event(outcome.event, node, actor)
     return outcome
+
+
+def _event(
+    brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput,
+    point: tuple[float | None, float | None], action: ChannelAction, node: refs.Node,
+    actor: Partner, to: Partner | None, units: int,
+) -> dict[str, Any]:  # fmt: skip
+    province, city = _place(data, actor)
+    return dict(
+        id=new_id(), brand_id=brand_id, action=action, code_ref=node.ref, code_level=node.level,
+        code_batch_id=node.batch.id if node.batch else None, partner_id=actor.id,
+        clerk_id=consumer_id, to_partner_id=to.id if to else None, units=units,
+        request_id=data.request_id, lat=point[0], lng=point[1], province=province, city=city,
+        created_at=utcnow(),
+    )  # fmt: skip
+
+
+def _insert(values: dict[str, Any]) -> bool:
+    """One INSERT of the event; False when a concurrent retry took its request_id first."""
+    if values["request_id"] is None:  # nothing to collide with: no savepoint round trips
+        db.session.execute(insert(ChannelEvent).values(**values))
+        return True
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(ChannelEvent).values(**values))
+    except IntegrityError:
+        return False
+    return True
 
 
 def _record(
     brand_id: uuid.UUID, consumer_id: uuid.UUID, data: ChannelScanInput,
-    point: tuple[float | None, float | None], action: ChannelAction,
-    node: refs.Node, actor: Partner, to: Partner | None,
-    states: list[tuple[Unit, UnitState]], partners: dict[uuid.UUID, Partner],
+    point: tuple[float | None, float | None], action: ChannelAction, node: refs.Node,
+    actor: Partner, to: Partner | None, units: unitsets.Units, groups: list[unitsets.Group],
 ) -> ChannelScanOutcome:  # fmt: skip
-    province, city = _place(data, actor)
-    event = ChannelEvent(
-        id=new_id(), brand_id=brand_id, action=action, code_ref=node.ref, code_level=node.level,
-        code_batch_id=node.batch.id if node.batch else None, partner_id=actor.id,
-        clerk_id=consumer_id, to_partner_id=to.id if to else None, units=len(states),
-        request_id=data.request_id, lat=point[0], lng=point[1], province=province, city=city,
-        created_at=utcnow(),
-    )  # fmt: skip
-    try:
-        with db.session.begin_nested():
-            db.session.add(event)
-    except IntegrityError:  # the same request_id, concurrently: answer with the first
+    values = _event(brand_id, consumer_id, data, point, action, node, actor, to,
+                    sum(g.units for g in groups))  # fmt: skip
+    if not _insert(values):  # the same request_id, concurrently: answer with the first
         original = _original(consumer_id, data.request_id)
         if original is None:
-            raise
+            raise InvalidChannelStep("A concurrent scan changed these goods.")
         return ChannelScanOutcome(original, created=False, rewards=rewards.rewards_of(original))
+    event = ChannelEvent(**values)  # not added: the row is written; this is its value
+    verdictnotes.entered_channel({g.batch_id for g in groups})
     if action is ChannelAction.ship and actor.kind is PartnerKind.warehouse:
-        _activate(brand_id, [unit for unit, _ in states], event.id)
+        _activate(units, groups, event.id)
     if action is ChannelAction.receive and actor.kind is PartnerKind.store:
-        diversion.check_receive(brand_id, event, states, partners)
-    return ChannelScanOutcome(event, created=True, unit_states=states)
+        diversion.check_receive(brand_id, event, units)
+    return ChannelScanOutcome(event, created=True, groups=groups)
 
 
 def payload(outcome: ChannelScanOutcome) -> dict[str, Any]:

@@ -67,3 +67,22 @@ def fold(events: list[ChannelEvent], kinds: dict[uuid.UUID, PartnerKind]) -> Uni
         if after is not None:
             state = after
     return state
+
+
+_AFTER = {
+    ChannelAction.receive: HELD, ChannelAction.sell: SOLD, ChannelAction.return_: HELD,
+    ChannelAction.recycle: RECYCLED,
+}  # fmt: skip
+
+
+def after_last(
+    action: ChannelAction | str | None, partner: uuid.UUID | None, to_partner: uuid.UUID | None
+) -> UnitState:
+    """A unit's state from its last event alone (every recorded event was a valid step for every
+    unit it covered, so the fold of its events ends where its last event put it)."""
+    if action is None:
+        return UnitState()
+    action = ChannelAction(action)
+    if action is ChannelAction.ship:
+        return UnitState(IN_TRANSIT, to_partner)
+    return UnitState(_AFTER[action], partner)

@@ -51,6 +51,8 @@ def _message(result: ScanResult, english: bool) -> str:
     text = messages.text(result.why, english, **facts)
     if result.pin_verified is not None:
         text += " " + messages.text("pin_ok" if result.pin_verified else "pin_wrong", english)
+    for key, note in result.notes:  # registered sources' facts (the channel's)
+        text += " " + messages.text(key, english, **note)
     return text
 
 

@@ -80,12 +80,20 @@ def load_flags(consumer_id: uuid.UUID, brand_id: uuid.UUID) -> ConsumerFlags:
     return ConsumerFlags(**{p.value: bool(r.granted) for p, r in latest.items()})
 
 
+def cached_flags(consumer_id: uuid.UUID) -> ConsumerFlags | None:
+    """The flags from Redis only (one ``GET``); None when they are not cached."""
+    cached = redis_client().get(_key(consumer_id))
+    if cached is None:
+        return None
+    return ConsumerFlags.decode(cached.decode() if isinstance(cached, bytes) else str(cached))
+
+
 def consumer_flags(consumer_id: uuid.UUID, brand_id: uuid.UUID) -> ConsumerFlags:
     """The flags from Redis, loaded from the database on a miss."""
-    redis = redis_client()
-    cached = redis.get(_key(consumer_id))
+    cached = cached_flags(consumer_id)
     if cached is not None:
-        return ConsumerFlags.decode(cached.decode() if isinstance(cached, bytes) else str(cached))
+        return cached
+    redis = redis_client()
     flags = load_flags(consumer_id, brand_id)
     redis.set(_key(consumer_id), flags.encode(), nx=True, ex=TTL_SECONDS)
     return flags

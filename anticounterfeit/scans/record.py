@@ -55,6 +55,7 @@ from anticounterfeit.keys import LoadedKey, keyring
 from anticounterfeit.models import BatchStatus, CodeState, ScanEvent
 from anticounterfeit.scans import state as scanstate
 from anticounterfeit.scans.batchcache import BatchInfo, batch_cache
+from anticounterfeit.scans.notes import Note, notes_for
 from anticounterfeit.scans.state import CodeRef, to_micros
 from anticounterfeit.verdicts import Assessment, Sighting, Verdict, assess
 from core.broker import current_broker, redis_client
@@ -134,6 +135,8 @@ class ScanResult:
     #: made them so or an earlier one did (rewards: a retry after a failed draw draws again).
     by_first_consumer: bool = False
     facts: dict[str, float] = field(default_factory=dict)
+    #: Notes for the explanation from registered sources (``anticounterfeit.scans.notes``).
+    notes: list[Note] = field(default_factory=list)
 
 
 def _log_invalid(facts: ScanInput, why: str) -> None:
@@ -187,6 +190,8 @@ def scan(facts: ScanInput) -> ScanResult:
     """Verify a scanned code, record the scan, and derive its verdict."""
     result = _scan(facts)
     count_scan(result.verdict.value)
+    if result.verdict in COUNTED:
+        result.notes = notes_for(result)
     return result
 
 

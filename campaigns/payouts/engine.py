@@ -23,6 +23,7 @@ from sqlalchemy import select
 from campaigns.models import Award, AwardStatus, Payout, PayoutStatus
 from campaigns.payouts import orders, ratelimit, states
 from campaigns.payouts.providers.base import Order, Outcome, Result
+from core import events
 from core.db import db, utcnow
 
 log = logging.getLogger(__name__)
@@ -152,8 +153,9 @@ def lock_rows(keys: list[uuid.UUID]) -> dict[uuid.UUID, Payout]:
 
 
 def _apply_to(
-    payout: Payout, name: str, result: Result, quiet_repeat: bool = False
-) -> PayoutStatus:
+    payout: Payout, name: str, result: Result, quiet_repeat: bool = False,
+    announce: list[events.Event] | None = None,
+) -> PayoutStatus:  # fmt: skip
     target = _TARGET.get(result.outcome)
     if quiet_repeat and (target is None or target is payout.status):
         return payout.status
@@ -170,7 +172,7 @@ def _apply_to(
                       to_status=target.value, reason="refused: would move backwards")  # fmt: skip
         return payout.status
     _fill(payout, target, result)
-    states.move(payout, payout.award, target, result.reason or result.outcome.value)
+    states.move(payout, payout.award, target, result.reason or result.outcome.value, announce)
     return payout.status
 
 
@@ -261,11 +263,12 @@ def apply_all(answers: list[tuple[str, str, Result]], *, commit: bool = True) ->
     if releasing:
         states.lock_for_release(*releasing)
     rows = lock_rows(sorted({uuid.UUID(pid) for pid, _, _ in answers}))
-    out = {}
+    out, announce = {}, list[events.Event]()
     for payout_id, name, result in answers:
         payout = rows.get(uuid.UUID(payout_id))
-        status = _apply_to(payout, name, result) if payout is not None else None
+        status = None if payout is None else _apply_to(payout, name, result, announce=announce)
         out[payout_id] = status.value if status else "missing"
+    events.publish_many(announce)  # the batch's webhook events: one query, not one per payout
     if commit:
         db.commit()
     return out

@@ -32,15 +32,21 @@ def pay_award(payout_id: str) -> str | None:
     """Pay one payout, and up to ``PAYOUT_BATCH``-1 others waiting (one job, one batch)."""
     extra = engine.setting("PAYOUT_BATCH", 20) - 1 if not current_broker().embedded else 0
     statuses = engine.drive([payout_id], extra)
-    retry = [i for i, s in statuses.items() if s == S.processing.value]
-    if retry and not current_broker().embedded:
-        delay = engine.setting("PAYOUT_RETRY_SECONDS", 10)
-        for payout_id_ in retry:
-            queue("payouts").enqueue_in(timedelta(seconds=delay), pay_award, payout_id_)
+    _retry_later(statuses)
     if payout_id in statuses:
         return statuses[payout_id]
     status = db.session.scalar(select(Payout.status).where(Payout.id == uuid.UUID(payout_id)))
     return status.value if status is not None else None
+
+
+def _retry_later(statuses: dict[str, str]) -> None:
+    """Payouts left ``processing`` (outcome unknown): ask again after ``PAYOUT_RETRY_SECONDS``
+    (same number; the sweep is the backstop)."""
+    retry = [i for i, s in statuses.items() if s == S.processing.value]
+    if retry and not current_broker().embedded:
+        delay = timedelta(seconds=engine.setting("PAYOUT_RETRY_SECONDS", 10))
+        for payout_id in retry:
+            queue("payouts").enqueue_in(delay, pay_award, payout_id)
 
 
 DISPATCH_FLAG = "payouts:dispatch"
@@ -100,6 +106,7 @@ def drain_payouts(max_seconds: int = 30) -> int:
             flag.set(DISPATCH_FLAG, "1", ex=lease)
         more = time.monotonic() - started < max_seconds
         statuses, work = engine.pay_and_claim(work, size if more else 0)
+        _retry_later(statuses)
         done += len(statuses)
         if not more:
             break

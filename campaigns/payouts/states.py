@@ -61,11 +61,15 @@ def record(payout: Payout, kind: str, **fields: str | None) -> None:
                                kind=kind, **fields))  # fmt: skip
 
 
-def move(payout: Payout, award: Award, target: PayoutStatus, reason: str) -> None:
+def move(
+    payout: Payout, award: Award, target: PayoutStatus, reason: str,
+    announce: list[events.Event] | None = None,
+) -> None:  # fmt: skip
     """Apply an allowed transition, keep the award in step and record it.
 
     The caller holds the locks: campaign and tier first when ``target`` returns money
-    (``lock_for_release``), then award, then payout.
+    (``lock_for_release``), then award, then payout. ``announce``: collect the webhook event
+    there (the caller publishes a batch's at once) instead of publishing it now.
     """
     current = payout.status
     if not allowed(current, target):
@@ -77,24 +81,26 @@ def move(payout: Payout, award: Award, target: PayoutStatus, reason: str) -> Non
     record(payout, "transition", from_status=current.value, to_status=target.value,
            reason=reason[:500])  # fmt: skip
     if target in ANNOUNCED:
-        _announce(payout, award, target, reason)
+        event = _announcement(payout, award, target, reason)
+        if announce is None:
+            events.publish(*event)
+        else:
+            announce.append(event)
 
 
 #: Transitions that owners' webhooks hear about (``award.paid``, ``payout.failed``).
 ANNOUNCED = frozenset({S.paid, S.failed})
 
 
-def _announce(payout: Payout, award: Award, target: PayoutStatus, reason: str) -> None:
-    """The transition's webhook event, in its transaction (one per payout round)."""
+def _announcement(payout: Payout, award: Award, target: PayoutStatus, reason: str) -> events.Event:
+    """The transition's webhook event (one per payout round)."""
     data = {"payout_id": payout.id, "award_id": award.id, "campaign_id": award.campaign_id,
             "consumer_id": award.consumer_id, "amount_fen": payout.amount_fen,
             "provider": payout.provider, "at": utcnow()}  # fmt: skip
     if target is S.paid:
-        events.publish(payout.brand_id, "award.paid", data, f"award.paid:{payout.id}")
-        return
+        return payout.brand_id, "award.paid", data, f"award.paid:{payout.id}"
     data.update(reason=reason[:500], round=payout.round)
-    events.publish(payout.brand_id, "payout.failed", data,
-                        f"payout.failed:{payout.id}:{payout.round}")  # fmt: skip
+    return payout.brand_id, "payout.failed", data, f"payout.failed:{payout.id}:{payout.round}"
 
 
 def lock_for_release(*award_ids: object) -> None:

@@ -81,6 +81,14 @@ def emit(brand_id: uuid.UUID, event: str, data: Mapping[str, Any], key: str) -> 
     return emit_many({brand_id: [Occurrence(event, data, key)]})
 
 
+def emit_events(events: Sequence[tuple[uuid.UUID, str, Mapping[str, Any], str]]) -> None:
+    """``emit`` for a batch of ``core.events.publish_many`` (one query, one insert)."""
+    by_brand: dict[uuid.UUID, list[Occurrence]] = {}
+    for brand_id, event, data, key in events:
+        by_brand.setdefault(brand_id, []).append(Occurrence(event, data, key))
+    emit_many(by_brand)
+
+
 def emit_many(by_brand: Mapping[uuid.UUID, Sequence[Occurrence]]) -> list[uuid.UUID]:
     """``emit`` in bulk (a flush's scans): one query for the webhooks, one insert."""
     assert all(o.event in EVENTS for items in by_brand.values() for o in items)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, delete, exists, insert, literal, select
 
 from core.db import db, utcnow
+from profiles.flags import cached_flags
 from profiles.models.consent import ConsentRecord, Purpose
 from profiles.models.segment import Segment, SegmentMember
 from profiles.segments import evaluate, rules
@@ -82,7 +83,17 @@ def is_member(consumer_id: uuid.UUID, segment_ids: frozenset[uuid.UUID]) -> bool
 
 
 def memberships(consumer_id: uuid.UUID, segment_ids: frozenset[uuid.UUID]) -> frozenset[uuid.UUID]:
-    """Those of ``segment_ids`` the consumer is a member of (one indexed lookup)."""
+    """Those of ``segment_ids`` the consumer is a member of (the scan path asks, when a running
+    campaign targets segments).
+
+    Only consumers who consent to marketing are members, and the request has just read their
+    consents from Redis (the flags cache): for everyone else this answers from that cache, with
+    no SQL. Otherwise, one primary-key lookup in ``segment_members``."""
+    if not segment_ids:
+        return frozenset()
+    flags = cached_flags(consumer_id)
+    if flags is not None and (flags.erased or not flags.marketing):
+        return frozenset()
     rows = db.session.scalars(
         select(SegmentMember.segment_id).where(
             SegmentMember.segment_id.in_(segment_ids), SegmentMember.consumer_id == consumer_id

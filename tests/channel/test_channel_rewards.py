@@ -140,3 +140,56 @@ def _post(app: Flask, token: str, code: str, action: str, **body: Any) -> tuple[
         headers={"Authorization": f"Bearer {token}"},
     )  # fmt: skip
     return response.status_code, response.get_json()
+
+
+@pytest.mark.realservices
+def test_dealer_rebate_money_invariants_under_concurrency(
+    app: Flask, committed: None, make_channel: Any
+) -> None:
+    """10 dealers, 3 clerks each, all receive their dealer's pallet at once (and retry): each
+    pallet is received exactly once, a retry gets its original event back, and the dealer
+    campaign's rebates (one draw per case) keep every money invariant under a small budget."""
+    from channel import partners
+    from channel.inputs import NewPartner
+    from core.db import db
+    from profiles.service import issue_consumer_token
+    from tests.campaigns.test_concurrency import assert_invariants
+
+    budget = 700  # 88 fen a case: 7 of the 20 cases can be paid
+    ch = make_channel(units=240, activation="manual")
+    cases = make_batch(ch.brand, ch.product, 20, level="case")
+    pallets = make_batch(ch.brand, ch.product, 10, level="pallet")
+    rebates = campaign(ch.owner, "dealer", "red_packet", budget_fen=budget,
+                       prizes=[{"amount_fen": 88, "probability": 1.0}],
+                       limits={"per_consumer_total": 2})  # fmt: skip
+    dealers = [partners.create_partner(ch.brand, NewPartner(
+        "dealer", f"经销商{i}", "浙江省", "杭州市", territory=["浙江省"])) for i in range(10)]
+    clerks = [[add_clerk(ch.brand, d) for _ in range(3)] for d in dealers]
+    tokens = [[issue_consumer_token(c).access_token for c in cs] for cs in clerks]
+    wh_token = issue_consumer_token(ch.clerks[WH]).access_token
+    owner = {"Authorization": f"Bearer {issue_token(ch.owner)}"}
+    db.commit()
+    client = app.test_client()
+    for i in range(20):
+        r = pack(client, owner, cases.urls[i], ch.units.urls[i * 12 : (i + 1) * 12])
+        assert r.status_code == 201
+    for i in range(10):
+        r = pack(client, owner, pallets.urls[i], cases.urls[2 * i : 2 * i + 2])
+        assert r.status_code == 201
+        shipped = _post(app, wh_token, pallets.urls[i], "ship", to_partner_id=str(dealers[i].id))
+        assert shipped[0] == 201
+    jobs = [(pallets.urls[i], token, f"rcv-{i}-{j}") for i in range(10)
+            for j, token in enumerate(tokens[i])]  # fmt: skip
+    jobs += [(pallets.urls[i], tokens[i][0], f"rcv-{i}-0") for i in range(10)]  # retries
+    random.Random(5).shuffle(jobs)
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(
+            lambda j: _post(app, j[1], j[0], "receive", request_id=j[2]), jobs))  # fmt: skip
+    created = [body for status, body in results if status == 201]
+    assert len(created) == 10  # each pallet received once
+    assert {status for status, _ in results} <= {200, 201, 409}
+    events = {body["event_id"] for status, body in results if status in (200, 201)}
+    assert len(events) == 10  # a retry answered with its original event, never a new one
+    facts = assert_invariants(rebates.id, budget)
+    assert facts["awards"] == sum(len(b["rewards"]) for b in created) == budget // 88
+    assert facts["max_total"] <= 2

@@ -154,12 +154,15 @@ def test_on_ship_units_become_active_only_when_shipped(client: FlaskClient, make
 
     assert verdict(ch.units.urls[0]) == "not_activated"
     assert ship_pallet(client, bearer, ch).status_code == 201
+    from anticounterfeit.activation import shipped_key
+
+    bits = redis_client().get(shipped_key(ch.units.batch.id)) or b""  # mirrored at commit
+    assert int.from_bytes(bits, "big") >> (len(bits) * 8 - 12) == 0xFFF  # units 0-11 (on it)
+    assert redis_client().bitcount(shipped_key(ch.units.batch.id)) == 12
     assert verdict(ch.units.urls[0]) == "authentic"
     assert verdict(ch.units.urls[11]) == "authentic"
     assert verdict(ch.units.urls[12]) == "not_activated"  # not on the pallet
     # The bitmap is a mirror: without it, the ranges in the database still answer.
-    from anticounterfeit.activation import shipped_key
-
     redis_client().delete(shipped_key(ch.units.batch.id))
     assert verdict(ch.units.urls[5]) == "authentic"
     assert redis_client().getbit(shipped_key(ch.units.batch.id), 5) == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 
@@ -116,3 +118,46 @@ def test_only_owners_and_operators_register_partners(
     analyst = make_staff(owner.brand, "analyst")
     assert _partner(client, bearer(analyst)).status_code == 403
     assert client.get("/api/v1/partners", headers=bearer(analyst)).status_code == 200
+
+
+@pytest.mark.realservices
+def test_one_invite_redeemed_at_once_by_many_makes_one_clerk(
+    app: Flask, committed: None, make_brand: Any
+) -> None:
+    """12 phones redeem one invite at once, and one phone two invites: one clerk per invite and
+    per consumer, every other request a 409, nothing half-written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from channel import partners
+    from channel.inputs import NewPartner
+    from channel.models import PartnerClerk, PartnerInvite
+    from core.db import db
+    from profiles.service import issue_consumer_token
+
+    owner = make_brand()
+    partner = partners.create_partner(owner.brand, NewPartner("store", "店", "浙江省", "杭州市"))
+    shared = partners.create_invite(owner.brand, str(partner.id)).code
+    spare = [partners.create_invite(owner.brand, str(partner.id)).code for _ in range(2)]
+    consumers = [_consumer(owner.brand) for _ in range(12)]
+    tokens = [issue_consumer_token(c).access_token for c in consumers]
+    db.commit()
+    jobs = [(t, shared) for t in tokens] + [(tokens[0], code) for code in spare]
+
+    def redeem(job: tuple[str, str]) -> int:
+        return app.test_client().post(
+            "/api/v1/me/partner-memberships", json={"invite_code": job[1]},
+            headers={"Authorization": f"Bearer {job[0]}"},
+        ).status_code  # fmt: skip
+
+    with ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(redeem, jobs))
+    assert set(codes) <= {201, 409} and codes.count(201) in (1, 2)
+    db.session.expire_all()
+    clerks = db.session.scalars(select(PartnerClerk).where(PartnerClerk.brand_id == owner.brand.id))
+    by_consumer = [c.consumer_id for c in clerks]
+    assert len(by_consumer) == len(set(by_consumer)) == codes.count(201)
+    used = db.session.scalar(select(func.count()).select_from(PartnerInvite).where(
+        PartnerInvite.brand_id == owner.brand.id, PartnerInvite.used_at.is_not(None)))  # fmt: skip
+    assert used == codes.count(201)  # an invite is spent only by a clerk who joined

@@ -91,6 +91,8 @@ def test_unknown_outcome_after_the_money_moved_is_resolved_with_the_same_number(
         payout = _payout(reward)
         assert payout.status == "processing", fault  # unknown: not paid, not failed
         assert payout.last_error
+        scheduled = _retries_scheduled()  # by the drain that sent it (None: embedded, inline)
+        assert scheduled is None or str(payout.id) in scheduled, fault
         pay_award(str(payout.id))  # the retry: query the same number (re-send if not found)
         payout = _payout(reward)
         assert payout.status == "awaiting_user", fault
@@ -99,6 +101,19 @@ def test_unknown_outcome_after_the_money_moved_is_resolved_with_the_same_number(
                    fake_pay.requests_to("/v3/fund-app/mch-transfer/transfer-bills")}  # fmt: skip
         assert payout.out_trade_no in numbers
     assert len(fake_pay.moved) == 4 and set(fake_pay.moved.values()) == {1}
+
+
+def _retries_scheduled() -> set[str] | None:
+    """Payout ids with a ``pay_award`` scheduled for later (None in embedded mode)."""
+    from rq.registry import ScheduledJobRegistry
+
+    from core.broker import current_broker, queue
+
+    if current_broker().embedded:
+        return None
+    payouts = queue("payouts")
+    jobs = [payouts.fetch_job(i) for i in ScheduledJobRegistry(queue=payouts).get_job_ids()]
+    return {str(j.args[0]) for j in jobs if j is not None and j.func_name.endswith("pay_award")}
 
 
 def test_definitive_refusal_fails_returns_the_money_and_an_operator_retry_pays(

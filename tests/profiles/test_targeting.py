@@ -45,6 +45,12 @@ def test_a_campaign_targeted_at_a_segment_rewards_its_members_only(
     assert len(rewards(member, codes.urls[0])) == 1
     assert rewards(unconsenting, codes.urls[1]) == []  # counted, never targeted without consent
     assert rewards(outsider, codes.urls[2]) == []
+    # The member withdraws marketing: the very next scan is no longer targeted (no refresh of
+    # the segment in between: consent is what holds at the time of the draw).
+    headers = bearer(db.session.get(Consumer, member))
+    withdrawn = client.put("/api/v1/me/consents", json={"marketing": False}, headers=headers)
+    assert withdrawn.status_code == 200
+    assert rewards(member, codes.urls[3]) == []
 
 
 @pytest.mark.parametrize("segment_id", ["nope", "01234567-89ab-7def-8123-456789abcdef"])
@@ -73,3 +79,40 @@ def test_another_brands_segment_cannot_be_targeted(
     body = campaign_body(targeting={"segment_ids": [theirs]})
     response = client.post("/api/v1/campaigns", json=body, headers=bearer(codes.owner))
     assert response.status_code == 422
+
+
+def test_membership_costs_no_sql_for_shoppers_without_marketing_consent(make_codes: Any) -> None:
+    """The scan path asks for memberships only when a campaign targets segments; a shopper
+    without marketing consent (never a member) is answered from the consents the request has
+    just read from Redis, with no SQL statement."""
+    from sqlalchemy import event
+
+    from core.db import db
+    from profiles.flags import consumer_flags
+    from profiles.models import Segment
+    from profiles.segments import members
+
+    codes = make_codes(1)
+    (member,) = plant(codes.brand, 1, place=("浙江省", "杭州市"), marketing=True)
+    (counted,) = plant(codes.brand, 1, place=("浙江省", "杭州市"))
+    segment = Segment(brand_id=codes.brand.id, name="hz",
+                      rule={"all": [{"field": "city", "op": "eq", "value": "杭州市"}]})  # fmt: skip
+    db.session.add(segment)
+    db.session.flush()
+    assert members.refresh(segment.id) == 1
+    for consumer_id in (member, counted):
+        consumer_flags(consumer_id, codes.brand.id)  # what the request's token check does
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    assert db.engine is not None
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert members.memberships(counted, frozenset({segment.id})) == frozenset()
+        assert statements == []
+        assert members.memberships(member, frozenset({segment.id})) == {segment.id}
+        assert len(statements) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
