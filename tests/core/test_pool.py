@@ -70,12 +70,8 @@ def test_first_row_runs_in_the_sessions_transaction(committed: None) -> None:
     db.session.rollback()
 
 
-def test_first_row_drops_the_pool_only_when_the_server_went_away(
-    committed: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_first_row_drops_the_pool_only_when_the_server_went_away(committed: None) -> None:
     from core.db import db
-
-    monkeypatch.setattr("core.db.PING_AFTER_IDLE_SECONDS", 3600.0)  # died since its last use
 
     assert db.engine is not None
     pool = db.engine.pool
@@ -84,8 +80,7 @@ def test_first_row_drops_the_pool_only_when_the_server_went_away(
         db.first_row("SELECT pg_sleep(1)", {})
     db.session.rollback()
     assert db.engine.pool is pool
-    (pid,) = db.first_row("SELECT pg_backend_pid()", {}) or (0,)
-    db.session.rollback()
+    (pid,) = db.first_row("SELECT pg_backend_pid()", {}) or (0,)  # the session keeps it
     dsn = make_url(DATABASE_URL).set(drivername="postgresql").render_as_string(False)
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
