@@ -101,7 +101,7 @@ def test_sensitive_actions_are_logged_with_who_when_where(
     assert denied.status_code == 403 and denied.get_json()["reason"] == "role_forbidden"
 
 
-def test_the_audit_log_is_append_only(make_brand: Any) -> None:
+def test_the_audit_log_is_append_only(app: Any, make_brand: Any) -> None:
     from sqlalchemy import select
 
     from core.audit import AppendOnly, AuditEntry
