@@ -174,6 +174,7 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
     from accounts.auth import register_consumer_status
     from accounts.cli import brand_cli, staff_cli
+    from accounts.service import on_brand_updated
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
@@ -181,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns import erasure as campaigns_erasure
     from campaigns import service as campaigns_service
     from campaigns.api import blp as campaigns_api
+    from campaigns.cache import campaigns_changed
     from campaigns.payouts.api import blp as payouts_api
     from campaigns.payouts.cli import payouts_cli
     from campaigns.payouts.views import bp as pay_notify
@@ -249,6 +251,7 @@ def _register_blueprints(app: Flask) -> None:
     register_erasure_step(channel_erasure.forget_clerk)  # then what other packages hold
     register_erasure_step(fraud_erasure.forget_appeals)
     register_reward_windows(campaigns_service.cash_windows)  # profiles' reward sensitivity
+    on_brand_updated(campaigns_changed)  # campaign snapshots carry the brand's payout terms
     register_note_source("channel", channel_notes.notes)  # the verdict's channel facts
     register_lifecycle_source(channel_story.lifecycle)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,6 +232,17 @@ def get_brand_by_slug(slug: str) -> Brand:
     return brand
 
 
+BrandListener = Callable[[uuid.UUID], None]
+_brand_listeners: list[BrandListener] = []
+
+
+def on_brand_updated(listener: BrandListener) -> None:
+    """Have ``listener(brand_id)`` called in the transaction of every brand update (packages
+    above this one that cache what a brand's settings decide: ``campaigns.cache``)."""
+    if listener not in _brand_listeners:
+        _brand_listeners.append(listener)
+
+
 def update_brand(brand: Brand, changes: BrandUpdate) -> Brand:
     """Apply settings and credential changes; ``None`` clears a credential."""
     for name in CREDENTIAL_FIELDS:
@@ -249,6 +261,8 @@ def update_brand(brand: Brand, changes: BrandUpdate) -> Brand:
             kept["payout_provider"] = changes.payout_provider
         brand.settings = kept
     db.session.flush()
+    for listener in _brand_listeners:
+        listener(brand.id)
     return brand
 
 
