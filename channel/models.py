@@ -109,6 +109,8 @@ class Aggregation(Base):
         ),
         Index("ix_aggregations_parent", "brand_id", "parent_ref"),
         Index("ix_aggregations_child", "brand_id", "child_ref"),
+        # "Is this batch in the channel?" (channel.verdictnotes, asked from the scan path)
+        Index("ix_aggregations_child_batch", "brand_id", "child_batch_id"),
     )  # fmt: skip
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -135,6 +137,7 @@ class ChannelEvent(Base):
         Index("ix_channel_events_ref", "brand_id", "code_ref"),
         Index("ix_channel_events_partner", "brand_id", "partner_id"),
         Index("ix_channel_events_to_partner", "brand_id", "to_partner_id"),
+        Index("ix_channel_events_batch", "brand_id", "code_batch_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
