@@ -1,7 +1,7 @@
 """exports: commit-safe export keys on exported tables, the audit log
 
 Revision ID: 0014_exports
-Revises: 0017_rollup_days
+Revises: 0017_channel2
 Create Date: 2026-11-30 05:40:00
 
 Every exported table gets ``tx_seq``, the number of the transaction that last wrote the row,
@@ -23,7 +23,7 @@ from alembic import op
 
 
 revision = '0014_exports'
-down_revision = '0017_rollup_days'
+down_revision = '0017_channel2'
 branch_labels = None
 depends_on = None
 
