@@ -21,10 +21,26 @@ from typing import Any
 import psycopg
 from flask import Flask
 from flask.globals import app_ctx, request_ctx
-from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    FetchedValue,
+    MetaData,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    MappedColumn,
+    mapped_column,
+    scoped_session,
+    sessionmaker,
+)
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -78,6 +94,15 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+def export_key() -> MappedColumn[int]:
+    """The ``tx_seq`` column of an exported table: the number of the transaction that last
+    wrote the row, set by the database (a default and an update trigger; see ``exports``).
+    Deferred: no ORM read needs it."""
+    return mapped_column(
+        BigInteger, server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True
+    )
+
+
 _scope_override: ContextVar[int | None] = ContextVar("db_session_scope", default=None)
 
 
@@ -105,7 +130,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A long read (an export stream) asks for a deferred transaction: in WAL mode it then
+    # holds no lock writers wait for.
+    reading = conn.get_execution_options().get("sqlite_read_only", False)
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def resolve_database_url(url: str, root: Path) -> str:
@@ -225,13 +253,14 @@ class Database:
 
     def first_row(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """Run one statement (``%(name)s`` placeholders) in the session's transaction on
-        PostgreSQL and return its first row, in one round trip even when it is the first
-        statement of the transaction: psycopg's pipeline mode sends the ``BEGIN`` with it instead
-        of waiting for the ``BEGIN``'s answer first. For hot paths with few statements."""
+        PostgreSQL, straight on psycopg's cursor, and return its first row: for a hot path's
+        statement that SQLAlchemy's statement machinery would only slow down (psycopg still
+        prepares it on the server after a few runs). Not psycopg's pipeline mode: there it
+        would wait for the ``BEGIN``, the statement and a sync, three round trips for two."""
         connection = self.session.connection()
         driver = connection.connection.driver_connection
         try:
-            with driver.pipeline(), driver.cursor() as cursor:  # type: ignore[union-attr]
+            with driver.cursor() as cursor:  # type: ignore[union-attr]
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
         except psycopg.Error as exc:
