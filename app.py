@@ -147,6 +147,8 @@ def import_models() -> None:
     import campaigns.models  # noqa: F401
     import channel.models  # noqa: F401
     import console.models  # noqa: F401
+    import core.audit  # noqa: F401
+    import exports.models  # noqa: F401
     import exports.webhooks.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
@@ -174,6 +176,7 @@ def _register_blueprints(app: Flask) -> None:
     from accounts.api import blp as accounts_api
     from accounts.auth import register_consumer_status
     from accounts.cli import brand_cli, staff_cli
+    from accounts.service import on_brand_updated
     from anticounterfeit.api import blp as codes_api
     from anticounterfeit.cli import codes_cli, scans_cli
     from anticounterfeit.scans import writebehind
@@ -181,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns import erasure as campaigns_erasure
     from campaigns import service as campaigns_service
     from campaigns.api import blp as campaigns_api
+    from campaigns.cache import campaigns_changed
     from campaigns.payouts.api import blp as payouts_api
     from campaigns.payouts.cli import payouts_cli
     from campaigns.payouts.views import bp as pay_notify
@@ -197,6 +201,8 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
+    from exports.api import blp as exports_api
+    from exports.cli import export_command
     from exports.webhooks import events as webhook_events
     from exports.webhooks import sources as webhook_sources
     from exports.webhooks.api import blp as webhooks_api
@@ -229,6 +235,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(channel_api)
     api.register_blueprint(fraud_api)
     api.register_blueprint(reports_api)
+    api.register_blueprint(exports_api)
     api.register_blueprint(webhooks_api)
     app.register_blueprint(pages)
     app.register_blueprint(console_pages)
@@ -243,12 +250,14 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(payouts_cli)
+    app.cli.add_command(export_command)
     # Lower packages learn what upper ones know through registrations, not imports.
     register_consumer_status(consumer_flags)  # accounts.auth: erased tokens, consents
     register_erasure_step(campaigns_erasure.settle_payouts)  # an erasure settles money first
     register_erasure_step(channel_erasure.forget_clerk)  # then what other packages hold
     register_erasure_step(fraud_erasure.forget_appeals)
     register_reward_windows(campaigns_service.cash_windows)  # profiles' reward sensitivity
+    on_brand_updated(campaigns_changed)  # campaign snapshots carry the brand's payout terms
     register_note_source("channel", channel_notes.notes)  # the verdict's channel facts
     register_lifecycle_source(channel_story.lifecycle)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)

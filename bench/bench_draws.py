@@ -8,8 +8,9 @@ Three loads, round after round, on the Procfile's gunicorn settings:
     no-draw   POST /api/v1/scans by a logged-in consumer, every request the first scan of a
               distinct genuine code of a brand WITHOUT campaigns
     draw      the same for a brand with an active red-packet campaign (win probability 0.8:
-              88 fen at 0.5, 30-100 fen at 0.3): Redis reservation, guarded budget/tier updates,
-              draw + award + payout rows, payout job enqueued after commit
+              88 fen at 0.5, 30-100 fen at 0.3): Redis reservation, the one-statement claim
+              (guarded budget/tier/limit updates, draw + award + payout rows), commit, then one
+              Redis pipeline (the code's settled bit; with --pay-at-once the payouts drain's flag)
 
 The write-behind flusher (``flask scans flush --follow``) runs throughout, as in production, and
 each load starts once the previous one's scan events are in PostgreSQL. It reports requests/s

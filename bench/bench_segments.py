@@ -188,6 +188,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="keep an existing database")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build the data and stop (then time it under the lock with --reuse)")
     args = parser.parse_args()
     os.environ.update(DATABASE_URL=DB_URL, SECRET_KEY="bench-segments", REDIS_URL="")
     from sqlalchemy import func, select, text
@@ -215,6 +217,8 @@ def main() -> None:
         if brand_id is None:
             brand_id = _build(args.profiles)
             print(f"built {args.profiles} profiles in {time.perf_counter() - started:.0f} s")
+        if args.build_only:
+            return
         import uuid
 
         bid = uuid.UUID(str(brand_id))

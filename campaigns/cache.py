@@ -10,6 +10,11 @@ GET) and reloads when it moved; the reload reads the token before the database, 
 committed in between is caught by the next draw. Copies older than ``MAX_AGE_SECONDS`` are
 reloaded anyway (a lost post-commit bump cannot leave a copy stale for long). Money never
 depends on the cache: the guarded updates in PostgreSQL decide every win.
+
+The snapshots also carry the brand's payout terms (its provider, and whether red packets wait for
+the scan's fraud check), so a winning scan reads no brand row; a change of the brand's settings
+bumps the token like a campaign change (``accounts.service.on_brand_updated``, wired in
+``app.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from accounts.models import Brand
+from campaigns import payouts
 from campaigns.models import Campaign, CampaignKind, CampaignStatus
+from campaigns.payouts import config as payout_config
 from core import txhooks
 from core.broker import redis_client
 from core.db import db
@@ -66,14 +74,17 @@ class CampaignInfo:
     points_valid_days: int | None
     segment_ids: frozenset[uuid.UUID] = frozenset()
     audience: str = "consumer"
+    #: The brand's payout terms when the snapshot was taken (``campaigns.payouts.config``).
+    payout_provider: str = payout_config.SANDBOX
+    payouts_cleared: bool = False  # red packets paid at once (no fraud hold)
 
     def runs_at(self, at: datetime) -> bool:
         """Whether ``at`` is inside the campaign's window."""
         return self.starts_at <= at < self.ends_at
 
 
-def snapshot(c: Campaign) -> CampaignInfo:
-    """A frozen copy of a campaign and its current tiers."""
+def snapshot(c: Campaign, brand: Brand | None = None) -> CampaignInfo:
+    """A frozen copy of a campaign and its current tiers, with its brand's payout terms."""
     tiers = tuple(
         TierInfo(t.id, t.min_amount, t.max_amount, t.probability_ppm, t.quantity) for t in c.tiers
     )
@@ -83,6 +94,8 @@ def snapshot(c: Campaign) -> CampaignInfo:
         frozenset(c.code_batch_ids), frozenset(c.regions), c.new_consumers_only,
         c.points_valid_days, frozenset(uuid.UUID(s) for s in c.segment_ids),
         audience=c.audience.value,
+        payout_provider=payout_config.provider_for(brand) if brand else payout_config.SANDBOX,
+        payouts_cleared=not payouts.waits_for_fraud_check(brand),
     )  # fmt: skip
 
 
@@ -142,7 +155,9 @@ class CampaignCache:
                 .order_by(Campaign.id)
                 .options(joinedload(Campaign.tiers))
             ).unique()
-            entry = _Entry(token, read_at, tuple(snapshot(c) for c in rows))
+            campaigns = tuple(rows)
+            brand = db.session.get(Brand, brand_id) if campaigns else None
+            entry = _Entry(token, read_at, tuple(snapshot(c, brand) for c in campaigns))
             self._brands[brand_id] = entry
             return entry
 

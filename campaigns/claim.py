@@ -50,7 +50,6 @@ from campaigns.models import (
     Draw,
     DrawOutcome,
     Payout,
-    PayoutStatus,
     PrizeTier,
 )
 from core.db import db, new_id, utcnow
@@ -163,8 +162,9 @@ def _claim_in_one_statement(campaign: CampaignInfo, tier: TierInfo, facts: ScanF
         random_ppm=pick.random_ppm, at=facts.at, award_id=award_id, kind=campaign.kind,
         award_status=status, red_packet=red_packet,
     )  # fmt: skip
-    statement = claim_sql.statement(tuple(payout))
-    decided, recorded, counted, _ = db.session.execute(statement, values).one()
+    row = db.first_row(claim_sql.driver_sql(tuple(payout)), values)
+    assert row is not None
+    decided, recorded, counted, _ = row
     if decided is None or decided == "stale":  # no such campaign or tier, or not running
         raise Stale()
     if recorded is None:
@@ -178,13 +178,10 @@ def _claim_in_one_statement(campaign: CampaignInfo, tier: TierInfo, facts: ScanF
 
 
 def payout_values(award_id: uuid.UUID, facts: ScanFacts, amount: int) -> dict[str, Any]:
-    """The payout row of a new red packet award, as ``campaigns.payouts.create_payout`` writes
-    it (the outbox: the payouts drain sends it after commit when ``cleared``)."""
-    return dict(
-        id=award_id, brand_id=facts.brand_id, award_id=award_id, provider=facts.payout_provider,
-        out_trade_no=payouts.out_trade_no(award_id), amount_fen=amount,
-        status=PayoutStatus.pending, attempts=0, round=0, round_attempts=0, scene=facts.scene,
-        cleared=facts.payouts_cleared, created_at=facts.at, updated_at=facts.at,
+    """The payout row of a red packet won at this scan (``campaigns.payouts.payout_row``)."""
+    return payouts.payout_row(
+        award_id, facts.brand_id, amount, provider=facts.payout_provider,
+        cleared=facts.payouts_cleared, scene=facts.scene, at=facts.at,
     )  # fmt: skip
 
 

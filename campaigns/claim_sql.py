@@ -18,6 +18,7 @@ the caller corrects the draw's outcome (a second statement, only in that case).
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from sqlalchemy import TextClause, text
@@ -97,6 +98,12 @@ def statement(payout_columns: tuple[str, ...]) -> TextClause:
         "payout_columns": ", ".join(payout_columns),
         "payout_values": ", ".join(f":payout_{c}" for c in payout_columns),
     })  # fmt: skip
+
+
+@functools.cache
+def driver_sql(payout_columns: tuple[str, ...]) -> str:
+    """The same claim with psycopg's ``%(name)s`` placeholders (``core.db.Database.first_row``)."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", statement(payout_columns).text)
 
 
 def params(payout: dict[str, Any], **values: Any) -> dict[str, Any]:

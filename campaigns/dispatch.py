@@ -13,10 +13,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from campaigns import payouts
+
 
 def dispatch_payouts(payout_ids: Sequence[uuid.UUID]) -> None:
     """Have these payouts paid after the current transaction commits (never if it rolls back)."""
     if payout_ids:
-        from campaigns.payouts import _kick_after_commit  # one drain per transaction
-
-        _kick_after_commit()
+        payouts.kick_after_commit()  # one drain per transaction

@@ -86,15 +86,12 @@ def settled(redis: Redis, facts: ScanFacts) -> bool:
     return bool(redis.getbit(settled_key(facts.code_batch_id), facts.batch_offset))
 
 
-def settle_after_commit(redis: Redis, facts: ScanFacts) -> None:
-    """Mark the code's draws settled once (and only if) the current transaction commits."""
+def settle_after_commit(facts: ScanFacts) -> None:
+    """Mark the code's draws settled once (and only if) the current transaction commits (in
+    the commit's Redis pipeline, with the payouts kick when there is one)."""
     key, offset = settled_key(facts.code_batch_id), facts.batch_offset
     assert offset is not None
-
-    def settle() -> None:
-        redis.setbit(key, offset, 1)
-
-    txhooks.on_commit(db.session(), settle)
+    txhooks.redis_on_commit(db.session(), lambda pipe: pipe.setbit(key, offset, 1))
 
 
 def drawn_campaigns(facts: ScanFacts, campaign_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

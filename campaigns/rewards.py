@@ -18,8 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from accounts.models import Brand
-from campaigns import budget, draws, payouts, points
+from campaigns import budget, draws, points
 from campaigns.cache import CampaignInfo, campaign_cache
 from campaigns.claim import Stale, Won, claim, record
 from campaigns.dispatch import dispatch_payouts
@@ -31,7 +30,6 @@ from campaigns.eligibility import (
     settled,
 )
 from campaigns.models import Award, CampaignKind, DrawOutcome
-from campaigns.payouts import config as payout_config
 from campaigns.payouts.schemas import public as public_payout
 from core import txhooks
 from core.broker import redis_client
@@ -106,11 +104,9 @@ def draw_for_scan(facts: ScanFacts) -> list[Won]:
     campaigns = _eligible(facts)
     if not campaigns:
         return []
-    if any(c.kind is CampaignKind.red_packet for c in campaigns):
-        brand = db.session.get(Brand, facts.brand_id)  # loaded with the request: no query
-        provider = payout_config.provider_for(brand) if brand else payout_config.SANDBOX
-        facts = replace(facts, payouts_cleared=not payouts.waits_for_fraud_check(brand),
-                        payout_provider=provider)  # fmt: skip
+    terms = campaigns[0]  # the brand's payout terms, as the cached snapshots carry them
+    facts = replace(facts, payouts_cleared=terms.payouts_cleared,
+                    payout_provider=terms.payout_provider)  # fmt: skip
     won: list[tuple[CampaignInfo, Won]] = []
     in_flight = False
     for campaign in campaigns:
@@ -127,7 +123,7 @@ def draw_for_scan(facts: ScanFacts) -> list[Won]:
     if facts.payouts_cleared:  # else the scan's fraud check sends them (fraud.holds.clear)
         dispatch_payouts([w.award_id for _, w in won if w.kind is CampaignKind.red_packet])
     if not in_flight and facts.batch_offset is not None:
-        settle_after_commit(redis_client(), facts)
+        settle_after_commit(facts)
     return [w for _, w in won]
 
 

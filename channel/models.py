@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, new_id, utcnow
+from core.db import Base, export_key, new_id, utcnow
 
 
 class PartnerKind(enum.StrEnum):
@@ -109,6 +109,8 @@ class Aggregation(Base):
         ),
         Index("ix_aggregations_parent", "brand_id", "parent_ref"),
         Index("ix_aggregations_child", "brand_id", "child_ref"),
+        # "Is this batch in the channel?" (channel.verdictnotes, asked from the scan path)
+        Index("ix_aggregations_child_batch", "brand_id", "child_batch_id"),
     )  # fmt: skip
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -130,10 +132,12 @@ class ChannelEvent(Base):
 
     __tablename__ = "channel_events"
     __table_args__ = (
+        Index("ix_channel_events_export", "brand_id", "tx_seq", "id"),
         UniqueConstraint("clerk_id", "request_id"),
         Index("ix_channel_events_ref", "brand_id", "code_ref"),
         Index("ix_channel_events_partner", "brand_id", "partner_id"),
         Index("ix_channel_events_to_partner", "brand_id", "to_partner_id"),
+        Index("ix_channel_events_batch", "brand_id", "code_batch_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -152,3 +156,4 @@ class ChannelEvent(Base):
     province: Mapped[str | None] = mapped_column(String(50))
     city: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    tx_seq: Mapped[int] = export_key()

@@ -123,14 +123,16 @@ def ancestors(units: CTE) -> CTE:
     """Every container that ever held each unit, with the interval it did:
     ``unit_ref, ref, lo, hi`` (``hi`` NULL while it still does)."""
     up = select(
-        units.c.ref.label("unit_ref"), AGG.c.parent_ref.label("ref"),
+        units.c.ref.label("unit_ref"), units.c.key_id.label("unit_key"),
+        units.c.serial.label("unit_serial"), AGG.c.parent_ref.label("ref"),
         AGG.c.packed_at.label("lo"), AGG.c.unpacked_at.label("hi"),
     ).join(
         AGG, and_(AGG.c.brand_id == BRAND, AGG.c.child_ref == units.c.ref)
     ).cte("ancestors", recursive=True)  # fmt: skip
     outer = AGG.alias("outer_link")
     return up.union_all(
-        select(up.c.unit_ref, outer.c.parent_ref, _later(outer.c.packed_at, up.c.lo),
+        select(up.c.unit_ref, up.c.unit_key, up.c.unit_serial, outer.c.parent_ref,
+               _later(outer.c.packed_at, up.c.lo),
                _earlier_or_open(outer.c.unpacked_at, up.c.hi))
         .join(outer, and_(outer.c.brand_id == BRAND, outer.c.child_ref == up.c.ref))
     )  # fmt: skip
@@ -140,13 +142,16 @@ _EVENT_COLUMNS = ("id", "created_at", "action", "partner_id", "to_partner_id")
 
 
 def applied(units: CTE) -> Any:
-    """Every event that applied to each unit: ``unit_ref`` and the event's columns."""
+    """Every event that applied to each unit: ``unit_ref, unit_key, unit_serial`` and the
+    event's columns."""
     up = ancestors(units)
     cols = [EVENTS.c[c] for c in _EVENT_COLUMNS]
-    direct = select(units.c.ref.label("unit_ref"), *cols).join(
+    unit = (units.c.ref.label("unit_ref"), units.c.key_id.label("unit_key"),
+            units.c.serial.label("unit_serial"))  # fmt: skip
+    direct = select(*unit, *cols).join(
         EVENTS, and_(EVENTS.c.brand_id == BRAND, EVENTS.c.code_ref == units.c.ref)
     )
-    via = select(up.c.unit_ref, *cols).join(
+    via = select(up.c.unit_ref, up.c.unit_key, up.c.unit_serial, *cols).join(
         EVENTS,
         and_(
             EVENTS.c.brand_id == BRAND, EVENTS.c.code_ref == up.c.ref,
@@ -159,8 +164,9 @@ def applied(units: CTE) -> Any:
 def last_events(units: CTE) -> Any:
     """Each unit's last applied event (units without one are absent)."""
     ev = applied(units)
-    order = func.row_number().over(
-        partition_by=ev.c.unit_ref, order_by=(ev.c.created_at.desc(), ev.c.id.desc())
+    order = func.row_number().over(  # by (key, serial): cheaper to sort than the ref's text
+        partition_by=(ev.c.unit_key, ev.c.unit_serial),
+        order_by=(ev.c.created_at.desc(), ev.c.id.desc()),
     )
     ranked = select(*ev.c, order.label("rn")).subquery("ranked")
     return select(*(c for c in ranked.c if c.name != "rn")).where(ranked.c.rn == 1).subquery("last")

@@ -1,4 +1,5 @@
-"""Rollups maintained by the write-behind: each flush adds its scans to ``scan_rollups`` and its
+"""Rollups maintained by the write-behind: each flush adds its scans to ``scan_rollups`` (by
+hour) and ``scan_rollup_days`` (the same without the hour, what most reports read) and its
 consumers to ``consumer_days`` in the flush's own transaction (one upsert each).
 
 ``consumer_days`` is exact (insert or ignore). ``scan_rollups`` adds counts, so a flush replayed
@@ -21,7 +22,7 @@ from sqlalchemy import Integer, delete, func, literal, select
 from anticounterfeit.models import CodeBatch, ScanEvent
 from anticounterfeit.scans.bulkwrite import StoredEvent
 from anticounterfeit.scans.state import from_micros
-from console.models import ConsumerDay, ScanRollup
+from console.models import ConsumerDay, ScanRollup, ScanRollupDay
 from core.db import db
 
 CHINA = timedelta(hours=8)
@@ -54,19 +55,31 @@ def _insert(model: Any) -> Any:
 
 
 def add(counts: Counter[RollupKey]) -> None:
-    """Add scan counts to their rollup rows (upsert)."""
+    """Add scan counts to their hourly and daily rollup rows (upserts)."""
     if not counts:
         return
     _lock()
+    names = ["brand_id", "day", "hour", "product_id", "province", "city", "verdict"]
     rows = [
-        {"brand_id": k[0], "day": k[1], "hour": k[2], "product_id": k[3], "province": k[4],
-         "city": k[5], "verdict": k[6], "scans": n}
+        {**dict(zip(names, k, strict=True)), "scans": n}
         for k, n in sorted(counts.items(), key=lambda kv: str(kv[0]))  # one order: no deadlock
     ]  # fmt: skip
-    stmt = _insert(ScanRollup).values(rows)
+    _upsert(ScanRollup, rows, names)
+    daily: Counter[tuple[Any, ...]] = Counter()
+    for k, n in counts.items():
+        daily[(*k[:2], *k[3:])] += n
+    day_names = [n for n in names if n != "hour"]
+    day_rows = [
+        {**dict(zip(day_names, k, strict=True)), "scans": n}
+        for k, n in sorted(daily.items(), key=lambda kv: str(kv[0]))
+    ]  # fmt: skip
+    _upsert(ScanRollupDay, day_rows, day_names)
+
+
+def _upsert(model: Any, rows: list[dict[str, Any]], key: list[str]) -> None:
+    stmt = _insert(model).values(rows)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["brand_id", "day", "hour", "product_id", "province", "city", "verdict"],
-        set_={"scans": ScanRollup.scans + stmt.excluded.scans},
+        index_elements=key, set_={"scans": model.scans + stmt.excluded.scans}
     )
     db.session.execute(stmt)
 
@@ -129,8 +142,24 @@ def rebuild(day: date) -> int:
     )  # fmt: skip
     columns = ["brand_id", "day", "hour", "product_id", "province", "city", "verdict", "scans"]
     db.session.execute(_insert(ScanRollup).from_select(columns, query))
+    _rebuild_daily(day)
     rows = select(func.count()).select_from(ScanRollup).where(ScanRollup.day == day)
     return int(db.session.scalar(rows) or 0)
+
+
+def _rebuild_daily(day: date) -> None:
+    """The day's daily rows from its hourly rows (forged-code rows, added by ``add``, kept)."""
+    db.session.execute(
+        delete(ScanRollupDay).where(ScanRollupDay.day == day, ScanRollupDay.product_id.is_not(None))
+    )
+    h = ScanRollup
+    query = (
+        select(h.brand_id, h.day, h.product_id, h.province, h.city, h.verdict, func.sum(h.scans))
+        .where(h.day == day, h.product_id.is_not(None))
+        .group_by(h.brand_id, h.day, h.product_id, h.province, h.city, h.verdict)
+    )  # fmt: skip
+    columns = ["brand_id", "day", "product_id", "province", "city", "verdict", "scans"]
+    db.session.execute(_insert(ScanRollupDay).from_select(columns, query))
 
 
 def _postgres() -> bool:

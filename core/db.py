@@ -18,11 +18,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from flask import Flask
 from flask.globals import app_ctx, request_ctx
-from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    FetchedValue,
+    MetaData,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    MappedColumn,
+    mapped_column,
+    scoped_session,
+    sessionmaker,
+)
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -76,6 +94,15 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+def export_key() -> MappedColumn[int]:
+    """The ``tx_seq`` column of an exported table: the number of the transaction that last
+    wrote the row, set by the database (a default and an update trigger; see ``exports``).
+    Deferred: no ORM read needs it."""
+    return mapped_column(
+        BigInteger, server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True
+    )
+
+
 _scope_override: ContextVar[int | None] = ContextVar("db_session_scope", default=None)
 
 
@@ -103,7 +130,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A long read (an export stream) asks for a deferred transaction: in WAL mode it then
+    # holds no lock writers wait for.
+    reading = conn.get_execution_options().get("sqlite_read_only", False)
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def resolve_database_url(url: str, root: Path) -> str:
@@ -116,6 +146,31 @@ def resolve_database_url(url: str, root: Path) -> str:
     return url
 
 
+#: A pooled connection idle longer than this is pinged before it is used again (the server may
+#: have restarted meanwhile); one checked in more recently is trusted, which spares every busy
+#: request a round trip. A connection that died anyway fails its request, and SQLAlchemy then
+#: invalidates every older connection of the pool, so the next checkouts reconnect.
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN = "core.db.checked_in"
+
+
+def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Any:
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN)  # None: a new connection, no need
+        if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection is gone") from exc  # pool retries
+
+    return checkout
+
+
 def build_engine(url: str, **options: Any) -> Engine:
     """An engine with the per-backend settings this project relies on."""
     if url.startswith("sqlite"):
@@ -126,10 +181,13 @@ def build_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_size", int(os.environ.get("DB_POOL_SIZE", "10")))
     options.setdefault("max_overflow", 20)
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    if not options.get("pool_pre_ping"):  # else SQLAlchemy pings at every checkout
+        event.listen(engine, "checkin", _checked_in)
+        event.listen(engine, "checkout", _ping_if_idle(engine))
+    return engine
 
 
 class Database:
@@ -192,6 +250,28 @@ class Database:
     def in_use(self) -> bool:
         """Whether the current unit of work has a session (it may have queried or written)."""
         return bool(self.session.registry.has())
+
+    def first_row(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Run one statement (``%(name)s`` placeholders) in the session's transaction on
+        PostgreSQL, straight on psycopg's cursor, and return its first row: for a hot path's
+        statement that SQLAlchemy's statement machinery would only slow down (psycopg still
+        prepares it on the server after a few runs). Not psycopg's pipeline mode: there it
+        would wait for the ``BEGIN``, the statement and a sync, three round trips for two."""
+        connection = self.session.connection()
+        driver = connection.connection.driver_connection
+        try:
+            with driver.cursor() as cursor:  # type: ignore[union-attr]
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        except psycopg.Error as exc:
+            if connection.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
+                # What SQLAlchemy does for a lost connection when it ran the statement itself:
+                # drop it and every pooled one made before it (the server went away).
+                connection.invalidate(exc)
+                if self.engine is not None:
+                    self.engine.dispose(close=False)
+            raise
+        return tuple(row) if row is not None else None
 
     def commit(self) -> None:
         """Commit the current unit of work, rolling back if the commit fails."""

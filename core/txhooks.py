@@ -10,13 +10,18 @@ Only the outermost transaction's commit runs the commit callbacks; savepoints sc
   would announce was undone) and runs its rollback callbacks at once.
 
 So a side effect registered next to the rows it is about survives exactly when those rows do.
+
+Redis commands after a commit (``redis_on_commit``) are sent together: every one a transaction
+registered goes in one pipeline, one round trip, before the other commit callbacks run.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -26,6 +31,12 @@ _HOOKS = "txhooks.hooks"
 _RELEASED = "txhooks.released"
 
 Callback = Callable[[], None]
+#: Queues one command on the pipeline it is given (``lambda pipe: pipe.setbit(key, n, 1)``).
+RedisCommand = Callable[[Any], object]
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclass
@@ -33,14 +44,17 @@ class _Hook:
     scope: SessionTransaction  # the innermost transaction it was registered in
     on_commit: bool  # False: a rollback callback
     callback: Callback
+    redis: RedisCommand | None = None  # sent in the commit's pipeline, then ``then(reply)``
+    then: Callable[[Any], None] | None = None
 
 
-def _register(session: Session, callback: Callback, *, on_commit: bool) -> None:
+def _register(session: Session, callback: Callback, *, on_commit: bool, redis: RedisCommand |
+              None = None, then: Callable[[Any], None] | None = None) -> None:  # fmt: skip
     if not session.in_transaction():
         session.begin()  # so that a rollback before any query still counts
     scope = session.get_nested_transaction() or session.get_transaction()
     assert scope is not None
-    session.info.setdefault(_HOOKS, []).append(_Hook(scope, on_commit, callback))
+    session.info.setdefault(_HOOKS, []).append(_Hook(scope, on_commit, callback, redis, then))
 
 
 def on_commit(session: Session, callback: Callback) -> None:
@@ -51,6 +65,33 @@ def on_commit(session: Session, callback: Callback) -> None:
 def on_rollback(session: Session, callback: Callback) -> None:
     """Run ``callback`` if its scope (transaction or savepoint) rolls back; never on commit."""
     _register(session, callback, on_commit=False)
+
+
+def redis_on_commit(session: Session, command: RedisCommand,
+                    then: Callable[[Any], None] | None = None) -> None:  # fmt: skip
+    """Send one Redis command after the outermost transaction commits (never if its scope rolls
+    back), in one pipeline with the transaction's other such commands; ``then(reply)`` runs with
+    its reply. A failed pipeline is logged: like any after-commit effect, sweeps repair it."""
+    _register(session, _nothing, on_commit=True, redis=command, then=then)
+
+
+def _send(hooks: list[_Hook]) -> None:
+    from core.broker import redis_client
+
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for hook in hooks:
+            assert hook.redis is not None
+            hook.redis(pipe)
+        replies = pipe.execute(raise_on_error=False)
+    except Exception:
+        log.exception("after-commit Redis commands failed")
+        return
+    for hook, reply in zip(hooks, replies, strict=True):
+        if isinstance(reply, Exception):
+            log.error("after-commit Redis command failed: %s", reply)
+        elif hook.then is not None:
+            _run([functools.partial(hook.then, reply)])
 
 
 def _run(callbacks: list[Callback]) -> None:
@@ -69,7 +110,10 @@ def _committed(session: Session) -> None:
         session.info.setdefault(_RELEASED, set()).add(nested)
         return
     hooks: list[_Hook] = session.info.pop(_HOOKS, [])
-    _run([h.callback for h in hooks if h.on_commit])
+    batched = [h for h in hooks if h.on_commit and h.redis is not None]
+    if batched:
+        _send(batched)
+    _run([h.callback for h in hooks if h.on_commit and h.redis is None])
 
 
 @event.listens_for(Session, "after_transaction_end")

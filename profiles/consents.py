@@ -61,7 +61,9 @@ def set_consents(consumer: ConsumerIdentity, changes: dict[str, bool],
             granted=granted, notice_version=notice.CURRENT.version, created_at=now,
         ))  # fmt: skip
     db.session.flush()
-    flags = ConsumerFlags(**after)
+    # Memberships need marketing and a profile: withdrawing either leaves every segment (below).
+    member = before.in_segments and after["marketing"] and after["profiling"]
+    flags = ConsumerFlags(**after, in_segments=member)
     flags_changing(consumer.consumer_id, flags)
     _apply_withdrawals(consumer, before, flags)
     return consents_payload(consumer)

@@ -3,7 +3,9 @@
 One Redis ``GET`` per consumer-authenticated request (no SQL), so the scan path knows whether it
 may keep precise coordinates, and an erased consumer's tokens stop working everywhere. The value
 is a short string: ``"x"`` for an erased (or unknown) consumer, else one ``0``/``1`` per purpose
-of ``FLAG_ORDER``.
+of ``FLAG_ORDER`` and ``s`` or ``-``: whether the consumer is a member of any segment (so a scan
+in a brand whose campaigns target segments needs no SQL for the many who are in none; the
+membership refresh forgets the keys of the consumers whose memberships changed).
 
 Cache discipline (the database is the truth): a reader that misses loads the row and fills the
 key with ``SET NX``; a writer deletes the key before its commit and ``SET``\\ s the new value after
@@ -16,6 +18,7 @@ loads the committed value.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -25,10 +28,12 @@ from core.broker import redis_client
 from core.db import db
 from profiles.models.consent import ConsentRecord, Purpose
 from profiles.models.identity import Consumer
+from profiles.models.segment import SegmentMember
 
 FLAG_ORDER = (Purpose.profiling, Purpose.marketing, Purpose.precise_location)
 TTL_SECONDS = 8 * 24 * 3600  # longer than a consumer token lives
 ERASED = "x"
+IN_SEGMENTS, NO_SEGMENT = "s", "-"
 
 
 @dataclass(frozen=True)
@@ -39,23 +44,27 @@ class ConsumerFlags:
     marketing: bool = False
     precise_location: bool = False
     erased: bool = False
+    #: A member of at least one segment (``segment_members``).
+    in_segments: bool = False
 
     def encode(self) -> str:
         """The cached form."""
         if self.erased:
             return ERASED
-        return "".join("1" if getattr(self, p.value) else "0" for p in FLAG_ORDER)
+        purposes = "".join("1" if getattr(self, p.value) else "0" for p in FLAG_ORDER)
+        return purposes + (IN_SEGMENTS if self.in_segments else NO_SEGMENT)
 
     @classmethod
     def decode(cls, value: str) -> ConsumerFlags:
         """Read the cached form back."""
-        if value == ERASED or len(value) != len(FLAG_ORDER):
+        if value == ERASED or len(value) != len(FLAG_ORDER) + 1:
             return cls(erased=True)
-        return cls(**{p.value: c == "1" for p, c in zip(FLAG_ORDER, value, strict=True)})
+        purposes = {p.value: c == "1" for p, c in zip(FLAG_ORDER, value, strict=False)}
+        return cls(**purposes, in_segments=value[-1] == IN_SEGMENTS)
 
 
 def _key(consumer_id: uuid.UUID) -> str:
-    return f"consumer:v1:{consumer_id}"
+    return f"consumer:v2:{consumer_id}"
 
 
 def latest_consents(consumer_id: uuid.UUID) -> dict[Purpose, ConsentRecord]:
@@ -77,7 +86,11 @@ def load_flags(consumer_id: uuid.UUID, brand_id: uuid.UUID) -> ConsumerFlags:
     if consumer is None or consumer.brand_id != brand_id or consumer.erased_at is not None:
         return ConsumerFlags(erased=True)
     latest = latest_consents(consumer_id)
-    return ConsumerFlags(**{p.value: bool(r.granted) for p, r in latest.items()})
+    member = db.session.scalar(
+        select(SegmentMember.segment_id).where(SegmentMember.consumer_id == consumer_id).limit(1)
+    )
+    return ConsumerFlags(**{p.value: bool(r.granted) for p, r in latest.items()},
+                         in_segments=member is not None)  # fmt: skip
 
 
 def cached_flags(consumer_id: uuid.UUID) -> ConsumerFlags | None:
@@ -109,3 +122,19 @@ def flags_changing(consumer_id: uuid.UUID, after: ConsumerFlags) -> None:
         redis_client().set(key, value, ex=TTL_SECONDS)
 
     txhooks.on_commit(db.session(), publish)
+
+
+def forget_flags(consumer_ids: Iterable[uuid.UUID]) -> None:
+    """Call before committing a change the flags summarise other than consents (segment
+    memberships): the keys go now and again after the commit, and the next reader reloads."""
+    keys = [_key(c) for c in consumer_ids]
+    if not keys:
+        return
+
+    def drop() -> None:
+        redis = redis_client()
+        for start in range(0, len(keys), 10_000):
+            redis.delete(*keys[start : start + 10_000])
+
+    drop()
+    txhooks.on_commit(db.session(), drop)

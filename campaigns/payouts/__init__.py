@@ -11,14 +11,15 @@ and ``reconcile``.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from accounts.models import Brand
-from campaigns.models import Award, Payout, PayoutStatus
-from campaigns.payouts import config
+from campaigns.models import Payout, PayoutStatus
 from core import txhooks
 from core.db import db
 
+_KICKED = "payouts.kick"
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -42,20 +43,17 @@ def award_id_of(number: str) -> uuid.UUID | None:
     return uuid.UUID(int=n) if n < 2**128 else None
 
 
-def create_payout(award: Award, *, scene: int | None = None, brand: Brand | None = None) -> Payout:
-    """The payout row of a new red packet award; its job is sent when the transaction commits."""
-    brand = brand or db.session.get(Brand, award.brand_id)
-    provider = config.provider_for(brand) if brand is not None else config.SANDBOX
-    payout = Payout(
-        id=award.id, brand_id=award.brand_id, award_id=award.id, provider=provider,
-        out_trade_no=out_trade_no(award.id), amount_fen=award.amount,
-        status=PayoutStatus.pending, attempts=0, round=0, round_attempts=0, scene=scene,
-        cleared=not waits_for_fraud_check(brand),
+def payout_row(award_id: uuid.UUID, brand_id: uuid.UUID, amount: int, *, provider: str,
+               cleared: bool, scene: int | None, at: datetime) -> dict[str, Any]:  # fmt: skip
+    """The columns of a new red packet award's payout row (the outbox: the payouts drain sends
+    it after commit once ``cleared``; else the scan's fraud check clears it: ``fraud.holds``).
+    Its id is the award's."""
+    return dict(
+        id=award_id, brand_id=brand_id, award_id=award_id, provider=provider,
+        out_trade_no=out_trade_no(award_id), amount_fen=amount, status=PayoutStatus.pending,
+        attempts=0, round=0, round_attempts=0, scene=scene, cleared=cleared, created_at=at,
+        updated_at=at,
     )  # fmt: skip
-    db.session.add(payout)
-    if payout.cleared:  # else the scan's fraud check clears it and sends it (fraud.holds.clear)
-        _kick_after_commit()
-    return payout
 
 
 def waits_for_fraud_check(brand: Brand | None) -> bool:
@@ -63,20 +61,22 @@ def waits_for_fraud_check(brand: Brand | None) -> bool:
     return bool(brand is None or (brand.settings or {}).get("fraud_hold_payouts", True))
 
 
-def _kick_after_commit() -> None:
-    """One drain job per transaction that created payouts (not one job per payout)."""
+def kick_after_commit() -> None:
+    """Have the payouts drain run after the current transaction commits: one kick per
+    transaction, however many payouts it created, sent in the commit's Redis pipeline
+    (``core.txhooks.redis_on_commit``) with the transaction's other after-commit commands."""
+    from campaigns.payouts import jobs  # jobs import this module
+
     session = db.session()
-    if not session.info.get("payouts.kick"):
-        session.info["payouts.kick"] = True
-
-        def kick() -> None:
-            from campaigns.payouts.jobs import kick as send
-
-            session.info.pop("payouts.kick", None)
-            send()
-
-        txhooks.on_commit(session, kick)
-        txhooks.on_rollback(session, lambda: session.info.pop("payouts.kick", None))
+    if session.info.get(_KICKED):
+        return
+    session.info[_KICKED] = True
+    txhooks.on_commit(session, lambda: session.info.pop(_KICKED, None))
+    txhooks.on_rollback(session, lambda: session.info.pop(_KICKED, None))
+    if jobs.inline():
+        txhooks.on_commit(session, jobs.kick)
+    else:
+        txhooks.redis_on_commit(session, jobs.claim_dispatch, then=jobs.dispatch_claimed)
 
 
 def pay_award_job() -> Any:

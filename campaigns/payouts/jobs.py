@@ -12,6 +12,7 @@ import logging
 import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -51,14 +52,33 @@ def _retry_later(statuses: dict[str, str]) -> None:
 DISPATCH_FLAG = "payouts:dispatch"
 
 
+def inline() -> bool:
+    """Whether jobs run inline (embedded mode: no Redis server, no dispatch flag)."""
+    broker = current_broker()
+    return broker.embedded or broker.redis is None
+
+
+def _flag_ttl() -> int:
+    return max(engine.setting("PAYOUT_LEASE_SECONDS", 60), 5)
+
+
 def kick() -> None:
     """After a commit that created payouts: make sure one drain job is queued or running."""
-    broker = current_broker()
-    if broker.embedded or broker.redis is None:
+    if inline():
         queue("payouts").enqueue(drain_payouts)  # inline: runs now
         return
-    ttl = max(engine.setting("PAYOUT_LEASE_SECONDS", 60), 5)
-    if broker.redis.set(DISPATCH_FLAG, "1", nx=True, ex=ttl):
+    dispatch_claimed(claim_dispatch(current_broker().redis))
+
+
+def claim_dispatch(redis: Any) -> object:
+    """Take the dispatch flag (on a client, or queued on a pipeline): true when no drain was
+    queued or running, so this caller sends one (``dispatch_claimed``)."""
+    return redis.set(DISPATCH_FLAG, "1", nx=True, ex=_flag_ttl())
+
+
+def dispatch_claimed(claimed: object) -> None:
+    """Send the drain job if ``claim_dispatch`` took the flag."""
+    if claimed:
         queue("payouts").enqueue(drain_payouts)
 
 

@@ -12,10 +12,10 @@ import contextlib
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, exists, insert, literal, select
+from sqlalchemy import delete, exists, insert, literal, select
 
 from core.db import db, utcnow
-from profiles.flags import cached_flags
+from profiles.flags import cached_flags, forget_flags
 from profiles.models.consent import ConsentRecord, Purpose
 from profiles.models.segment import Segment, SegmentMember
 from profiles.segments import evaluate, rules
@@ -46,7 +46,10 @@ def _marketing_granted(consumer_id: object) -> object:
 
 
 def refresh(segment_id: uuid.UUID) -> int:
-    """Recompute one segment's members in SQL, and its counts for the list; how many members."""
+    """Recompute one segment's members in SQL, and its counts for the list; how many members.
+
+    Incremental: those who left are deleted and those who joined inserted (``RETURNING`` says
+    who), and only their cached flags are forgotten (their "in a segment" bit may change)."""
     segment = db.session.get(Segment, segment_id, with_for_update=True)
     if segment is None:
         return 0
@@ -54,17 +57,27 @@ def refresh(segment_id: uuid.UUID) -> int:
     group = rules.parse(segment.rule)
     segment.counts = evaluate.to_json(evaluate.evaluate(group, segment.brand_id, now))
     segment.counted_at = now
-    query = evaluate.members(group, segment.brand_id, now)
-    subq = query.subquery()
-    db.session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id))
-    db.session.execute(
-        insert(SegmentMember).from_select(
+    matched = evaluate.members(group, segment.brand_id, now).subquery()
+    wanted = select(matched.c.consumer_id).where(_marketing_granted(matched.c.consumer_id))  # type: ignore[arg-type]
+    m = SegmentMember
+    left = db.session.scalars(
+        delete(m).where(m.segment_id == segment_id, m.consumer_id.not_in(wanted)).returning(
+            m.consumer_id
+        )
+    ).all()
+    already = select(1).where(m.segment_id == segment_id, m.consumer_id == matched.c.consumer_id)
+    joined = db.session.scalars(
+        insert(m)
+        .from_select(
             ["segment_id", "consumer_id"],
-            select(literal(segment_id, SegmentMember.segment_id.type), subq.c.consumer_id).where(
-                and_(_marketing_granted(subq.c.consumer_id))  # type: ignore[arg-type]
+            select(literal(segment_id, m.segment_id.type), matched.c.consumer_id).where(
+                _marketing_granted(matched.c.consumer_id),  # type: ignore[arg-type]
+                ~exists(already),
             ),
         )
-    )
+        .returning(m.consumer_id)
+    ).all()
+    forget_flags([*left, *joined])
     segment.members_at = now
     count = db.session.query(SegmentMember).filter_by(segment_id=segment_id).count()
     return int(count)
@@ -86,13 +99,13 @@ def memberships(consumer_id: uuid.UUID, segment_ids: frozenset[uuid.UUID]) -> fr
     """Those of ``segment_ids`` the consumer is a member of (the scan path asks, when a running
     campaign targets segments).
 
-    Only consumers who consent to marketing are members, and the request has just read their
-    consents from Redis (the flags cache): for everyone else this answers from that cache, with
-    no SQL. Otherwise, one primary-key lookup in ``segment_members``."""
+    The request has just read the consumer's flags from Redis: consents, and whether they are
+    in any segment at all. Only consenting members of some segment cost a query (one
+    primary-key lookup in ``segment_members``); everyone else is answered with no SQL."""
     if not segment_ids:
         return frozenset()
     flags = cached_flags(consumer_id)
-    if flags is not None and (flags.erased or not flags.marketing):
+    if flags is not None and (flags.erased or not flags.marketing or not flags.in_segments):
         return frozenset()
     rows = db.session.scalars(
         select(SegmentMember.segment_id).where(

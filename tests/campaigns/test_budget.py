@@ -185,7 +185,8 @@ def test_stuck_payouts_are_redriven_and_paid_once(
     service.update_brand(c.brand, service.BrandUpdate.of(settings={"fraud_hold_payouts": False}))
     make_campaign(c.owner)
     with monkeypatch.context() as patch:  # the job is lost between commit and Redis
-        patch.setattr(payout_jobs, "kick", lambda: None)
+        patch.setattr(payout_jobs, "kick", lambda: None)  # embedded: the inline drain
+        patch.setattr(payout_jobs, "dispatch_claimed", lambda claimed: None)  # the queued one
         scan_as(client, bearer(make_consumer(c.brand)), c.urls[0])
     run_workers()
     payout = db.session.query(Payout).one()

@@ -106,13 +106,13 @@ def test_one_win_one_payout_job(
     from core.broker import redis_client
 
     kicks: list[int] = []  # drains asked for after commit (each pays the pending payout rows)
-    real_kick = payouts._kick_after_commit
+    real_kick = payouts.kick_after_commit
 
     def spy() -> None:
         kicks.append(1)
         real_kick()
 
-    monkeypatch.setattr(payouts, "_kick_after_commit", spy)
+    monkeypatch.setattr(payouts, "kick_after_commit", spy)
     c = make_codes()
     c.brand.settings = {**c.brand.settings, "fraud_hold_payouts": False}  # paid at once
     campaigns = [make_campaign(c.owner, budget_fen=88) for _ in range(3)]
@@ -226,3 +226,44 @@ def test_per_day_limits_count_days_by_one_clock(
     assert scan_as(client, bearer(shopper), c.urls[1])["rewards"] == []
     [wins] = _rows(ConsumerWins)
     assert wins.total == 1 and wins.day_count == 1
+
+
+def test_a_winning_scan_sends_the_settled_bit_and_the_payouts_kick_in_one_round_trip(
+    client: Any, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Paid at once (no fraud hold): after the commit, one pipeline takes the dispatch flag and
+    sets the code's settled bit; the drain job follows because the flag was free."""
+    from campaigns.eligibility import settled_key
+    from campaigns.payouts import jobs
+    from core.broker import current_broker, redis_client
+
+    if current_broker().embedded:
+        pytest.skip("embedded mode runs the drain inline: no dispatch flag")
+    redis = redis_client()
+    c = make_codes()
+    c.brand.settings = {**c.brand.settings, "fraud_hold_payouts": False}
+    make_campaign(c.owner)
+    shopper = make_consumer(c.brand)
+    pipelines: list[list[str]] = []
+    real_pipeline = redis.pipeline
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        pipe = real_pipeline(*args, **kwargs)
+        real_execute = pipe.execute
+
+        def execute(*a: Any, **k: Any) -> Any:
+            pipelines.append([str(cmd[0][0]) for cmd in pipe.command_stack])
+            return real_execute(*a, **k)
+
+        pipe.execute = execute  # type: ignore[method-assign]
+        return pipe
+
+    drains: list[int] = []
+    monkeypatch.setattr(redis, "pipeline", counted)
+    monkeypatch.setattr(jobs, "dispatch_claimed", lambda claimed: drains.append(bool(claimed)))
+    [reward] = scan_as(client, bearer(shopper), c.urls[0])["rewards"]
+    assert reward["kind"] == "red_packet"
+    after_commit = [p for p in pipelines if "SETBIT" in p]  # (rate limits use one too)
+    assert after_commit == [["SET", "SETBIT"]] and drains == [True]
+    assert redis.getbit(settled_key(c.batch.id), c.rows[0][0] - c.batch.serial_start) == 1

@@ -113,10 +113,17 @@ def assert_books_balance(campaign_id: Any) -> None:
 @pytest.mark.realservices
 def test_scans_cancels_edits_and_payouts_together_never_deadlock(
     app: Flask, committed: None, make_codes: Any, make_consumer: Any, make_campaign: Any,
-    bearer: Any,
+    bearer: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
+    from campaigns.payouts import jobs
     from core.db import db
     from profiles.service import issue_consumer_token
+
+    # Only the pay tasks pay, one award each: the drain that winning scans kick would pay every
+    # award at once (tests run jobs inline), leaving nothing for the cancels to contend for.
+    monkeypatch.setattr(jobs, "kick", lambda: None)
+    monkeypatch.setattr(jobs, "dispatch_claimed", lambda claimed: None)
+    monkeypatch.setitem(app.config, "PAYOUT_BATCH", 1)
 
     c = make_codes(900)
     c.brand.settings = {**c.brand.settings, "fraud_hold_payouts": False}  # payable at once

@@ -296,3 +296,35 @@ def test_cached_campaigns_follow_every_change(
     assert won(c.urls[3]) == [66]
     make_campaign(c.owner, prizes=[{"amount_fen": 10, "probability": 1.0}])
     assert sorted(won(c.urls[4])) == [10, 66]
+
+
+def test_cached_payout_terms_follow_the_brand_settings(
+    make_codes: Any, make_consumer: Any, make_campaign: Any
+) -> None:
+    """The campaign snapshots carry the brand's fraud hold: a settings change is seen at once."""
+    from uuid import uuid4
+
+    from accounts import service
+    from campaigns.models import Payout
+    from campaigns.rewards import ScanFacts, draw_for_scan
+    from core.db import db, utcnow
+
+    c = make_codes()
+    make_campaign(c.owner)
+    shopper = make_consumer(c.brand)
+
+    def cleared(serial: int, hold: bool) -> bool:
+        service.update_brand(c.brand, service.BrandUpdate.of(settings={"fraud_hold_payouts": hold}))
+        [won] = draw_for_scan(ScanFacts(
+            brand_id=c.brand.id, scan_id=uuid4(), consumer_id=shopper.id,
+            code_key_id=c.batch.code_key_id, serial=serial, product_id=c.batch.product_id,
+            code_batch_id=c.batch.id, province=None, city=None, at=utcnow(),
+        ))  # fmt: skip
+        payout = db.session.get(Payout, won.award_id)
+        assert payout is not None
+        return payout.cleared
+
+    serials = [row[0] for row in c.rows[:3]]
+    assert cleared(serials[0], hold=True) is False
+    assert cleared(serials[1], hold=False) is True
+    assert cleared(serials[2], hold=True) is False

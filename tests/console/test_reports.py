@@ -159,9 +159,11 @@ def _plant_days(brand: Any, product_id: Any, people: int, days_ago: int, city: s
     """``people`` consumers who scanned ``days_ago`` (China time) in ``city``, straight into the
     rollups the write-behind maintains."""
     import uuid
+    from collections import Counter
     from datetime import date, timedelta
 
-    from console.models import ConsumerDay, ScanRollup
+    from console import rollups
+    from console.models import ConsumerDay
     from core.db import db
 
     day = date.fromisoformat(_today()) - timedelta(days=days_ago)
@@ -170,7 +172,7 @@ def _plant_days(brand: Any, product_id: Any, people: int, days_ago: int, city: s
              "city": city}  # fmt: skip
     for _ in range(people):
         db.session.add(ConsumerDay(**place, consumer_id=uuid.uuid4()))
-    db.session.add(ScanRollup(**place, hour=10, verdict="authentic", scans=people))
+    rollups.add(Counter({(brand.id, day, 10, product_id, province, city, "authentic"): people}))
     db.session.flush()
 
 

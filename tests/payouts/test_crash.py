@@ -126,8 +126,8 @@ def _payouts(ids: list[str]) -> list[Any]:
 BATCH = 3
 
 
-@pytest.mark.parametrize("target", ["horse", "both"])
-@pytest.mark.parametrize("point", ["first_batch", "second_batch"])
+@pytest.mark.parametrize(("point", "target"), [("first_batch", "horse"),
+                                               ("second_batch", "both")])  # fmt: skip
 def test_kill_9_mid_batch_loses_nothing_and_pays_nothing_twice(
     point: str, target: str, committed: None, app: Any, client: FlaskClient, make_shop: Any,
     make_shopper: Any, fake_pay: Any, pay_pki: Any, bearer: Any, tmp_path: Path,

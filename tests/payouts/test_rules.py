@@ -91,7 +91,8 @@ def _lost_job_win(client: FlaskClient, shop: Any, shopper: Any, bearer: Any,
     from campaigns.payouts import jobs as payout_jobs
 
     with monkeypatch.context() as patch:
-        patch.setattr(payout_jobs, "kick", lambda: None)
+        patch.setattr(payout_jobs, "kick", lambda: None)  # embedded: the inline drain
+        patch.setattr(payout_jobs, "dispatch_claimed", lambda claimed: None)  # the queued one
         [reward] = scan_as(client, bearer(shopper), shop.urls[n])["rewards"]
     return reward  # type: ignore[no-any-return]
 

@@ -81,10 +81,11 @@ def test_another_brands_segment_cannot_be_targeted(
     assert response.status_code == 422
 
 
-def test_membership_costs_no_sql_for_shoppers_without_marketing_consent(make_codes: Any) -> None:
+def test_membership_costs_no_sql_for_shoppers_in_no_segment(make_codes: Any) -> None:
     """The scan path asks for memberships only when a campaign targets segments; a shopper
-    without marketing consent (never a member) is answered from the consents the request has
-    just read from Redis, with no SQL statement."""
+    without marketing consent, or in no segment at all, is answered from the flags the request
+    has just read from Redis, with no SQL; the refresh that changes someone's memberships
+    forgets their flags, so the next request sees it."""
     from sqlalchemy import event
 
     from core.db import db
@@ -95,24 +96,36 @@ def test_membership_costs_no_sql_for_shoppers_without_marketing_consent(make_cod
     codes = make_codes(1)
     (member,) = plant(codes.brand, 1, place=("浙江省", "杭州市"), marketing=True)
     (counted,) = plant(codes.brand, 1, place=("浙江省", "杭州市"))
+    (elsewhere,) = plant(codes.brand, 1, place=("上海市", "上海市"), marketing=True)
+    for consumer_id in (member, counted, elsewhere):
+        assert not consumer_flags(consumer_id, codes.brand.id).in_segments  # cached: no segment
     segment = Segment(brand_id=codes.brand.id, name="hz",
                       rule={"all": [{"field": "city", "op": "eq", "value": "杭州市"}]})  # fmt: skip
     db.session.add(segment)
     db.session.flush()
     assert members.refresh(segment.id) == 1
-    for consumer_id in (member, counted):
-        consumer_flags(consumer_id, codes.brand.id)  # what the request's token check does
+    for consumer_id in (member, counted, elsewhere):
+        consumer_flags(consumer_id, codes.brand.id)  # what the next request's token check does
     statements: list[str] = []
 
     def count(*args: Any) -> None:
         statements.append(str(args[2]))
 
+    wanted = frozenset({segment.id})
     assert db.engine is not None
     event.listen(db.engine, "before_cursor_execute", count)
     try:
-        assert members.memberships(counted, frozenset({segment.id})) == frozenset()
+        assert members.memberships(counted, wanted) == frozenset()  # no marketing consent
+        assert members.memberships(elsewhere, wanted) == frozenset()  # in no segment
         assert statements == []
-        assert members.memberships(member, frozenset({segment.id})) == {segment.id}
+        assert members.memberships(member, wanted) == {segment.id}
         assert len(statements) == 1
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+    segment.rule = {"all": [{"field": "city", "op": "eq", "value": "上海市"}]}
+    db.session.flush()
+    assert members.refresh(segment.id) == 1  # the member left, the other joined
+    assert not consumer_flags(member, codes.brand.id).in_segments
+    assert consumer_flags(elsewhere, codes.brand.id).in_segments
+    assert members.memberships(elsewhere, wanted) == {segment.id}
+    assert members.memberships(member, wanted) == frozenset()
