@@ -38,8 +38,11 @@ def _pid(engine: Engine) -> int:
         return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
 
 
-def test_a_connection_just_checked_in_is_not_pinged(engine: tuple[Engine, list[int]]) -> None:
+def test_a_connection_just_checked_in_is_not_pinged(
+    engine: tuple[Engine, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     e, pings = engine
+    monkeypatch.setattr("core.db.PING_AFTER_IDLE_SECONDS", 60.0)  # however slow the machine
     first = _pid(e)
     assert [_pid(e) for _ in range(5)] == [first] * 5
     assert pings == []  # pool_pre_ping would have pinged five times: a round trip each
@@ -62,7 +65,7 @@ def test_first_row_runs_in_the_sessions_transaction(committed: None) -> None:
     """``first_row`` opens the transaction with its statement: a rollback undoes it."""
     from core.db import db
 
-    assert db.first_row("SELECT 1", {}) == (1,)  # the first statement: it begins
+    assert db.first_row("SELECT 1", {}) == (1,)  # the transaction's first statement
     db.session.execute(text("CREATE TEMP TABLE t_first_row (n int) ON COMMIT DROP"))
     assert db.first_row("INSERT INTO t_first_row VALUES (%(n)s) RETURNING n", {"n": 7}) == (7,)
     db.session.rollback()
