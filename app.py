@@ -147,6 +147,8 @@ def import_models() -> None:
     import campaigns.models  # noqa: F401
     import channel.models  # noqa: F401
     import console.models  # noqa: F401
+    import core.audit  # noqa: F401
+    import exports.models  # noqa: F401
     import exports.webhooks.models  # noqa: F401
     import fraud.models  # noqa: F401
     import profiles.models  # noqa: F401
@@ -199,6 +201,8 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.api import blp as scans_api
     from engagement.demo import demo_command
     from engagement.views import bp as pages
+    from exports.api import blp as exports_api
+    from exports.cli import export_command
     from exports.webhooks import events as webhook_events
     from exports.webhooks import sources as webhook_sources
     from exports.webhooks.api import blp as webhooks_api
@@ -231,6 +235,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(channel_api)
     api.register_blueprint(fraud_api)
     api.register_blueprint(reports_api)
+    api.register_blueprint(exports_api)
     api.register_blueprint(webhooks_api)
     app.register_blueprint(pages)
     app.register_blueprint(console_pages)
@@ -245,6 +250,7 @@ def _register_blueprints(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(payouts_cli)
+    app.cli.add_command(export_command)
     # Lower packages learn what upper ones know through registrations, not imports.
     register_consumer_status(consumer_flags)  # accounts.auth: erased tokens, consents
     register_erasure_step(campaigns_erasure.settle_payouts)  # an erasure settles money first

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from accounts import service
-from accounts.auth import client_ip, current_brand, staff_required
+from accounts.auth import client_ip, current_actor, current_brand, staff_required
 from accounts.models import Role, StaffUser
 from accounts.schemas import (
     BrandSchema,
@@ -44,7 +44,7 @@ class BrandView(MethodView):
     @blp.response(200, BrandSchema)
     def patch(self, body: service.BrandUpdate) -> Any:
         """Change the brand's name, settings or WeChat credentials (owner)."""
-        return service.update_brand(current_brand(), body)
+        return service.update_brand(current_brand(), body, actor=current_actor())
 
 
 @blp.route("/staff")
@@ -65,7 +65,9 @@ class StaffCollection(MethodView):
     @blp.response(201, StaffSchema)
     def post(self, body: service.NewStaff) -> StaffUser:
         """Add a staff user with a role (owner)."""
-        return service.create_staff(current_brand(), body.email, body.password, body.role)
+        return service.create_staff(
+            current_brand(), body.email, body.password, body.role, actor=current_actor()
+        )
 
 
 @blp.post("/staff/<staff_id>/deactivate")
@@ -73,4 +75,5 @@ class StaffCollection(MethodView):
 @blp.response(200, StaffSchema)
 def deactivate_staff(staff_id: str) -> StaffUser:
     """Disable a staff user; their tokens stop working at once (owner)."""
-    return service.deactivate_staff(service.get_staff_for_brand(staff_id, current_brand()))
+    staff = service.get_staff_for_brand(staff_id, current_brand())
+    return service.deactivate_staff(staff, actor=current_actor())

@@ -28,6 +28,7 @@ from accounts.errors import (
     WrongTokenKind,
 )
 from accounts.models import Brand, Role, StaffUser
+from core.audit import Actor
 from core.openapi import document_auth
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -164,6 +165,11 @@ def current_consumer() -> ConsumerIdentity | None:
     """The consumer resolved by ``consumer_required`` / ``consumer_optional``."""
     consumer: ConsumerIdentity | None = g.get("consumer")
     return consumer
+
+
+def current_actor() -> Actor:
+    """The staff user resolved by ``staff_required`` and the client's address (the audit log)."""
+    return Actor(current_staff().id, request.remote_addr)
 
 
 def client_ip() -> str:

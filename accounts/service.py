@@ -22,6 +22,8 @@ from accounts.errors import (
     SlugTaken,
 )
 from accounts.models import Brand, Role, StaffUser
+from core import audit
+from core.audit import CLI, Actor
 from core.broker import redis_client
 from core.db import db
 from core.errors import InvalidInput, NotFound
@@ -119,7 +121,9 @@ def create_brand(slug: str, name: str, owner_email: str, owner_password: str) ->
     return create_staff(brand, owner_email, owner_password, Role.owner)
 
 
-def create_staff(brand: Brand, email: str, password: str, role: Role) -> StaffUser:
+def create_staff(
+    brand: Brand, email: str, password: str, role: Role, *, actor: Actor = CLI
+) -> StaffUser:
     """Add a staff user to ``brand`` with a hashed password."""
     if len(password) < 8:
         raise InvalidInput("A password has at least 8 characters.", field="password")
@@ -132,6 +136,8 @@ def create_staff(brand: Brand, email: str, password: str, role: Role) -> StaffUs
     )
     session.add(staff)
     session.flush()
+    audit.record(brand.id, actor, "staff.create", f"staff:{staff.id}",
+                 {"email": email, "role": role.value, "password": "[set]"})  # fmt: skip
     return staff
 
 
@@ -162,7 +168,7 @@ def get_staff_for_brand(staff_id: str, brand: Brand) -> StaffUser:
     return staff
 
 
-def deactivate_staff(staff: StaffUser) -> StaffUser:
+def deactivate_staff(staff: StaffUser, *, actor: Actor = CLI) -> StaffUser:
     """Disable a staff user and invalidate their tokens; never the brand's last active owner."""
     if staff.is_active and staff.role is Role.owner:
         # The brand row lock serialises owners deactivating each other at the same moment.
@@ -175,6 +181,8 @@ def deactivate_staff(staff: StaffUser) -> StaffUser:
         )  # fmt: skip
         if not owners:
             raise LastOwner()
+    audit.record(staff.brand_id, actor, "staff.update", f"staff:{staff.id}",
+                 {"email": staff.email, "active": [staff.is_active, False]})  # fmt: skip
     staff.is_active = False
     staff.token_version += 1
     db.session.flush()
@@ -243,7 +251,7 @@ def on_brand_updated(listener: BrandListener) -> None:
         _brand_listeners.append(listener)
 
 
-def update_brand(brand: Brand, changes: BrandUpdate) -> Brand:
+def update_brand(brand: Brand, changes: BrandUpdate, *, actor: Actor = CLI) -> Brand:
     """Apply settings and credential changes; ``None`` clears a credential."""
     for name in CREDENTIAL_FIELDS:
         if changes.has(name):
@@ -260,6 +268,10 @@ def update_brand(brand: Brand, changes: BrandUpdate) -> Brand:
         if changes.payout_provider:
             kept["payout_provider"] = changes.payout_provider
         brand.settings = kept
+    # Credentials are named, never shown: the log says which were set or cleared.
+    shown = {k: ("[set]" if v else None) if k in CREDENTIAL_FIELDS else v
+             for k, v in changes.changes().items()}  # fmt: skip
+    audit.record(brand.id, actor, "brand.update", f"brand:{brand.slug}", shown)
     db.session.flush()
     for listener in _brand_listeners:
         listener(brand.id)

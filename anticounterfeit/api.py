@@ -8,7 +8,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from accounts.auth import current_brand, staff_required
+from accounts.auth import current_actor, current_brand, staff_required
 from accounts.models import Role
 from anticounterfeit import keys, labels, service
 from anticounterfeit.models import CodeBatch, CodeKeyRecord, Product, ProductBatch
@@ -101,7 +101,8 @@ def get_code_batch(batch_id: str) -> CodeBatch:
 @blp.response(200, CodeBatchSchema)
 def activate_code_batch(batch_id: str) -> CodeBatch:
     """Release the batch to market."""
-    return service.activate_code_batch(service.get_code_batch(current_brand(), batch_id))
+    batch = service.get_code_batch(current_brand(), batch_id)
+    return service.activate_code_batch(batch, actor=current_actor())
 
 
 @blp.post("/code-batches/<batch_id>/revoke")
@@ -111,7 +112,7 @@ def activate_code_batch(batch_id: str) -> CodeBatch:
 def revoke_code_batch(body: service.Revocation, batch_id: str) -> CodeBatch:
     """Void every code of the batch."""
     batch = service.get_code_batch(current_brand(), batch_id)
-    return service.revoke_code_batch(batch, body.reason)
+    return service.revoke_code_batch(batch, body.reason, actor=current_actor())
 
 
 @blp.get("/code-batches/<batch_id>/export")
@@ -120,7 +121,7 @@ def revoke_code_batch(body: service.Revocation, batch_id: str) -> CodeBatch:
 def export_code_batch(batch_id: str) -> Response:
     """The printer file: CSV ``serial,code,url,pin``, streamed in serial order."""
     batch = service.get_code_batch(current_brand(), batch_id)
-    job = service.print_job(batch, current_app.config["PUBLIC_BASE_URL"])
+    job = service.export_job(batch, current_app.config["PUBLIC_BASE_URL"], actor=current_actor())
     # The job holds plain values: the rows are computed from the key alone, in constant memory,
     # after the request's transaction has ended. No request context is kept for the stream, so
     # nothing in it can reach the committed request session by accident.
@@ -136,7 +137,10 @@ def export_code_batch(batch_id: str) -> Response:
 def code_batch_labels(query: service.LabelRange, batch_id: str) -> Response:
     """A printable sheet of QR labels for a serial range of the batch (at most 500)."""
     batch = service.get_code_batch(current_brand(), batch_id)
-    job = service.print_job(batch, current_app.config["PUBLIC_BASE_URL"], query.start, query.count)
+    job = service.label_job(
+        batch, current_app.config["PUBLIC_BASE_URL"], query.start, query.count,
+        actor=current_actor(),
+    )  # fmt: skip
     return Response(labels.sheet_svg(job, batch.product.name), mimetype="image/svg+xml")
 
 
@@ -145,4 +149,4 @@ def code_batch_labels(query: service.LabelRange, batch_id: str) -> Response:
 @blp.response(201, CodeKeySchema)
 def rotate_code_key() -> CodeKeyRecord:
     """Start signing new batches with a new key version; old codes keep verifying (owner)."""
-    return keys.rotate_key(current_brand())
+    return keys.rotate_key(current_brand(), actor=current_actor())

@@ -52,9 +52,10 @@ def export_command(batch_id: str, out: Path) -> None:
     if batch is None:
         raise click.ClickException("no such batch")
     try:
-        job = service.print_job(batch, current_app.config["PUBLIC_BASE_URL"])
+        job = service.export_job(batch, current_app.config["PUBLIC_BASE_URL"])
     except DomainError as exc:
         raise click.ClickException(f"{exc.reason}: {exc.message}") from exc
+    db.commit()  # the audit entry of the export, before the file is written
     bar = tqdm(
         total=job.stop - job.start, unit="code", unit_scale=True, disable=not sys.stderr.isatty()
     )

@@ -25,6 +25,8 @@ from accounts.models import Brand
 from anticounterfeit import codes
 from anticounterfeit.errors import KeySpaceExhausted, SerialSpaceExhausted
 from anticounterfeit.models import CodeKeyRecord
+from core import audit
+from core.audit import CLI, Actor
 from core.broker import redis_client
 from core.db import db
 from core.ratelimit import Limit, hit
@@ -165,7 +167,7 @@ def current_key(brand: Brand) -> CodeKeyRecord:
     return record or create_key(brand)
 
 
-def rotate_key(brand: Brand) -> CodeKeyRecord:
+def rotate_key(brand: Brand, *, actor: Actor = CLI) -> CodeKeyRecord:
     """Make a new key version current; codes signed by older versions keep verifying. At most
     ``ROTATIONS_PER_BRAND`` a day (429 otherwise): key ids are a shared, finite space."""
     hit(redis_client(), ROTATIONS_PER_BRAND, str(brand.id))
@@ -174,7 +176,9 @@ def rotate_key(brand: Brand) -> CodeKeyRecord:
         .where(CodeKeyRecord.brand_id == brand.id, CodeKeyRecord.is_current.is_(True))
         .values(is_current=False)
     )
-    return create_key(brand)
+    record = create_key(brand)
+    audit.record(brand.id, actor, "keys.rotate", f"code_key:{record.id}", {"key_id": record.key_id})
+    return record
 
 
 def allocate_serials(record: CodeKeyRecord, quantity: int) -> int:

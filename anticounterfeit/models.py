@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.crypto import EncryptedText
-from core.db import Base, new_id, utcnow
+from core.db import Base, export_key, new_id, utcnow
 
 
 class Product(Base):
@@ -192,6 +192,7 @@ class ScanEvent(Base):
 
     __tablename__ = "scan_events"
     __table_args__ = (
+        Index("ix_scan_events_export", "brand_id", "tx_seq", "id"),
         Index("ix_scan_events_code_state_at", "code_state_id", "created_at"),
         # The fraud check's look-ups: a device's or an address's scans, a batch's suspect copies.
         Index("ix_scan_events_brand_device", "brand_id", "device_id"),
@@ -216,3 +217,4 @@ class ScanEvent(Base):
     scene: Mapped[int | None] = mapped_column(Integer)
     pin_verified: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    tx_seq: Mapped[int] = export_key()

@@ -32,6 +32,8 @@ from anticounterfeit.models import (
     ProductBatch,
 )
 from anticounterfeit.scans.batchcache import batches_changed
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db, utcnow
 from core.errors import InvalidInput
 from core.queries import get_for_brand
@@ -174,21 +176,25 @@ def list_code_batches(brand: Brand, page: int, page_size: int) -> tuple[list[Cod
     return paginate(query, page, page_size)
 
 
-def activate_code_batch(batch: CodeBatch) -> CodeBatch:
+def activate_code_batch(batch: CodeBatch, *, actor: Actor = CLI) -> CodeBatch:
     """Release a batch to market (idempotent); a revoked batch stays revoked."""
     if batch.status is BatchStatus.revoked:
         raise InvalidTransition("A revoked batch cannot be activated.")
     if batch.status is BatchStatus.generated:
         batch.status = BatchStatus.active
         batch.activated_at = utcnow()
+        audit.record(batch.brand_id, actor, "batch.activate", f"code_batch:{batch.id}",
+                     {"status": ["generated", "active"], "quantity": batch.quantity})  # fmt: skip
         db.session.flush()
         batches_changed(batch.code_key_id)
     return batch
 
 
-def revoke_code_batch(batch: CodeBatch, reason: str) -> CodeBatch:
+def revoke_code_batch(batch: CodeBatch, reason: str, *, actor: Actor = CLI) -> CodeBatch:
     """Void every code of a batch (recall, leak, destroyed stock)."""
     if batch.status is not BatchStatus.revoked:
+        audit.record(batch.brand_id, actor, "batch.revoke", f"code_batch:{batch.id}",
+                     {"status": [batch.status.value, "revoked"], "reason": reason})  # fmt: skip
         batch.status = BatchStatus.revoked
         batch.revoked_reason = reason
         batch.revoked_at = utcnow()
@@ -222,6 +228,24 @@ def print_job(
     return PrintJob(
         _to_code_key(batch.code_key), first, stop, batch.product.gtin, base_url, batch.pin_digits
     )
+
+
+def export_job(batch: CodeBatch, base_url: str, *, actor: Actor = CLI) -> PrintJob:
+    """The printer file's job; recorded in the audit log (the file carries every PIN)."""
+    job = print_job(batch, base_url)
+    audit.record(batch.brand_id, actor, "codes.export", f"code_batch:{batch.id}",
+                 {"serials": [job.start, job.stop], "codes": job.stop - job.start})  # fmt: skip
+    return job
+
+
+def label_job(
+    batch: CodeBatch, base_url: str, start: int | None, count: int, *, actor: Actor = CLI
+) -> PrintJob:
+    """A label sheet's job; recorded in the audit log (labels carry PINs)."""
+    job = print_job(batch, base_url, start, count)
+    audit.record(batch.brand_id, actor, "codes.labels", f"code_batch:{batch.id}",
+                 {"serials": [job.start, job.stop], "codes": job.stop - job.start})  # fmt: skip
+    return job
 
 
 def csv_rows(job: PrintJob, chunk: int = 10_000) -> Iterator[str]:

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from accounts.auth import current_brand, current_staff, staff_required
+from accounts.auth import current_actor, current_brand, current_staff, staff_required
 from accounts.models import Role
 from campaigns import awards, catalogue, inputs, service
 from campaigns.models import Award, Campaign, CampaignVersion, CatalogueItem, Draw
@@ -52,7 +52,9 @@ class Campaigns(MethodView):
     @blp.response(201, CampaignSchema)
     def post(self, body: inputs.CampaignInput) -> Campaign:
         """Create a draft campaign."""
-        return service.create_campaign(current_brand(), body, current_staff())
+        return service.create_campaign(
+            current_brand(), body, current_staff(), actor=current_actor()
+        )
 
 
 @blp.route("/campaigns/<campaign_id>")
@@ -68,14 +70,16 @@ class CampaignItem(MethodView):
     @blp.response(200, CampaignSchema)
     def patch(self, body: inputs.CampaignInput, campaign_id: str) -> Campaign:
         """Change a campaign (a new version once it has been live)."""
-        return service.update_campaign(current_brand(), campaign_id, body, current_staff())
+        return service.update_campaign(
+            current_brand(), campaign_id, body, current_staff(), actor=current_actor()
+        )
 
 
 def _transition_view(action: str) -> None:
     @staff_required(*MARKETERS)
     @blp.response(200, CampaignSchema)
     def view(campaign_id: str) -> Campaign:
-        return service.transition(current_brand(), campaign_id, action)
+        return service.transition(current_brand(), campaign_id, action, actor=current_actor())
 
     view.__name__ = f"{action}_campaign"
     view.__doc__ = f"{action.capitalize()} a campaign (409 invalid_transition if not allowed)."
@@ -139,7 +143,7 @@ def list_awards(query: inputs.AwardQuery, pagination_parameters: Any) -> list[Aw
 @blp.response(200, AwardSchema)
 def cancel_award(body: inputs.Cancellation, award_id: str) -> Award:
     """Cancel an unpaid red packet or unspent points; the amount returns to the budget."""
-    return awards.cancel(current_brand(), award_id, body.reason)
+    return awards.cancel(current_brand(), award_id, body.reason, actor=current_actor())
 
 
 @blp.route("/catalogue-items")

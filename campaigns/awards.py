@@ -27,7 +27,8 @@ from campaigns.models import (
     PrizeTier,
 )
 from campaigns.payouts.states import record
-from core import txhooks
+from core import audit, txhooks
+from core.audit import CLI, Actor
 from core.broker import redis_client
 from core.db import db
 from core.queries import parse_id
@@ -119,7 +120,7 @@ def _give_back(award: Award, tier_id: uuid.UUID | None) -> None:
         txhooks.on_commit(db.session(), release)
 
 
-def cancel(brand: Brand, award_id: str, reason: str) -> Award:
+def cancel(brand: Brand, award_id: str, reason: str, *, actor: Actor = CLI) -> Award:
     """Cancel an award that has not reached the shopper; its amount returns to the budget.
 
     Locks in the one lock order: campaign, tier, award, payout (``campaigns.claim``).
@@ -133,6 +134,8 @@ def cancel(brand: Brand, award_id: str, reason: str) -> Award:
     else:
         _reverse_points(award, reason)
     award.cancel_reason = reason[:200]
+    audit.record(brand.id, actor, "award.cancel", f"award:{award.id}",
+                 {"reason": reason, "kind": award.kind.value, "amount": award.amount})  # fmt: skip
     if held_money:
         _give_back(award, tier_id)
     db.session.flush()

@@ -8,6 +8,7 @@ tiers, so every recorded draw still names the terms and tier that decided it.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,7 +35,8 @@ from campaigns.models import (
     PrizeTier,
 )
 from campaigns.payouts import service as payouts_service
-from core import txhooks
+from core import audit, txhooks
+from core.audit import CLI, Actor
 from core.broker import redis_client
 from core.db import db, utcnow
 from core.queries import get_for_brand, page
@@ -126,7 +128,9 @@ def _snapshot(campaign: Campaign, t: terms.Terms, staff: StaffUser | None) -> No
     )
 
 
-def create_campaign(brand: Brand, body: CampaignInput, staff: StaffUser | None = None) -> Campaign:
+def create_campaign(
+    brand: Brand, body: CampaignInput, staff: StaffUser | None = None, *, actor: Actor = CLI
+) -> Campaign:
     """A new draft campaign from the API body (validated terms; targets checked)."""
     t = terms.build(body)
     _check_targets(brand, t)
@@ -137,9 +141,16 @@ def create_campaign(brand: Brand, body: CampaignInput, staff: StaffUser | None =
     db.session.flush()
     _add_tiers(campaign, t)
     _snapshot(campaign, t, staff)
+    audit.record(brand.id, actor, "campaign.create", f"campaign:{campaign.id}", _given(body))
     db.session.flush()
     db.session.refresh(campaign)
     return campaign
+
+
+def _given(body: CampaignInput) -> dict[str, Any]:
+    """What a create or update body set (for the audit log)."""
+    values = dataclasses.asdict(body)
+    return {k: v for k, v in values.items() if v is not None and k != "given"}
 
 
 def get_campaign(brand: Brand, campaign_id: str | uuid.UUID) -> Campaign:
@@ -167,7 +178,8 @@ def _lock(campaign: Campaign) -> Campaign:
 
 
 def update_campaign(
-    brand: Brand, campaign_id: str, body: CampaignInput, staff: StaffUser | None = None
+    brand: Brand, campaign_id: str, body: CampaignInput, staff: StaffUser | None = None,
+    *, actor: Actor = CLI,
 ) -> Campaign:
     """Change a campaign's terms: in place for a draft, as a new version once it has been live."""
     campaign = _lock(get_campaign(brand, campaign_id))
@@ -196,6 +208,8 @@ def update_campaign(
         db.session.flush()
         _add_tiers(campaign, t)
     _snapshot(campaign, t, staff)
+    audit.record(brand.id, actor, "campaign.update", f"campaign:{campaign.id}",
+                 {**_given(body), "version": campaign.version})  # fmt: skip
     db.session.flush()
     db.session.refresh(campaign)
     if campaign.status is CampaignStatus.active:
@@ -227,7 +241,7 @@ def _reseed_after_commit(campaign: Campaign) -> None:
     txhooks.on_commit(db.session(), reseed)
 
 
-def transition(brand: Brand, campaign_id: str, action: str) -> Campaign:
+def transition(brand: Brand, campaign_id: str, action: str, *, actor: Actor = CLI) -> Campaign:
     """``activate``, ``pause`` or ``end`` a campaign (409 ``invalid_transition`` if not allowed)."""
     campaign = _lock(get_campaign(brand, campaign_id))
     allowed, target = TRANSITIONS[action]
@@ -241,6 +255,8 @@ def transition(brand: Brand, campaign_id: str, action: str) -> Campaign:
         raise InvalidTransition("The campaign's end time has passed.", status=campaign.status.value)
     if target is CampaignStatus.active:
         payouts_service.check_prizes(brand, campaign)
+    audit.record(brand.id, actor, f"campaign.{action}", f"campaign:{campaign.id}",
+                 {"status": [campaign.status.value, target.value]})  # fmt: skip
     campaign.status = target
     if target is CampaignStatus.active:
         campaign.activated_at = campaign.activated_at or now

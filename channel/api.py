@@ -8,7 +8,13 @@ from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from accounts.auth import consumer_required, current_brand, current_consumer, staff_required
+from accounts.auth import (
+    consumer_required,
+    current_actor,
+    current_brand,
+    current_consumer,
+    staff_required,
+)
 from accounts.models import Role
 from channel import aggregation, partners, reports, scans
 from channel.inputs import (
@@ -92,7 +98,7 @@ class Partners(MethodView):
     @blp.response(201, PartnerSchema)
     def post(self, body: NewPartner) -> Partner:
         """Register a warehouse, dealer or store with its territory."""
-        return partners.create_partner(current_brand(), body)
+        return partners.create_partner(current_brand(), body, actor=current_actor())
 
 
 @blp.get("/partners/<partner_id>")
@@ -108,7 +114,7 @@ def get_partner(partner_id: str) -> Partner:
 @blp.response(201, InviteSchema)
 def create_invite(partner_id: str) -> PartnerInvite:
     """A one-time invite code (valid 7 days) for a clerk of the partner."""
-    return partners.create_invite(current_brand(), partner_id)
+    return partners.create_invite(current_brand(), partner_id, actor=current_actor())
 
 
 @blp.get("/partners/<partner_id>/invites")

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, new_id, utcnow
+from core.db import Base, export_key, new_id, utcnow
 
 
 class PartnerKind(enum.StrEnum):
@@ -132,6 +132,7 @@ class ChannelEvent(Base):
 
     __tablename__ = "channel_events"
     __table_args__ = (
+        Index("ix_channel_events_export", "brand_id", "tx_seq", "id"),
         UniqueConstraint("clerk_id", "request_id"),
         Index("ix_channel_events_ref", "brand_id", "code_ref"),
         Index("ix_channel_events_partner", "brand_id", "partner_id"),
@@ -155,3 +156,4 @@ class ChannelEvent(Base):
     province: Mapped[str | None] = mapped_column(String(50))
     city: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    tx_seq: Mapped[int] = export_key()

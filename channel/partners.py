@@ -22,6 +22,8 @@ from channel.errors import (
 )
 from channel.inputs import NewPartner
 from channel.models import Partner, PartnerClerk, PartnerInvite, PartnerKind
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db, utcnow
 from core.errors import InvalidInput
 from core.queries import get_for_brand
@@ -46,7 +48,7 @@ def _check_places(province: str, city: str, territory: list[str]) -> None:
         raise InvalidInput(errors=errors)
 
 
-def create_partner(brand: Brand, new: NewPartner) -> Partner:
+def create_partner(brand: Brand, new: NewPartner, *, actor: Actor = CLI) -> Partner:
     """Register a warehouse, dealer or store; ``territory`` lists the provinces/cities it serves."""
     territory = list(dict.fromkeys(new.territory or []))
     _check_places(new.province, new.city, territory)
@@ -57,6 +59,8 @@ def create_partner(brand: Brand, new: NewPartner) -> Partner:
     )  # fmt: skip
     db.session.add(partner)
     db.session.flush()
+    audit.record(brand.id, actor, "partner.create", f"partner:{partner.id}",
+                 {"name": new.name, "kind": new.kind, "territory": territory})  # fmt: skip
     return partner
 
 
@@ -77,7 +81,7 @@ def list_partners(
     return paginate(query, page, page_size)
 
 
-def create_invite(brand: Brand, partner_id: str) -> PartnerInvite:
+def create_invite(brand: Brand, partner_id: str, *, actor: Actor = CLI) -> PartnerInvite:
     """A one-time invite code for a clerk of the partner, valid for a week."""
     partner = get_partner(brand, partner_id)
     code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
@@ -87,6 +91,9 @@ def create_invite(brand: Brand, partner_id: str) -> PartnerInvite:
     )  # fmt: skip
     db.session.add(invite)
     db.session.flush()
+    # The code itself is a secret (it makes a clerk): the log keeps who issued one, for whom.
+    audit.record(brand.id, actor, "partner.invite", f"partner:{partner.id}",
+                 {"invite_id": invite.id, "expires_at": invite.expires_at})  # fmt: skip
     return invite
 
 

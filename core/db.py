@@ -21,10 +21,26 @@ from typing import Any
 import psycopg
 from flask import Flask
 from flask.globals import app_ctx, request_ctx
-from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    FetchedValue,
+    MetaData,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    MappedColumn,
+    mapped_column,
+    scoped_session,
+    sessionmaker,
+)
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
@@ -78,6 +94,15 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+def export_key() -> MappedColumn[int]:
+    """The ``tx_seq`` column of an exported table: the number of the transaction that last
+    wrote the row, set by the database (a default and an update trigger; see ``exports``).
+    Deferred: no ORM read needs it."""
+    return mapped_column(
+        BigInteger, server_default=FetchedValue(), server_onupdate=FetchedValue(), deferred=True
+    )
+
+
 _scope_override: ContextVar[int | None] = ContextVar("db_session_scope", default=None)
 
 
@@ -105,7 +130,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A long read (an export stream) asks for a deferred transaction: in WAL mode it then
+    # holds no lock writers wait for.
+    reading = conn.get_execution_options().get("sqlite_read_only", False)
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def resolve_database_url(url: str, root: Path) -> str:

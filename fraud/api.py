@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from accounts.auth import (
     consumer_required,
+    current_actor,
     current_brand,
     current_consumer,
     current_staff,
@@ -51,7 +52,7 @@ def list_rules() -> list[RuleView]:
 @blp.response(200, RuleSchema)
 def update_rule(patch: RulePatch, key: str) -> RuleView:
     """Tune a rule: enable or disable it, its weight, its parameters (owner)."""
-    return settings.update_rule(current_brand(), key, patch)
+    return settings.update_rule(current_brand(), key, patch, actor=current_actor())
 
 
 @blp.get("/fraud/cases")
@@ -82,7 +83,10 @@ def get_case(case_id: str) -> dict[str, Any]:
 @blp.response(200, CaseSchema)
 def resolve_case(body: Resolution, case_id: str) -> dict[str, Any]:
     """Release, reject or block (409 already_resolved when decided before)."""
-    case = cases.resolve(current_brand(), current_staff(), case_id, body.decision, body.note)
+    case = cases.resolve(
+        current_brand(), current_staff(), case_id, body.decision, body.note,
+        actor=current_actor(),
+    )  # fmt: skip
     return cases.shown(case)
 
 
@@ -102,7 +106,7 @@ def list_blocks(pagination_parameters: Any) -> list[dict[str, Any]]:
 @blp.response(204)
 def delete_block(block_id: str) -> None:
     """Lift a block."""
-    cases.unblock(current_brand(), block_id)
+    cases.unblock(current_brand(), block_id, actor=current_actor())
 
 
 @blp.post("/me/awards/<award_id>/appeal")

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand, StaffUser
-from core import events
+from core import audit, events
+from core.audit import CLI, Actor
 from core.db import db, utcnow
 from core.queries import get_for_brand, page
 from fraud import holds
@@ -210,7 +211,8 @@ def _walk_scans(evidence: Any) -> list[dict[str, Any]]:
 
 
 def resolve(
-    brand: Brand, staff: StaffUser, case_id: str, decision: Decision, note: str
+    brand: Brand, staff: StaffUser, case_id: str, decision: Decision, note: str,
+    *, actor: Actor = CLI,
 ) -> FraudCase:
     """Release, reject or block: what it does to the case's awards is recorded with who and why."""
     case = db.session.scalar(
@@ -232,6 +234,8 @@ def resolve(
     db.session.add(FraudDecision(brand_id=brand.id, case_id=case.id, decision=decision,
                                  staff_id=staff.id, note=note,
                                  award_ids=[str(a) for a in award_ids]))  # fmt: skip
+    audit.record(brand.id, actor, "fraud.resolve", f"fraud_case:{case.id}",
+                 {"decision": decision.value, "note": note, "awards": len(award_ids)})  # fmt: skip
     db.session.flush()
     events.publish(brand.id, "fraud.case_resolved", {
         "case_id": case.id, "decision": decision.value, "resolved_at": case.resolved_at,
@@ -303,9 +307,12 @@ def _shown_block(row: Block) -> dict[str, Any]:
     }
 
 
-def unblock(brand: Brand, block_id: str) -> None:
+def unblock(brand: Brand, block_id: str, *, actor: Actor = CLI) -> None:
     """Lift a block: the subject may win again."""
     from fraud.errors import UnknownBlock
 
-    db.session.delete(get_for_brand(Block, block_id, brand.id, UnknownBlock))
+    row = get_for_brand(Block, block_id, brand.id, UnknownBlock)
+    audit.record(brand.id, actor, "fraud.unblock", f"fraud_block:{row.id}",
+                 {"kind": row.kind.value, "reason": row.reason})  # fmt: skip
+    db.session.delete(row)
     db.session.flush()

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, new_id, utcnow
+from core.db import Base, export_key, new_id, utcnow
 
 
 class CaseKind(enum.StrEnum):
@@ -82,6 +82,7 @@ class FraudDecision(Base):
     """Who decided what about a case, when and why (append-only; the ``fraud_decisions`` export)."""
 
     __tablename__ = "fraud_decisions"
+    __table_args__ = (Index("ix_fraud_decisions_export", "brand_id", "tx_seq", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), index=True)
@@ -91,6 +92,7 @@ class FraudDecision(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     award_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    tx_seq: Mapped[int] = export_key()
 
 
 class Block(Base):

@@ -11,6 +11,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from accounts.models import Brand
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db
 from fraud.errors import InvalidRuleParams, UnknownRule
 from fraud.models import RuleSettingRow
@@ -95,7 +97,7 @@ def _check_params(key: str, params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def update_rule(brand: Brand, key: str, patch: RulePatch) -> RuleView:
+def update_rule(brand: Brand, key: str, patch: RulePatch, *, actor: Actor = CLI) -> RuleView:
     """Change one rule's setting for the brand."""
     if key not in RULES_BY_KEY:
         raise UnknownRule()
@@ -110,6 +112,8 @@ def update_rule(brand: Brand, key: str, patch: RulePatch) -> RuleView:
         row.weight = patch.weight
     if patch.params is not None:
         row.params = {**row.params, **_check_params(key, patch.params)}
+    audit.record(brand.id, actor, "fraud.rule_update", f"fraud_rule:{key}",
+                 {"enabled": row.enabled, "weight": row.weight, "params": row.params})  # fmt: skip
     db.session.flush()
     return next(r for r in list_rules(brand) if r.key == key)
 

@@ -22,7 +22,7 @@ from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaigns.models.campaign import CampaignKind, Draw
-from core.db import Base, new_id, utcnow
+from core.db import Base, export_key, new_id, utcnow
 
 
 class AwardStatus(enum.StrEnum):
@@ -55,6 +55,7 @@ class Award(Base):
 
     __tablename__ = "awards"
     __table_args__ = (
+        Index("ix_awards_export", "brand_id", "tx_seq", "id"),
         UniqueConstraint("campaign_id", "code_key_id", "serial"),
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_awards_consumer_created", "consumer_id", "created_at"),
@@ -82,12 +83,14 @@ class Award(Base):
     payout: Mapped[Payout | None] = relationship(back_populates="award", lazy="selectin")
     # Declared so that one flush inserts the draw before its award.
     draw: Mapped[Draw] = relationship(lazy="select")
+    tx_seq: Mapped[int] = export_key()
 
 
 class Payout(Base):
     """The payment of one red packet award; ``out_trade_no`` is ours and stable per award."""
 
     __tablename__ = "payouts"
+    __table_args__ = (Index("ix_payouts_export", "brand_id", "tx_seq", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), index=True)
@@ -120,6 +123,7 @@ class Payout(Base):
     provider_checked_at: Mapped[datetime | None]
 
     award: Mapped[Award] = relationship(back_populates="payout", lazy="joined")
+    tx_seq: Mapped[int] = export_key()
 
 
 class PayoutEvent(Base):

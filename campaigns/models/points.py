@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, new_id, utcnow
+from core.db import Base, export_key, new_id, utcnow
 
 
 class EntryKind(enum.StrEnum):
@@ -51,6 +51,7 @@ class PointsEntry(Base):
 
     __tablename__ = "points_entries"
     __table_args__ = (
+        Index("ix_points_entries_export", "brand_id", "tx_seq", "id"),
         CheckConstraint("delta <> 0", name="delta_nonzero"),
         CheckConstraint("remaining IS NULL OR (remaining >= 0 AND remaining <= delta)",
                         name="remaining_within_credit"),
@@ -74,6 +75,7 @@ class PointsEntry(Base):
     #: For expiries and reversals: the credit they close.
     credit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("points_entries.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    tx_seq: Mapped[int] = export_key()
 
 
 class CatalogueItem(Base):

@@ -6,7 +6,13 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from accounts.auth import consumer_required, current_brand, current_consumer, staff_required
+from accounts.auth import (
+    consumer_required,
+    current_actor,
+    current_brand,
+    current_consumer,
+    staff_required,
+)
 from accounts.models import Role
 from campaigns.models import Payout
 from campaigns.payouts import reconcile, service
@@ -56,7 +62,7 @@ def get_payout(payout_id: str) -> Payout:
 @blp.response(200, PayoutDetailSchema)
 def retry_payout(payout_id: str) -> Payout:
     """Send a failed payout again under a new round (409 unless it failed)."""
-    return _detail(service.retry(current_brand(), payout_id))
+    return _detail(service.retry(current_brand(), payout_id, actor=current_actor()))
 
 
 @blp.get("/campaigns/<campaign_id>/reconciliation")

@@ -18,6 +18,8 @@ from campaigns.payouts.errors import (
     PrizeOutsideProviderLimits,
     UnknownPayout,
 )
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db
 from core.queries import get_for_brand, page, parse_id
 from workers.job import enqueue_after_commit
@@ -63,7 +65,7 @@ def events(payout: Payout) -> list[dict[str, Any]]:
     return out
 
 
-def retry(brand: Brand, payout_id: str) -> Payout:
+def retry(brand: Brand, payout_id: str, *, actor: Actor = CLI) -> Payout:
     """A failed payout goes back to pending under a new round (a new trade number)."""
     key = get_payout(brand, payout_id).id
     states.lock_for_release(key)  # campaign, tier, then award and payout: the one lock order
@@ -86,6 +88,8 @@ def retry(brand: Brand, payout_id: str) -> Payout:
     payout.expires_at = None
     payout.client_action = None
     states.move(payout, payout.award, S.pending, f"operator retry: round {payout.round}")
+    audit.record(brand.id, actor, "payout.retry", f"payout:{payout.id}",
+                 {"round": payout.round, "amount_fen": payout.amount_fen})  # fmt: skip
     enqueue_after_commit(pay_award_job(), str(payout.id), queue_name="payouts")
     db.session.flush()
     return payout

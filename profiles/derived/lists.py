@@ -4,7 +4,7 @@ Every job that writes ``profile_cities``, ``profile_products`` or ``profile_inte
 ``sync`` for the consumers it touched, in its own transaction: one ``UPDATE`` recomputes the
 five lists from the narrow tables (distinct), so the copy is exact whatever order jobs
 run in. PostgreSQL builds ``text[]`` with ``array(SELECT ...)``, SQLite a JSON list with
-``json_group_array``; ``sync_brand`` does the same for a whole brand (backfill, benchmark).
+``json_group_array`` (migration ``0016_segments`` backfilled existing profiles the same way).
 """
 
 from __future__ import annotations
@@ -66,13 +66,3 @@ def sync(consumer_ids: Iterable[uuid.UUID]) -> None:
             update(table).where(table.c.consumer_id.in_(chunk)).values(**values),
             execution_options={"synchronize_session": False},
         )
-
-
-def sync_brand(brand_id: uuid.UUID) -> int:
-    """Recompute the lists of every profile of a brand (backfill); how many profiles."""
-    table: Table = ConsumerProfile.__table__  # type: ignore[assignment]
-    result = db.session.execute(
-        update(table).where(table.c.brand_id == brand_id).values(**_values()),
-        execution_options={"synchronize_session": False},
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]

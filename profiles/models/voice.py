@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, SmallInteger, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, new_id, utcnow
+from core.db import Base, export_key, new_id, utcnow
 
 
 class Feedback(Base):
@@ -17,6 +17,7 @@ class Feedback(Base):
 
     __tablename__ = "feedback"
     __table_args__ = (
+        Index("ix_feedback_export", "brand_id", "tx_seq", "id"),
         CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
         Index("ix_feedback_consumer", "consumer_id"),
         Index("ix_feedback_brand_created", "brand_id", "created_at"),
@@ -32,6 +33,7 @@ class Feedback(Base):
     #: Free text: deleted at erasure (the rating and tags stay, anonymous).
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    tx_seq: Mapped[int] = export_key()
 
 
 class Preference(Base):
