@@ -128,15 +128,23 @@ def events_on(brand_id: uuid.UUID, refs: Iterable[str]) -> dict[str, list[Channe
     return dict(found)
 
 
+# Each parent is found by a correlated subquery, so its lookup is always an index condition on
+# (brand_id, child_ref), whatever the table's statistics say (a join here was planned as a scan
+# of the brand's links while they were young: quadratic packing at the line).
 _LOCK_ROOTS = text("""
 SELECT r.root, pg_advisory_xact_lock(hashtextextended(:prefix || r.root, 0))
 FROM (
-  SELECT DISTINCT COALESCE(top.parent_ref, up.parent_ref, wanted.ref) AS root
+  SELECT DISTINCT COALESCE(
+    (SELECT top.parent_ref FROM aggregations top
+     WHERE top.brand_id = CAST(:brand AS uuid) AND top.unpacked_at IS NULL
+       AND top.child_ref = (SELECT up.parent_ref FROM aggregations up
+                            WHERE up.brand_id = CAST(:brand AS uuid) AND up.unpacked_at IS NULL
+                              AND up.child_ref = wanted.ref)),
+    (SELECT up.parent_ref FROM aggregations up
+     WHERE up.brand_id = CAST(:brand AS uuid) AND up.unpacked_at IS NULL
+       AND up.child_ref = wanted.ref),
+    wanted.ref) AS root
   FROM unnest(CAST(:refs AS text[])) AS wanted(ref)
-  LEFT JOIN aggregations up ON up.brand_id = CAST(:brand AS uuid)
-    AND up.child_ref = wanted.ref AND up.unpacked_at IS NULL
-  LEFT JOIN aggregations top ON top.brand_id = CAST(:brand AS uuid)
-    AND top.child_ref = up.parent_ref AND top.unpacked_at IS NULL
   ORDER BY root
 ) AS r
 WHERE NOT (r.root = ANY(CAST(:locked AS text[])))
