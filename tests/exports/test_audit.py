@@ -156,3 +156,29 @@ def test_the_audit_stream_exports_entries(
     rotate = next(e for e in entries if e["action"] == "keys.rotate")
     assert rotate["changes"] == {"api_key": "[redacted]", "key_id": 7}
     assert rotate["staff_id"] == str(owner.id) and rotate["ip"] == IP and rotate["audit_id"]
+
+
+def test_cancelling_an_award_is_logged(
+    app: Any, make_codes: Any, make_consumer: Any, bearer: Any
+) -> None:
+    from campaigns import service
+    from campaigns.schemas import CampaignCreateSchema
+
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = IP
+    c = make_codes(3)
+    campaign = service.create_campaign(
+        c.brand, CampaignCreateSchema().load(campaign_body("points")), c.owner
+    )
+    service.transition(c.brand, str(campaign.id), "activate")
+    shopper = make_consumer(c.brand)
+    scan = _ok(client.post("/api/v1/scans", json={"code": c.urls[0]}, headers=bearer(shopper)))
+    [reward] = scan.get_json()["rewards"]
+    _ok(client.post(f"/api/v1/awards/{reward['award_id']}/cancel", json={"reason": "duplicate"},
+                    headers=bearer(c.owner)))  # fmt: skip
+    [entry] = _log(client, bearer(c.owner), action="award.cancel")
+    assert entry["target"] == f"award:{reward['award_id']}" and entry["ip"] == IP
+    assert entry["staff_id"] == str(c.owner.id) and entry["changes"]["reason"] == "duplicate"
+    assert {e["action"] for e in _log(client, bearer(c.owner))} >= {
+        "campaign.create", "campaign.activate", "award.cancel"
+    }  # the service calls without an actor are the command line's: no staff, no address

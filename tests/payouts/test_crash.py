@@ -148,6 +148,7 @@ def test_kill_9_mid_batch_loses_nothing_and_pays_nothing_twice(
     db.commit()
     with monkeypatch.context() as patch:  # the payouts wait, committed, for one drain below
         patch.setattr(payout_jobs, "kick", lambda: None)
+        patch.setattr(payout_jobs, "dispatch_claimed", lambda claimed: None)
         ids = [scan_as(client, bearer(s), shop.urls[n])["rewards"][0]["award_id"]
                for n, s in enumerate(shoppers)]  # fmt: skip
     assert set(_statuses(ids).values()) == {"pending"}

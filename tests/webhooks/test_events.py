@@ -95,6 +95,7 @@ def test_payouts_paid_and_failed_are_announced(
     assert (data["award_id"], data["amount_fen"]) == (reward["award_id"], 88)
     with monkeypatch.context() as patch:  # not paid: the provider's refusal is played here
         patch.setattr(payout_jobs, "kick", lambda: None)
+        patch.setattr(payout_jobs, "dispatch_claimed", lambda claimed: None)
         [reward] = scan_as(client, bearer(make_consumer(c.brand)), c.urls[1])["rewards"]
     award = db.session.get(Award, uuid.UUID(reward["award_id"]))
     payout = db.session.scalar(select(Payout).where(Payout.award_id == award.id))
