@@ -203,6 +203,7 @@ def _register_blueprints(app: Flask) -> None:
     from engagement.views import bp as pages
     from exports.api import blp as exports_api
     from exports.cli import export_command
+    from exports.webhooks import erasure as webhook_erasure
     from exports.webhooks import events as webhook_events
     from exports.webhooks import sources as webhook_sources
     from exports.webhooks.api import blp as webhooks_api
@@ -256,6 +257,7 @@ def _register_blueprints(app: Flask) -> None:
     register_erasure_step(campaigns_erasure.settle_payouts)  # an erasure settles money first
     register_erasure_step(channel_erasure.forget_clerk)  # then what other packages hold
     register_erasure_step(fraud_erasure.forget_appeals)
+    register_erasure_step(webhook_erasure.forget_consumer)
     register_reward_windows(campaigns_service.cash_windows)  # profiles' reward sensitivity
     on_brand_updated(campaigns_changed)  # campaign snapshots carry the brand's payout terms
     register_note_source("channel", channel_notes.notes)  # the verdict's channel facts

@@ -62,8 +62,8 @@ def set_consents(consumer: ConsumerIdentity, changes: dict[str, bool],
         ))  # fmt: skip
     db.session.flush()
     # Memberships need marketing and a profile: withdrawing either leaves every segment (below).
-    member = before.in_segments and after["marketing"] and after["profiling"]
-    flags = ConsumerFlags(**after, in_segments=member)
+    member = after["marketing"] and after["profiling"]
+    flags = ConsumerFlags(**after, segments=before.segments if member else frozenset())
     flags_changing(consumer.consumer_id, flags)
     _apply_withdrawals(consumer, before, flags)
     return consents_payload(consumer)

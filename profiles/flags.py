@@ -3,9 +3,10 @@
 One Redis ``GET`` per consumer-authenticated request (no SQL), so the scan path knows whether it
 may keep precise coordinates, and an erased consumer's tokens stop working everywhere. The value
 is a short string: ``"x"`` for an erased (or unknown) consumer, else one ``0``/``1`` per purpose
-of ``FLAG_ORDER`` and ``s`` or ``-``: whether the consumer is a member of any segment (so a scan
-in a brand whose campaigns target segments needs no SQL for the many who are in none; the
-membership refresh forgets the keys of the consumers whose memberships changed).
+of ``FLAG_ORDER``, then ``-`` for a consumer in no segment or ``s`` followed by the ids of the
+segments they are a member of, comma-separated (so a scan in a brand whose campaigns target
+segments needs no SQL at all; the membership refresh forgets the keys of the consumers whose
+memberships changed).
 
 Cache discipline (the database is the truth): a reader that misses loads the row and fills the
 key with ``SET NX``; a writer deletes the key before its commit and ``SET``\\ s the new value after
@@ -44,27 +45,36 @@ class ConsumerFlags:
     marketing: bool = False
     precise_location: bool = False
     erased: bool = False
-    #: A member of at least one segment (``segment_members``).
-    in_segments: bool = False
+    #: The segments the consumer is a member of (``segment_members``).
+    segments: frozenset[uuid.UUID] = frozenset()
+
+    @property
+    def in_segments(self) -> bool:
+        """A member of at least one segment."""
+        return bool(self.segments)
 
     def encode(self) -> str:
         """The cached form."""
         if self.erased:
             return ERASED
         purposes = "".join("1" if getattr(self, p.value) else "0" for p in FLAG_ORDER)
-        return purposes + (IN_SEGMENTS if self.in_segments else NO_SEGMENT)
+        if not self.segments:
+            return purposes + NO_SEGMENT
+        return purposes + IN_SEGMENTS + ",".join(sorted(str(s) for s in self.segments))
 
     @classmethod
     def decode(cls, value: str) -> ConsumerFlags:
         """Read the cached form back."""
-        if value == ERASED or len(value) != len(FLAG_ORDER) + 1:
+        n = len(FLAG_ORDER)
+        if value == ERASED or len(value) <= n or value[n] not in (IN_SEGMENTS, NO_SEGMENT):
             return cls(erased=True)
-        purposes = {p.value: c == "1" for p, c in zip(FLAG_ORDER, value, strict=False)}
-        return cls(**purposes, in_segments=value[-1] == IN_SEGMENTS)
+        purposes = {p.value: c == "1" for p, c in zip(FLAG_ORDER, value[:n], strict=True)}
+        ids = value[n + 1 :] if value[n] == IN_SEGMENTS else ""
+        return cls(**purposes, segments=frozenset(uuid.UUID(i) for i in ids.split(",") if i))
 
 
 def _key(consumer_id: uuid.UUID) -> str:
-    return f"consumer:v2:{consumer_id}"
+    return f"consumer:v3:{consumer_id}"
 
 
 def latest_consents(consumer_id: uuid.UUID) -> dict[Purpose, ConsentRecord]:
@@ -86,11 +96,11 @@ def load_flags(consumer_id: uuid.UUID, brand_id: uuid.UUID) -> ConsumerFlags:
     if consumer is None or consumer.brand_id != brand_id or consumer.erased_at is not None:
         return ConsumerFlags(erased=True)
     latest = latest_consents(consumer_id)
-    member = db.session.scalar(
-        select(SegmentMember.segment_id).where(SegmentMember.consumer_id == consumer_id).limit(1)
+    segments = db.session.scalars(
+        select(SegmentMember.segment_id).where(SegmentMember.consumer_id == consumer_id)
     )
     return ConsumerFlags(**{p.value: bool(r.granted) for p, r in latest.items()},
-                         in_segments=member is not None)  # fmt: skip
+                         segments=frozenset(segments))  # fmt: skip
 
 
 def cached_flags(consumer_id: uuid.UUID) -> ConsumerFlags | None:

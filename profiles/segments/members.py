@@ -99,14 +99,15 @@ def memberships(consumer_id: uuid.UUID, segment_ids: frozenset[uuid.UUID]) -> fr
     """Those of ``segment_ids`` the consumer is a member of (the scan path asks, when a running
     campaign targets segments).
 
-    The request has just read the consumer's flags from Redis: consents, and whether they are
-    in any segment at all. Only consenting members of some segment cost a query (one
-    primary-key lookup in ``segment_members``); everyone else is answered with no SQL."""
+    The request has just read the consumer's flags from Redis: their consents and the segments
+    they are in (kept current by the membership refresh, which forgets the flags of whoever left
+    or joined). So the answer costs no SQL; only when the flags are not cached, one primary-key
+    lookup in ``segment_members``."""
     if not segment_ids:
         return frozenset()
     flags = cached_flags(consumer_id)
-    if flags is not None and (flags.erased or not flags.marketing or not flags.in_segments):
-        return frozenset()
+    if flags is not None:
+        return frozenset() if flags.erased or not flags.marketing else flags.segments & segment_ids
     rows = db.session.scalars(
         select(SegmentMember.segment_id).where(
             SegmentMember.segment_id.in_(segment_ids), SegmentMember.consumer_id == consumer_id
