@@ -137,6 +137,11 @@ def test_definitive_refusal_fails_returns_the_money_and_an_operator_retry_pays(
     assert _spent(shop.campaign) == 188 and payout.attempts == 2
     again = client.post(f"/api/v1/payouts/{payout.id}/retry", headers=bearer(shop.owner))
     assert_envelope(again, 409, "invalid_transition")
+    log = client.get("/api/v1/audit-log", query_string={"action": "payout.retry"},
+                     headers=bearer(shop.owner)).get_json()  # fmt: skip
+    [entry] = log  # the refused second retry changed nothing, so it left no entry
+    assert (entry["target"], entry["staff_id"]) == (f"payout:{payout.id}", str(shop.owner.id))
+    assert entry["changes"] == {"round": 1, "amount_fen": 188}
 
 
 def test_unconfirmed_bills_are_cancelled_after_24_hours_and_the_money_returns(
