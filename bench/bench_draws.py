@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -97,27 +98,33 @@ def _psql(sql: str) -> str:
         return str(row[0]) if row else ""
 
 
-def prepare(codes: int, pay_at_once: bool) -> dict[str, dict[str, object]]:
-    """A fresh database with the two brands; returns each one's consumer token and URLs."""
+def fresh_seed(db_name: str, app_env: dict[str, str], seed: list[str]) -> dict[str, Any]:
+    """Recreate ``db_name``, empty the app's Redis db, migrate, then run the seed script
+    (``python -c`` with ``seed`` as its code and arguments); what it printed last, as JSON."""
     import psycopg
     import redis
 
     with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    redis.Redis.from_url(APP_ENV["REDIS_URL"]).flushdb()
-    env = {**os.environ, **APP_ENV}
+        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    redis.Redis.from_url(app_env["REDIS_URL"]).flushdb()
+    env = {**os.environ, **app_env}
     subprocess.run(
         [str(VENV_BIN / "flask"), "--app", "app", "db", "upgrade"],
         cwd=ROOT, env=env, check=True, timeout=120, capture_output=True,
     )  # fmt: skip
     out = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", SEED, str(codes),
-         "pay-at-once" if pay_at_once else "fraud-check"],
+        [str(VENV_BIN / "python"), "-c", *seed],
         cwd=ROOT, env=env, check=True, timeout=600, capture_output=True, text=True,
     )  # fmt: skip
-    seeded: dict[str, dict[str, object]] = json.loads(out.stdout.strip().splitlines()[-1])
+    seeded: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return seeded
+
+
+def prepare(codes: int, pay_at_once: bool) -> dict[str, dict[str, object]]:
+    """A fresh database with the two brands; returns each one's consumer token and URLs."""
+    mode = "pay-at-once" if pay_at_once else "fraud-check"
+    return fresh_seed(DB_NAME, APP_ENV, [SEED, str(codes), mode])
 
 
 def _drain() -> None:

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import bench_draws  # noqa: E402
 from bench.bench_scans import flusher  # noqa: E402
-from bench.harness import ROOT, VENV_BIN, serve  # noqa: E402
+from bench.harness import serve  # noqa: E402
 
 DB_NAME = "yiwuyima_bench_segdraws"
 APP_ENV = {
@@ -133,24 +131,7 @@ print(json.dumps(out))
 
 def prepare(codes: int) -> dict[str, dict[str, object]]:
     """A fresh database with the three brands; each load's consumer token and URLs."""
-    import psycopg
-    import redis
-
-    with psycopg.connect(f"{bench_draws.PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    redis.Redis.from_url(APP_ENV["REDIS_URL"]).flushdb()
-    env = {**os.environ, **APP_ENV}
-    subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", "app", "db", "upgrade"],
-        cwd=ROOT, env=env, check=True, timeout=120, capture_output=True,
-    )  # fmt: skip
-    out = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", SEED, str(codes)],
-        cwd=ROOT, env=env, check=True, timeout=600, capture_output=True, text=True,
-    )  # fmt: skip
-    seeded: dict[str, dict[str, object]] = json.loads(out.stdout.strip().splitlines()[-1])
-    return seeded
+    return bench_draws.fresh_seed(DB_NAME, APP_ENV, [SEED, str(codes)])
 
 
 def _psql(sql: str) -> int:

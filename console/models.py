@@ -11,7 +11,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.db import Base
 
 
-class ScanRollup(Base):
+class _ScanCounts:
+    """The columns of both scan rollups: a brand's scans on a day by product, place and verdict."""
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    day: Mapped[date] = mapped_column(Date)
+    product_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("products.id"))
+    province: Mapped[str] = mapped_column(String(50), default="")
+    city: Mapped[str] = mapped_column(String(50), default="")
+    verdict: Mapped[str] = mapped_column(String(20))
+    scans: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ScanRollup(_ScanCounts, Base):
     """Scans of one brand in one China-time hour, by product, place and verdict.
 
     Maintained by the write-behind (``console.rollups``), rebuilt exactly from ``scan_events`` for
@@ -34,20 +49,10 @@ class ScanRollup(Base):
         ),  # fmt: skip
     )
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
-    day: Mapped[date] = mapped_column(Date)
     hour: Mapped[int] = mapped_column(SmallInteger)
-    product_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("products.id"))
-    province: Mapped[str] = mapped_column(String(50), default="")
-    city: Mapped[str] = mapped_column(String(50), default="")
-    verdict: Mapped[str] = mapped_column(String(20))
-    scans: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class ScanRollupDay(Base):
+class ScanRollupDay(_ScanCounts, Base):
     """``ScanRollup`` without the hour: what every report but ``group_by=hour`` reads (24 times
     fewer rows). Kept in the same transactions as the hourly rows (``console.rollups``)."""
 
@@ -64,17 +69,6 @@ class ScanRollupDay(Base):
             unique=True,
         ),  # fmt: skip
     )
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
-    day: Mapped[date] = mapped_column(Date)
-    product_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("products.id"))
-    province: Mapped[str] = mapped_column(String(50), default="")
-    city: Mapped[str] = mapped_column(String(50), default="")
-    verdict: Mapped[str] = mapped_column(String(20))
-    scans: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ConsumerDay(Base):
