@@ -9,10 +9,14 @@ already has its draw for the campaign: the unique key); only a won draw goes on 
 the win), ``cu``/``tu`` (spend budget and tier) and ``a``/``p`` (the award and its payout).
 Every guard is re-checked on the locked rows, so concurrent claims cannot overspend.
 
-One race is left to Python: two first wins of one consumer in one campaign at once find no
+One race is left to the caller: two first wins of one consumer in one campaign at once find no
 counters row to lock; the second's upsert then waits for the first and may be refused by the
-limit after its draw was recorded as won. ``w`` is then empty, nothing was spent or awarded, and
-the caller corrects the draw's outcome (a second statement, only in that case).
+limit after its draw was recorded as won. ``w`` is then empty, nothing was spent or awarded.
+Run in the request's transaction (``strict`` false), the caller corrects the draw's outcome (a
+second statement, only in that case). Run as a transaction of its own (``strict``: the scan's
+only write, ``core.db.Database.alone_row``), the statement fails instead (``claim_raced()``,
+SQLSTATE 40001), keeping nothing, and the caller runs it again: the other win is then visible
+and locked, and the limit is decided in the statement like any other refusal.
 """
 
 from __future__ import annotations
@@ -84,10 +88,22 @@ WITH c AS (
 SELECT (SELECT outcome FROM g) AS decided, (SELECT outcome FROM d) AS recorded,
        EXISTS (SELECT 1 FROM w) AS counted,
        (SELECT count(*) FROM cu) + (SELECT count(*) FROM tu) + (SELECT count(*) FROM a)
-       + (SELECT count(*) FROM p) AS written
+       + (SELECT count(*) FROM p) AS written,
+       CASE WHEN CAST(:strict AS boolean) AND (SELECT outcome FROM d) = 'won'
+                 AND NOT EXISTS (SELECT 1 FROM w) THEN claim_raced() END AS raced
 """
 
 CORRECT = text("UPDATE draws SET outcome = 'limit_reached' WHERE id = :draw_id")
+
+#: A draw that won nothing (or was refused); a code already drawn for the campaign keeps its draw.
+RECORD = """
+INSERT INTO draws (id, brand_id, campaign_id, campaign_version, scan_id, code_key_id, serial,
+                   consumer_id, random_ppm, tier_id, amount, outcome, created_at)
+VALUES (%(id)s, %(brand_id)s, %(campaign_id)s, %(campaign_version)s, %(scan_id)s,
+        %(code_key_id)s, %(serial)s, %(consumer_id)s, %(random_ppm)s, %(tier_id)s, %(amount)s,
+        %(outcome)s, %(created_at)s)
+ON CONFLICT (campaign_id, code_key_id, serial) DO NOTHING
+"""
 
 
 @functools.cache

@@ -8,7 +8,11 @@ the request's transaction rolling back releases it too. Every draw, won or lost,
 the version, tier and random value behind it. Who may draw is decided on committed facts
 (``campaigns.eligibility``), so a request that fails anywhere is drawn again by its retry.
 After-commit work is registered only for what survived: the payouts of the claimed awards are
-dispatched once, after all claims (``campaigns.dispatch``).
+dispatched once, after all claims (``campaigns.dispatch``). A scan that draws from one red-packet
+campaign and has written nothing else claims ``alone`` (``campaigns.claim``): its draw is a
+transaction of its own, in one round trip; its after-commit work still follows the request's
+commit (which then writes nothing), so a request that fails after the claim announces nothing
+and its retry finds the committed draw (``campaigns.eligibility``).
 """
 
 from __future__ import annotations
@@ -109,9 +113,12 @@ def draw_for_scan(facts: ScanFacts) -> list[Won]:
                     payout_provider=terms.payout_provider)  # fmt: skip
     won: list[tuple[CampaignInfo, Won]] = []
     in_flight = False
+    # One red-packet campaign: the draw may be the scan's only write (points credit a ledger
+    # after the claim, in the same transaction).
+    alone = len(campaigns) == 1 and campaigns[0].kind is CampaignKind.red_packet
     for campaign in campaigns:
         try:
-            result = _draw(campaign, facts)
+            result = _draw(campaign, facts, alone=alone)
         except _InFlight:
             in_flight = True
             continue
@@ -127,10 +134,12 @@ def draw_for_scan(facts: ScanFacts) -> list[Won]:
     return [w for _, w in won]
 
 
-def _draw(campaign: CampaignInfo, facts: ScanFacts, *, fresh: bool = False) -> Won | None:
+def _draw(campaign: CampaignInfo, facts: ScanFacts, *, fresh: bool = False,
+          alone: bool = False) -> Won | None:  # fmt: skip
     pick = draws.choose(campaign.tiers)
+    alone = alone and db.untouched()
     if pick.tier_index is None or pick.amount is None:
-        record(campaign, facts, pick, DrawOutcome.no_prize)
+        record(campaign, facts, pick, DrawOutcome.no_prize, alone=alone)
         return None
     tier = campaign.tiers[pick.tier_index]
     redis = redis_client()
@@ -143,22 +152,28 @@ def _draw(campaign: CampaignInfo, facts: ScanFacts, *, fresh: bool = False) -> W
         raise _InFlight() from claimed
     except budget.NotRunning:
         return None  # PostgreSQL says the campaign is over or paused: no draw
+    alone = alone and db.untouched()  # seeding the counters may have read the campaign
     if isinstance(held, budget.Refusal):
-        record(campaign, facts, pick, held.outcome, tier)
+        record(campaign, facts, pick, held.outcome, tier, alone=alone)
         return None
-    txhooks.on_rollback(db.session(), lambda: held.release(redis))
+    if not alone:  # in the request's transaction: its rollback gives the reservation back
+        txhooks.on_rollback(db.session(), lambda: held.release(redis))
     try:
-        result = claim(campaign, tier, facts, pick, held.day)
+        result = claim(campaign, tier, facts, pick, held.day, alone=alone)
     except Stale:
         held.release(redis)
-        return None if fresh else _redraw(campaign, facts)
+        return None if fresh else _redraw(campaign, facts, alone)
+    except BaseException:
+        if alone:  # nothing else gives it back; if the claim did commit, PostgreSQL still decides
+            held.release(redis)
+        raise
     if not isinstance(result, Won):
         held.release(redis)
         return None
     return result
 
 
-def _redraw(campaign: CampaignInfo, facts: ScanFacts) -> Won | None:
+def _redraw(campaign: CampaignInfo, facts: ScanFacts, alone: bool) -> Won | None:
     """The cached campaign was out of date: draw once more from the current one, if it runs."""
     cache = campaign_cache()
     cache.forget(facts.brand_id)
@@ -166,7 +181,7 @@ def _redraw(campaign: CampaignInfo, facts: ScanFacts) -> Won | None:
         segments = _segments_of(facts, [current])
         runs = current.runs_at(facts.at) and targets(current, facts, None, segments)
         if current.id == campaign.id and runs:
-            return _draw(current, facts, fresh=True)
+            return _draw(current, facts, fresh=True, alone=alone)
     return None
 
 

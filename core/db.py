@@ -190,6 +190,26 @@ def build_engine(url: str, **options: Any) -> Engine:
     return engine
 
 
+def _first_row(driver: Any, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    with driver.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone() if cursor.description is not None else None
+    return tuple(row) if row is not None else None
+
+
+#: ``session.info`` key: the session's current transaction has used a connection.
+_TOUCHED = "core.db.touched"
+
+
+def _began(session: Any, _transaction: Any, _connection: Any) -> None:
+    session.info[_TOUCHED] = True
+
+
+def _ended(session: Any, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_TOUCHED, None)
+
+
 class Database:
     """The Flask extension: ``db.session`` is scoped to the current app context."""
 
@@ -197,6 +217,8 @@ class Database:
         self.engine: Engine | None = None
         self.session_factory = sessionmaker(expire_on_commit=False)
         self.session = scoped_session(self.session_factory, scopefunc=_session_scope)
+        event.listen(self.session_factory, "after_begin", _began)
+        event.listen(self.session_factory, "after_transaction_end", _ended)
 
     def init_app(self, app: Flask) -> None:
         """Create the engine from ``SQLALCHEMY_DATABASE_URI`` and register teardown and CLI."""
@@ -253,16 +275,15 @@ class Database:
 
     def first_row(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """Run one statement (``%(name)s`` placeholders) in the session's transaction on
-        PostgreSQL, straight on psycopg's cursor, and return its first row: for a hot path's
-        statement that SQLAlchemy's statement machinery would only slow down (psycopg still
-        prepares it on the server after a few runs). Not psycopg's pipeline mode: there it
-        would wait for the ``BEGIN``, the statement and a sync, three round trips for two."""
+        PostgreSQL, straight on psycopg's cursor, and return its first row (None if it returns
+        none): for a hot path's statement that SQLAlchemy's statement machinery would only slow
+        down (psycopg still prepares it on the server after a few runs). Not psycopg's pipeline
+        mode: there it would wait for the ``BEGIN``, the statement and a sync, three round trips
+        for two."""
         connection = self.session.connection()
         driver = connection.connection.driver_connection
         try:
-            with driver.cursor() as cursor:  # type: ignore[union-attr]
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
+            return _first_row(driver, sql, params)
         except psycopg.Error as exc:
             if connection.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
                 # What SQLAlchemy does for a lost connection when it ran the statement itself:
@@ -271,7 +292,43 @@ class Database:
                 if self.engine is not None:
                     self.engine.dispose(close=False)
             raise
-        return tuple(row) if row is not None else None
+
+    def untouched(self) -> bool:
+        """Whether ``alone_row`` may run now: PostgreSQL, the session bound to the engine (not
+        to a test's outer transaction), and the current unit of work has neither used a
+        connection nor holds unflushed objects, so a statement committed on its own is the unit
+        of work's only write so far and commits nothing else with it or before it."""
+        session = self.session()
+        bind = session.get_bind()
+        return (
+            isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+            and not session.info.get(_TOUCHED)
+            and not (session.new or session.dirty or session.deleted)
+        )  # fmt: skip
+
+    def alone_row(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Run one statement as a transaction of its own and return its first row: one round
+        trip (a pooled connection in autocommit: no ``BEGIN``, no ``COMMIT``), so that the
+        row locks it takes are held only while PostgreSQL runs it and commits. For a unit of
+        work whose only write is this statement (``untouched``); it is committed when this
+        returns, whatever the unit of work does next."""
+        assert self.engine is not None
+        pooled = self.engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            driver.autocommit = True  # type: ignore[union-attr]
+            try:
+                return _first_row(driver, sql, params)
+            finally:
+                if not driver.closed:  # type: ignore[union-attr]
+                    driver.autocommit = False  # type: ignore[union-attr]
+        except psycopg.Error as exc:
+            if self.engine.dialect.is_disconnect(exc, pooled.dbapi_connection, None):  # type: ignore[arg-type]
+                pooled.invalidate(exc)
+                self.engine.dispose(close=False)
+            raise
+        finally:
+            pooled.close()  # back to the pool
 
     def commit(self) -> None:
         """Commit the current unit of work, rolling back if the commit fails."""

@@ -93,3 +93,47 @@ def test_first_row_drops_the_pool_only_when_the_server_went_away(committed: None
     assert db.engine.pool is not pool  # every older connection is dropped
     assert db.first_row("SELECT 1", {}) == (1,)
     db.session.rollback()
+
+
+def test_untouched_until_the_unit_of_work_uses_a_connection(committed: None) -> None:
+    """``alone_row`` may run only while the unit of work has written nothing else."""
+    from campaigns.models import Draw
+    from core.db import db
+
+    assert db.untouched()
+    db.session.execute(text("SELECT 1"))
+    assert not db.untouched()  # a connection is in the transaction now
+    db.commit()
+    assert db.untouched()
+    db.session.add(Draw())  # pending, not flushed: a commit would write it
+    assert not db.untouched()
+    db.session.rollback()
+    assert db.untouched()
+
+
+def test_untouched_is_false_inside_a_tests_outer_transaction(app: Flask) -> None:
+    """Bound to a connection (the rolled-back test transaction), nothing may commit on its own."""
+    from core.db import db
+
+    assert not db.untouched()
+
+
+def test_alone_row_commits_on_its_own_in_one_round_trip(committed: None) -> None:
+    from core.db import db
+
+    db.session.execute(text("CREATE TABLE t_alone (n int)"))
+    db.commit()
+    try:
+        assert db.alone_row("INSERT INTO t_alone VALUES (%(n)s) RETURNING n", {"n": 3}) == (3,)
+        assert db.alone_row("INSERT INTO t_alone VALUES (%(n)s)", {"n": 4}) is None
+        db.session.rollback()  # the unit of work's rollback does not undo them
+        assert db.session.execute(text("SELECT sum(n) FROM t_alone")).scalar() == 7
+        db.session.rollback()
+        # Its pooled connection went back in autocommit off, with no transaction open.
+        with db.engine.connect() as conn:  # type: ignore[union-attr]
+            driver = conn.connection.driver_connection
+            assert driver.autocommit is False  # type: ignore[union-attr]
+    finally:
+        db.session.rollback()
+        db.session.execute(text("DROP TABLE t_alone"))
+        db.commit()

@@ -1,0 +1,158 @@
+"""A scan whose only write is its red-packet claim commits it in one statement of its own
+(``campaigns.claim``, ``core.db.Database.alone_row``), against the real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
+
+from tests.campaigns.conftest import scan_as
+from tests.conftest import DATABASE_URL
+
+pytestmark = pytest.mark.realservices
+DSN = make_url(DATABASE_URL).set(drivername="postgresql").render_as_string(False)
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
+    """What the request sent: statements run alone, and transactions begun by the session."""
+    from core import db as core_db
+
+    seen: dict[str, list[str]] = {"alone": [], "begun": []}
+    real_alone = core_db.Database.alone_row
+
+    def alone(self: Any, sql: str, params: dict[str, Any]) -> Any:
+        seen["alone"].append(sql)
+        return real_alone(self, sql, params)
+
+    def begun(conn: Any) -> None:
+        seen["begun"].append("BEGIN")
+
+    monkeypatch.setattr(core_db.Database, "alone_row", alone)
+    engine = core_db.db.engine
+    event.listen(engine, "begin", begun)
+    yield seen
+    event.remove(engine, "begin", begun)
+
+
+def _setup(make_codes: Any, make_consumer: Any, make_campaign: Any, **campaign: Any) -> Any:
+    from core.db import db
+
+    c = make_codes(4)
+    created = make_campaign(c.owner, prizes=[{"amount_fen": 88, "probability": 1.0}], **campaign)
+    shopper = make_consumer(c.brand)
+    db.commit()
+    return c, created, shopper
+
+
+def _warm(client: Any, bearer: Any, make_consumer: Any, c: Any, shopper: Any) -> None:
+    """What a busy process has cached: a first scan loads the campaign's snapshot and seeds its
+    Redis counters, the shopper's first request their consumer flags (reads in the request's
+    transaction: a claim in such a request joins it), and the index of scanned codes is
+    complete (a code's first scan asks no database whether it was scanned)."""
+    from anticounterfeit.scans.index import ensure_complete
+    from core.broker import redis_client
+    from core.db import db
+
+    assert ensure_complete(redis_client())
+
+    someone = make_consumer(c.brand)
+    db.commit()
+    scan_as(client, bearer(someone), c.urls[-1])
+    assert client.get("/api/v1/me", headers=bearer(shopper)).status_code == 200
+
+
+def test_a_winning_scan_commits_its_claim_in_one_statement(
+    app: Flask, committed: None, client: Any, make_codes: Any, make_consumer: Any,
+    make_campaign: Any, bearer: Any, statements: dict[str, list[str]],
+) -> None:  # fmt: skip
+    from campaigns.models import Award, Draw, Payout
+    from core.db import db
+
+    c, campaign, shopper = _setup(make_codes, make_consumer, make_campaign)
+    _warm(client, bearer, make_consumer, c, shopper)
+    statements["alone"].clear()
+    statements["begun"].clear()
+    [reward] = scan_as(client, bearer(shopper), c.urls[1])["rewards"]
+    assert reward["amount_fen"] == 88
+    assert len(statements["alone"]) == 1 and "WITH c AS" in statements["alone"][0]
+    assert statements["begun"] == []  # no BEGIN, no COMMIT: the statement was the transaction
+    award = db.session.get(Award, reward["award_id"])
+    assert award is not None and db.session.get(Payout, award.id) is not None
+    assert db.session.get(Draw, award.draw_id).outcome == "won"  # type: ignore[union-attr]
+    db.session.rollback()
+    statements["begun"].clear()
+    # Broken on purpose (no ``alone``): BEGIN, the claim, COMMIT.
+    from campaigns import rewards
+
+    real_draw = rewards._draw
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(rewards, "_draw", lambda c_, f, **kw: real_draw(c_, f, **{**kw, "alone": False}))
+    try:
+        scan_as(client, bearer(shopper), c.urls[2])
+    finally:
+        monkey.undo()
+    assert len(statements["alone"]) == 1 and statements["begun"]  # the claim joined a BEGIN
+
+
+def test_a_claim_racing_a_concurrent_first_win_keeps_nothing_and_runs_again(
+    app: Flask, committed: None, make_codes: Any, make_consumer: Any, make_campaign: Any,
+    bearer: Any, statements: dict[str, list[str]],
+) -> None:  # fmt: skip
+    """Two first wins of one consumer at once, a limit of one: the second claim finds no
+    counters row to lock, is refused by the limit only at its upsert, and must not leave a draw
+    written as won. Alone, the statement fails (``claim_raced()``), keeps nothing, and runs
+    again: the draw then says ``limit_reached``, all in statements of their own."""
+    from campaigns.models import Award, Campaign, Draw
+    from core.db import db
+
+    c, campaign, shopper = _setup(
+        make_codes, make_consumer, make_campaign, limits={"per_consumer_total": 1}
+    )
+    _warm(app.test_client(), bearer, make_consumer, c, shopper)
+    headers = bearer(shopper)
+    other = psycopg.connect(DSN)  # the concurrent first win, holding the campaign row
+    other.execute("SELECT 1 FROM campaigns WHERE id = %s FOR UPDATE", (campaign.id,))
+    other.execute(
+        "INSERT INTO campaign_consumer_wins (campaign_id, consumer_id, total, day, day_count) "
+        "VALUES (%s, %s, 1, current_date, 1)", (campaign.id, shopper.id),
+    )  # fmt: skip
+    statements["alone"].clear()
+    statements["begun"].clear()
+    responses: list[Any] = []
+    scan = threading.Thread(target=lambda: responses.append(
+        app.test_client().post("/api/v1/scans", json={"code": c.urls[0]}, headers=headers)
+    ))  # fmt: skip
+    scan.start()
+    with psycopg.connect(DSN, autocommit=True) as watch:  # until the claim waits for the lock
+        for _ in range(200):
+            waiting = watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%%WITH c AS%%'"
+            ).fetchone()
+            if waiting and waiting[0]:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the claim never waited for the campaign row")
+    other.commit()
+    other.close()
+    scan.join(timeout=30)
+    [response] = responses
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["rewards"] == []
+    assert len(statements["alone"]) == 2  # the failed run, then the one that counted
+    assert statements["begun"] == []  # no correction in a transaction of the request's
+    db.session.expire_all()
+    mine = select(Draw).where(Draw.consumer_id == shopper.id)
+    assert [d.outcome for d in db.session.scalars(mine)] == ["limit_reached"]
+    assert list(db.session.scalars(select(Award).where(Award.consumer_id == shopper.id))) == []
+    assert db.session.get(Campaign, campaign.id).spent == 88  # type: ignore[union-attr]  # _warm
