@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta, timezone
 from redis import Redis
 from sqlalchemy import exists, select
 
-from campaigns.models import Draw, FirstDraw
+from campaigns.models import Award, Draw, FirstDraw
 from core import txhooks
 from core.db import db
 
@@ -104,6 +104,18 @@ def drawn_campaigns(facts: ScanFacts, campaign_ids: Iterable[uuid.UUID]) -> set[
         )
     )
     return set(rows)
+
+
+def unannounced(facts: ScanFacts, campaign_ids: Iterable[uuid.UUID]) -> list[Award]:
+    """The awards the scan's consumer won at its code in these campaigns: when the code is not
+    settled yet, what a request that failed after its claim committed never showed (its retry
+    shows them once, then the code is settled)."""
+    return list(db.session.scalars(
+        select(Award).where(
+            Award.code_key_id == facts.code_key_id, Award.serial == facts.serial,
+            Award.consumer_id == facts.consumer_id, Award.campaign_id.in_(list(campaign_ids)),
+        ).order_by(Award.campaign_id)
+    ))  # fmt: skip
 
 
 def is_newcomer(facts: ScanFacts) -> bool:

@@ -32,6 +32,7 @@ from campaigns.eligibility import (
     is_newcomer,
     settle_after_commit,
     settled,
+    unannounced,
 )
 from campaigns.models import Award, CampaignKind, DrawOutcome
 from campaigns.payouts.schemas import public as public_payout
@@ -78,36 +79,43 @@ def targets(
     return not campaign.new_consumers_only or is_new is None or is_new
 
 
-def _eligible(facts: ScanFacts) -> list[CampaignInfo]:
-    """The running campaigns that target the scan and have no committed draw for its code."""
+def _eligible(facts: ScanFacts) -> tuple[list[CampaignInfo], list[Award]]:
+    """The running campaigns that target the scan and have no committed draw for its code, and
+    the awards of those that do which no response showed yet (``unannounced``)."""
     running = [c for c in active_campaigns(facts.brand_id, facts.at)
                if c.audience == facts.audience]  # fmt: skip
     if not running:
-        return []
+        return [], []
     segments = _segments_of(facts, running)
     campaigns = [c for c in running if targets(c, facts, None, segments)]
     if not campaigns:
-        return []
+        return [], []
+    earlier: list[Award] = []
     if not facts.first and facts.batch_offset is not None:
         if settled(redis_client(), facts):
-            return []
+            return [], []
         done = drawn_campaigns(facts, [c.id for c in campaigns])
         campaigns = [c for c in campaigns if c.id not in done]
+        earlier = unannounced(facts, done) if done else []
     if any(c.new_consumers_only for c in campaigns):
         is_new = is_newcomer(facts)  # lock 1 of the lock order: before any campaign
         campaigns = [c for c in campaigns if targets(c, facts, is_new, segments)]
-    return campaigns
+    return campaigns, earlier
 
 
 class _InFlight(Exception):
     """Another request holds the code's claim in Redis: this one must not settle the code."""
 
 
-def draw_for_scan(facts: ScanFacts) -> list[Won]:
-    """Draw from every running campaign that targets the scan; returns the awards won."""
-    campaigns = _eligible(facts)
+def draw_for_scan(facts: ScanFacts) -> list[Won | Award]:
+    """Draw from every running campaign that targets the scan; returns the awards won, after
+    those of earlier draws at this code that no response showed (a retry after a failure that
+    followed a committed claim: the retry shows the win, then the code is settled)."""
+    campaigns, earlier = _eligible(facts)
     if not campaigns:
-        return []
+        if earlier:
+            settle_after_commit(facts)
+        return list(earlier)
     terms = campaigns[0]  # the brand's payout terms, as the cached snapshots carry them
     facts = replace(facts, payouts_cleared=terms.payouts_cleared,
                     payout_provider=terms.payout_provider)  # fmt: skip
@@ -131,7 +139,7 @@ def draw_for_scan(facts: ScanFacts) -> list[Won]:
         dispatch_payouts([w.award_id for _, w in won if w.kind is CampaignKind.red_packet])
     if not in_flight and facts.batch_offset is not None:
         settle_after_commit(facts)
-    return [w for _, w in won]
+    return [*earlier, *(w for _, w in won)]
 
 
 def _draw(campaign: CampaignInfo, facts: ScanFacts, *, fresh: bool = False,

@@ -12,7 +12,7 @@ from typing import Any
 from anticounterfeit import messages
 from anticounterfeit.scans.record import ScanInput, ScanResult, scan
 from anticounterfeit.verdicts import Verdict
-from campaigns.rewards import ScanFacts, draw_for_scan, won_payload
+from campaigns.rewards import ScanFacts, draw_for_scan, reward_payload
 from core.broker import redis_client
 from core.db import utcnow
 from core.ratelimit import Limit, hit_all
@@ -84,7 +84,7 @@ def _rewards(result: ScanResult, scene: int | None = None) -> list[dict[str, Any
         city=region.city if region else None, at=utcnow(), scene=scene,
         batch_offset=result.serial - batch.serial_start, first=result.first_consumer_scan,
     )  # fmt: skip
-    return [won_payload(won) for won in draw_for_scan(facts)]
+    return [reward_payload(won) for won in draw_for_scan(facts)]
 
 
 def scan_payload(outcome: ScanOutcome, base_url: str) -> dict[str, Any]:

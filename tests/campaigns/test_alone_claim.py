@@ -156,3 +156,42 @@ def test_a_claim_racing_a_concurrent_first_win_keeps_nothing_and_runs_again(
     assert [d.outcome for d in db.session.scalars(mine)] == ["limit_reached"]
     assert list(db.session.scalars(select(Award).where(Award.consumer_id == shopper.id))) == []
     assert db.session.get(Campaign, campaign.id).spent == 88  # type: ignore[union-attr]  # _warm
+
+
+def test_a_retry_after_a_failure_that_followed_the_claim_shows_the_win_once(
+    app: Flask, committed: None, client: Any, make_codes: Any, make_consumer: Any,
+    make_campaign: Any, bearer: Any, statements: dict[str, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The claim committed on its own, then the request failed (its response could not be
+    built): the prize is kept, and the shopper's retry shows it (the same award, once), since no
+    response did; the code is then settled and its next scans show nothing more."""
+    from campaigns.models import Award, Draw
+    from core.db import db
+    from engagement import service
+
+    c, campaign, shopper = _setup(make_codes, make_consumer, make_campaign)
+    _warm(client, bearer, make_consumer, c, shopper)
+    statements["alone"].clear()
+    real, calls = service.scan_payload, []
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the response could not be built")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "scan_payload", broken)
+    failed = client.post("/api/v1/scans", json={"code": c.urls[0]}, headers=bearer(shopper))
+    assert failed.status_code == 500
+    assert len(statements["alone"]) == 1  # the claim committed alone before the failure
+    retry = scan_as(client, bearer(shopper), c.urls[0])
+    assert retry["verdict"] == "authentic_repeat"
+    [reward] = retry["rewards"]
+    [award] = db.session.scalars(select(Award).where(Award.consumer_id == shopper.id))
+    assert reward["award_id"] == str(award.id) and reward["amount_fen"] == 88
+    assert reward["payout"]["out_trade_no"] == award.payout.out_trade_no  # type: ignore[union-attr]
+    db.session.rollback()
+    assert scan_as(client, bearer(shopper), c.urls[0])["rewards"] == []  # settled now
+    mine = select(Draw).where(Draw.consumer_id == shopper.id)
+    assert len(list(db.session.scalars(mine))) == 1 and len(statements["alone"]) == 1

@@ -80,7 +80,9 @@ def test_a_scan_that_fails_after_the_redis_call_wins_on_retry(
 def test_a_settled_code_stays_settled_without_the_redis_mark(
     client: FlaskClient, make_codes: Any, make_consumer: Any, make_campaign: Any, bearer: Any,
 ) -> None:  # fmt: skip
-    """Without the settled bit (Redis lost it), committed draws still decide: no second one."""
+    """Without the settled bit (Redis lost it), committed draws still decide: no second one.
+    The next scan shows the code's award again, the same one (what a retry after a failure that
+    followed the claim must see), and settles the code; later scans show nothing."""
     from campaigns.eligibility import settled_key
     from campaigns.models import Draw
     from core.broker import redis_client
@@ -88,8 +90,10 @@ def test_a_settled_code_stays_settled_without_the_redis_mark(
     c = make_codes()
     make_campaign(c.owner, prizes=[{"amount_fen": 88, "probability": 0.5}])
     shopper = make_consumer(c.brand)
-    scan_as(client, bearer(shopper), c.urls[0])
+    first = scan_as(client, bearer(shopper), c.urls[0])["rewards"]
     redis_client().delete(settled_key(c.batch.id))
+    again = scan_as(client, bearer(shopper), c.urls[0])["rewards"]
+    assert [r["award_id"] for r in again] == [r["award_id"] for r in first]
     for _ in range(3):
         assert scan_as(client, bearer(shopper), c.urls[0])["rewards"] == []
     assert _count(Draw) == 1
