@@ -286,9 +286,10 @@ def load(
     bodies are split between the generator's threads (thread i sends i, i+T, i+2T, ...) and
     cycle, so with at least as many bodies as requests none is sent twice. ``generator`` is
     ``"wrk"``, ``"python"`` or ``"auto"`` (wrk if installed). ``threads`` is wrk's thread count.
-    ``rate`` (wrk only): about this many requests/s in all, each connection pausing
-    ``connections / rate`` seconds before its next request (a paced load for latency at a given
-    share of the maximum; the achieved rate is a little lower, by the latency: check ``rps``).
+    ``rate`` (wrk only): about this many requests/s in all, each connection pausing a random
+    time, exponential with mean ``connections / rate`` seconds, before its next request (a
+    paced load of independent arrivals for latency at a given share of the maximum; the
+    achieved rate is a little lower, by the latency: check ``rps``).
     """
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
@@ -340,6 +341,7 @@ local count, idx = 0, 0
 
 function init(args)
   statuses = {}
+  math.randomseed(7919 * (tid + 1))
   if body_path then
     local i = 0
     for line in io.lines(body_path) do
@@ -360,8 +362,11 @@ if body_path then
 end
 
 if pause_ms > 0 then
+  -- Exponential pauses (mean pause_ms): each connection a Poisson stream of independent
+  -- shoppers. A fixed pause keeps the connections in step, so they arrive in waves of
+  -- `connections` requests at once and the last of each wave waits for the whole wave.
   function delay()
-    return pause_ms
+    return math.floor(-math.log(1 - math.random()) * pause_ms)
   end
 end
 

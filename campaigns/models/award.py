@@ -63,7 +63,8 @@ class Award(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), index=True)
+    # Indexed by ix_awards_export's prefix.
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
     draw_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("draws.id"), unique=True)
     consumer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consumers.id"))
@@ -90,11 +91,16 @@ class Payout(Base):
     """The payment of one red packet award; ``out_trade_no`` is ours and stable per award."""
 
     __tablename__ = "payouts"
-    __table_args__ = (Index("ix_payouts_export", "brand_id", "tx_seq", "id"),)
+    __table_args__ = (
+        Index("ix_payouts_export", "brand_id", "tx_seq", "id"),  # also brand_id's index
+        # A payout's id is its award's (``campaigns.payouts.payout_row``): the primary key keeps
+        # one payout per award, with no second unique index written at every win.
+        CheckConstraint("id = award_id", name="its_awards"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"), index=True)
-    award_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("awards.id"), unique=True)
+    brand_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("brands.id"))
+    award_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("awards.id"))
     provider: Mapped[str] = mapped_column(String(40))
     out_trade_no: Mapped[str] = mapped_column(String(28), unique=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
