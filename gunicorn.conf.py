@@ -24,13 +24,11 @@ import gunicorn.util
 
 limit_request_line = 8190
 
-# Idle keep-alive connections stay open 75 s (gunicorn's default is 2 s). Behind a load balancer
-# the server must not close a connection the balancer may be reusing (AWS ALB and nginx keep
-# upstream connections 60 s): a request sent as gunicorn closes it fails at the balancer. And a
-# client pausing longer than the timeout reconnects first: with shoppers' scans arriving at
-# random, the 2 s default was most of the p99 of winning scans at half load (374 ms; 123 ms at
-# 10 s) in ``bench/bench_draws.py``. Kept-alive connections wait in gthread's poller, not in a
-# thread; ``worker_connections`` (1000) bounds them.
+# Idle keep-alive connections stay open 75 s (gunicorn's default is 2 s, meant for clients
+# connected directly). Behind a load balancer the server must not close a connection the
+# balancer may be reusing (AWS ALB and nginx keep upstream connections 60 s): a request sent as
+# gunicorn closes it fails at the balancer. Kept-alive connections wait in gthread's poller, not
+# in a thread; ``worker_connections`` (1000) bounds them.
 keepalive = 75
 
 _REASONS = {400: "bad_request", 414: "uri_too_long", 431: "request_header_fields_too_large"}
@@ -113,9 +111,9 @@ def on_starting(_server: Any) -> None:
 def post_worker_init(_worker: Any) -> None:
     """Move what the loaded app holds (~200,000 objects: modules, mappers, schemas, routes) out
     of the cyclic garbage collector's reach. A full collection walks every tracked object while
-    holding the GIL: measured at ~160 ms here, a stall of every thread of the worker that came
-    back as the p99 of scans (300-500 ms at half load on two shared cores). Frozen objects are
-    never collected, which they would not be anyway: they live as long as the worker."""
+    holding the GIL: measured at ~160 ms on a 2-core machine, a stall of every thread of the
+    worker. Frozen objects are never collected, which they would not be anyway: they live as
+    long as the worker."""
     import gc
 
     gc.collect()
