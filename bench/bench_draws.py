@@ -1,6 +1,7 @@
 """Scans that draw prizes against scans that do not, in one run (PostgreSQL + Redis).
 
     python bench/bench_draws.py [--duration 5] [--rounds 3] [--connections 32] [--codes 30000]
+                                [--paced-duration 5]
 
 Three loads, round after round, on the Procfile's gunicorn settings:
 
@@ -142,7 +143,8 @@ def _measure(
     cpu0 = app.cpu_seconds()
     result = load(
         app + "/api/v1/scans", method="POST", bodies=_bodies(urls),
-        headers={"Authorization": f"Bearer {token}"}, duration=args.duration,
+        headers={"Authorization": f"Bearer {token}"},
+        duration=args.paced_duration if rate else args.duration,
         connections=args.connections, rate=rate,
     )  # fmt: skip
     row = result.as_dict()
@@ -168,6 +170,10 @@ Rows = list[dict[str, dict[str, object]]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--paced-duration", type=float, default=5.0,
+                        help="seconds of the paced half load (its p99 covers its start: wrk "
+                             "connects first and sends each connection's first request after "
+                             "its pause, while gunicorn's gthread holds a thread waiting for it)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--codes", type=int, default=30_000)
