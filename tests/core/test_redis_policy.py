@@ -46,12 +46,15 @@ def test_the_commands_refuse_an_evicting_redis(
     assert result.exit_code == 1 and "noeviction" in result.output, result.output
 
 
-def test_gunicorn_refuses_to_start(monkeypatch: Any) -> None:
+def test_gunicorn_refuses_to_start(monkeypatch: Any, tmp_path: Any) -> None:
     import importlib.util
     from pathlib import Path
 
     import redis
 
+    # Loading the file names a metrics directory when none is set, and ``on_starting`` empties
+    # it: keep both to this test (the metrics tests read the process's own registry).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     path = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
     spec = importlib.util.spec_from_file_location("gunicorn_conf", path)
     assert spec is not None and spec.loader is not None
