@@ -74,7 +74,9 @@ def test_a_winning_scan_commits_its_claim_in_one_statement(
     app: Flask, committed: None, client: Any, make_codes: Any, make_consumer: Any,
     make_campaign: Any, bearer: Any, statements: dict[str, list[str]],
 ) -> None:  # fmt: skip
+    from campaigns.eligibility import settled_key
     from campaigns.models import Award, Draw, Payout
+    from core.broker import redis_client
     from core.db import db
 
     c, campaign, shopper = _setup(make_codes, make_consumer, make_campaign)
@@ -88,6 +90,11 @@ def test_a_winning_scan_commits_its_claim_in_one_statement(
     award = db.session.get(Award, reward["award_id"])
     assert award is not None and db.session.get(Payout, award.id) is not None
     assert db.session.get(Draw, award.draw_id).outcome == "won"  # type: ignore[union-attr]
+    # The request's commit (with nothing to write) still ran its after-commit work: the code is
+    # settled, so the winner's next scan shows nothing more and asks no database about it.
+    serial = c.rows[1][0]
+    assert redis_client().getbit(settled_key(c.batch.id), serial - c.batch.serial_start) == 1
+    assert scan_as(client, bearer(shopper), c.urls[1])["rewards"] == []
     db.session.rollback()
     statements["begun"].clear()
     # Broken on purpose (no ``alone``): BEGIN, the claim, COMMIT.
