@@ -202,3 +202,52 @@ def test_a_retry_after_a_failure_that_followed_the_claim_shows_the_win_once(
     assert scan_as(client, bearer(shopper), c.urls[0])["rewards"] == []  # settled now
     mine = select(Draw).where(Draw.consumer_id == shopper.id)
     assert len(list(db.session.scalars(mine))) == 1 and len(statements["alone"]) == 1
+
+
+def test_a_process_sends_one_claim_per_campaign_at_a_time(
+    app: Flask, committed: None, client: Any, make_codes: Any, make_consumer: Any,
+    make_campaign: Any, bearer: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Threads of one process winning in one campaign do not queue on its rows inside
+    PostgreSQL: their claims go one at a time (``campaigns.claim._gate``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core import db as core_db
+    from core.db import db
+
+    c = make_codes(33)
+    make_campaign(c.owner, prizes=[{"amount_fen": 88, "probability": 1.0}])
+    shoppers = [make_consumer(c.brand) for _ in range(8)]
+    db.commit()
+    _warm(client, bearer, make_consumer, c, shoppers[0])
+    headers = [bearer(s) for s in shoppers]
+    for h in headers[1:]:  # their flags cached too
+        assert client.get("/api/v1/me", headers=h).status_code == 200
+    real, lock = core_db.Database.alone_row, threading.Lock()
+    state = {"in": 0, "most": 0, "claims": 0}
+
+    def counted(self: Any, sql: str, params: dict[str, Any]) -> Any:
+        claim = "WITH c AS" in sql
+        with lock:
+            state["in"] += claim
+            state["most"] = max(state["most"], state["in"])
+            state["claims"] += claim
+        try:
+            time.sleep(0.01)  # a slow round trip: room for another thread to overlap
+            return real(self, sql, params)
+        finally:
+            with lock:
+                state["in"] -= claim
+
+    monkeypatch.setattr(core_db.Database, "alone_row", counted)
+
+    def scan(i: int) -> int:
+        answer = app.test_client().post(
+            "/api/v1/scans", json={"code": c.urls[i]}, headers=headers[i % 8]
+        )
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return len(answer.get_json()["rewards"])
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(scan, range(32))) == 32
+    assert state["claims"] == 32 and state["most"] == 1
