@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
 from tests.campaigns.conftest import scan_as
+from tests.campaigns.test_draw_safety import _fail_after_claim_once
 from tests.conftest import DATABASE_URL
 
 pytestmark = pytest.mark.realservices
@@ -175,20 +176,11 @@ def test_a_retry_after_a_failure_that_followed_the_claim_shows_the_win_once(
     response did; the code is then settled and its next scans show nothing more."""
     from campaigns.models import Award, Draw
     from core.db import db
-    from engagement import service
 
     c, campaign, shopper = _setup(make_codes, make_consumer, make_campaign)
     _warm(client, bearer, make_consumer, c, shopper)
     statements["alone"].clear()
-    real, calls = service.scan_payload, []
-
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("the response could not be built")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(service, "scan_payload", broken)
+    _fail_after_claim_once(monkeypatch)
     failed = client.post("/api/v1/scans", json={"code": c.urls[0]}, headers=bearer(shopper))
     assert failed.status_code == 500
     assert len(statements["alone"]) == 1  # the claim committed alone before the failure

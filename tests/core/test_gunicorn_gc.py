@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import gc
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from tests.core import gunicorn_conf
 
 
 def test_a_worker_freezes_what_the_loaded_app_holds(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # Loading the file names a metrics directory when none is set: keep it to this test.
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    path = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
-    spec = importlib.util.spec_from_file_location("gunicorn_conf_gc", path)
-    assert spec is not None and spec.loader is not None
-    conf = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conf)
+    conf = gunicorn_conf.load(monkeypatch, tmp_path)
     gc.unfreeze()
     try:
         conf.post_worker_init(object())

@@ -47,19 +47,11 @@ def test_the_commands_refuse_an_evicting_redis(
 
 
 def test_gunicorn_refuses_to_start(monkeypatch: Any, tmp_path: Any) -> None:
-    import importlib.util
-    from pathlib import Path
-
     import redis
 
-    # Loading the file names a metrics directory when none is set, and ``on_starting`` empties
-    # it: keep both to this test (the metrics tests read the process's own registry).
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    path = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
-    spec = importlib.util.spec_from_file_location("gunicorn_conf", path)
-    assert spec is not None and spec.loader is not None
-    conf = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conf)
+    from tests.core import gunicorn_conf
+
+    conf = gunicorn_conf.load(monkeypatch, tmp_path)
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setattr(redis.Redis, "from_url", lambda *_a, **_k: PolicyRedis("allkeys-lru"))
     with pytest.raises(SystemExit, match="allkeys-lru"):
