@@ -1,17 +1,24 @@
 """Scans that draw prizes against scans that do not, in one run (PostgreSQL + Redis).
 
     python bench/bench_draws.py [--duration 5] [--rounds 3] [--connections 32] [--codes 45000]
-                                [--paced-duration 20]
+                                [--paced-duration 20] [--consumers 500] [--pay-at-once]
 
 Three loads, round after round, on the Procfile's gunicorn settings:
 
     hello     bench/hello_app.py GET /hello (the baseline)
-    no-draw   POST /api/v1/scans by a logged-in consumer, every request the first scan of a
+    no-draw   POST /api/v1/scans by logged-in consumers, every request the first scan of a
               distinct genuine code of a brand WITHOUT campaigns
     draw      the same for a brand with an active red-packet campaign (win probability 0.8:
               88 fen at 0.5, 30-100 fen at 0.3): Redis reservation, the one-statement claim
               (guarded budget/tier/limit updates, draw + award + payout rows), commit, then one
-              Redis pipeline (the code's settled bit; with --pay-at-once the payouts drain's flag)
+              Redis command (the code's settled bit; with --pay-at-once also the payouts drain's
+              flag)
+
+Each brand has ``--consumers`` consumers, request i scanning as consumer i mod N: a festival
+peak is many shoppers, not one (with ``--consumers 1`` every win of the run lands on one
+consumer's rows and index keys). Then, each round, an open-loop load of winning scans at half the
+draw rate just reached (``bench.harness.paced``: Poisson arrivals, latency from the moment each
+request was due) reports p50 and p99.
 
 The write-behind flusher (``flask scans flush --follow``) runs throughout, as in production, and
 each load starts once the previous one's scan events are in PostgreSQL. It reports requests/s
@@ -35,7 +42,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_scans import STREAM, flusher  # noqa: E402
-from bench.harness import ROOT, VENV_BIN, BaseUrl, load, serve  # noqa: E402
+from bench.harness import ROOT, VENV_BIN, BaseUrl, load, paced, serve  # noqa: E402
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 DB_NAME = "yiwuyima_bench_draws"
@@ -70,8 +77,8 @@ with app.app_context():
         p = service.create_product(brand, service.NewProduct("Bench tea", gtin))
         b = service.create_code_batch(brand, service.NewCodeBatch(str(p.id), int(sys.argv[1])))
         service.activate_code_batch(b)
-        consumer = Consumer(brand_id=brand.id)
-        db.session.add(consumer)
+        consumers = [Consumer(brand_id=brand.id) for _ in range(int(sys.argv[3]))]
+        db.session.add_all(consumers)
         db.session.flush()
         if slug == "draw":
             now = utcnow()
@@ -86,7 +93,9 @@ with app.app_context():
         db.commit()
         urls = [f"{job.base_url}/01/{job.gtin}/21/{code}"
                 for _, code, _ in codes.encode_range(job.key, job.start, job.stop)]
-        out[slug] = {"token": issue_consumer_token(consumer).access_token, "urls": urls}
+        tokens = [issue_consumer_token(c).access_token for c in consumers]
+        db.commit()
+        out[slug] = {"tokens": tokens, "urls": urls}
 print(json.dumps(out))
 """
 
@@ -122,10 +131,10 @@ def fresh_seed(db_name: str, app_env: dict[str, str], seed: list[str]) -> dict[s
     return seeded
 
 
-def prepare(codes: int, pay_at_once: bool) -> dict[str, dict[str, object]]:
-    """A fresh database with the two brands; returns each one's consumer token and URLs."""
+def prepare(codes: int, pay_at_once: bool, consumers: int) -> dict[str, dict[str, Any]]:
+    """A fresh database with the two brands; returns each one's consumer tokens and URLs."""
     mode = "pay-at-once" if pay_at_once else "fraud-check"
-    return fresh_seed(DB_NAME, APP_ENV, [SEED, str(codes), mode])
+    return fresh_seed(DB_NAME, APP_ENV, [SEED, str(codes), mode, str(consumers)])
 
 
 def _drain() -> None:
@@ -136,17 +145,25 @@ def _drain() -> None:
         time.sleep(0.05)
 
 
+def _auth(tokens: list[str], n: int) -> list[dict[str, str]]:
+    """Request i's consumer: the tokens in turn (each consumer scans every len(tokens)-th code)."""
+    return [{"Authorization": f"Bearer {tokens[i % len(tokens)]}"} for i in range(n)]
+
+
 def _measure(
-    app: BaseUrl, urls: list[str], token: str, args: argparse.Namespace,
+    app: BaseUrl, urls: list[str], tokens: list[str], args: argparse.Namespace,
     rate: float | None = None,
 ) -> dict[str, object]:  # fmt: skip
+    """A closed-loop load at full speed (wrk) or, with ``rate``, an open-loop one for latency
+    (``bench.harness.paced``: Poisson arrivals, the first 3 s not counted)."""
     cpu0 = app.cpu_seconds()
-    result = load(
-        app + "/api/v1/scans", method="POST", bodies=_bodies(urls),
-        headers={"Authorization": f"Bearer {token}"},
-        duration=args.paced_duration if rate else args.duration,
-        connections=args.connections, rate=rate,
-    )  # fmt: skip
+    url, bodies = app + "/api/v1/scans", _bodies(urls)
+    if rate:
+        result = paced(url, method="POST", bodies=bodies, request_headers=_auth(tokens, len(urls)),
+                       rate=rate, duration=args.paced_duration)  # fmt: skip
+    else:
+        result = load(url, method="POST", bodies=bodies, request_headers=_auth(tokens, len(urls)),
+                      duration=args.duration, connections=args.connections)  # fmt: skip
     row = result.as_dict()
     row["server_cpu_ms"] = round((app.cpu_seconds() - cpu0) * 1000 / max(result.requests, 1), 3)
     if result.requests > len(urls):
@@ -171,18 +188,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--paced-duration", type=float, default=20.0,
-                        help="seconds of the paced half load: it starts with one request per "
-                             "connection at once, so it must run long enough for those to stay "
-                             "well under 1%% of its requests (its p99)")
+                        help="seconds of the open-loop half load (its first 3 s not counted)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--codes", type=int, default=45_000)
+    parser.add_argument("--consumers", type=int, default=500,
+                        help="logged-in consumers per brand, taking the codes in turn (1: one "
+                             "consumer scans them all, as before 2026-11-30's fourth pass)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--pay-at-once", action="store_true",
                         help="the draw brand pays red packets without waiting for fraud checks")
     args = parser.parse_args()
 
-    seeded = prepare(args.codes, args.pay_at_once)
+    seeded = prepare(args.codes, args.pay_at_once, args.consumers)
     per_round = args.codes // args.rounds
     rows: Rows = []
     sent = 0
@@ -200,7 +218,7 @@ def main() -> None:
                 chunk = _chunk(seeded[slug]["urls"], r, per_round)  # type: ignore[arg-type]
                 if name == "draw":  # the paced load below gets the round's second half
                     chunk = chunk[: len(chunk) // 2]
-                row[name] = _measure(app, chunk, str(seeded[slug]["token"]), args)
+                row[name] = _measure(app, chunk, seeded[slug]["tokens"], args)
                 if name == "draw":
                     sent += int(row[name]["requests"])  # type: ignore[call-overload]
             # Latency of winning scans at half the maximum load just measured (paced), on codes
@@ -209,7 +227,7 @@ def main() -> None:
             half = float(row["draw"]["rps"]) / 2  # type: ignore[arg-type]
             chunk = _chunk(seeded["draw"]["urls"], r, per_round)  # type: ignore[arg-type]
             rest = chunk[len(chunk) // 2 :]
-            row["draw-half"] = _measure(app, rest, str(seeded["draw"]["token"]), args, rate=half)
+            row["draw-half"] = _measure(app, rest, seeded["draw"]["tokens"], args, rate=half)
             sent += int(row["draw-half"]["requests"])  # type: ignore[call-overload]
             rows.append(row)
     draws = int(_psql("SELECT count(*) FROM draws"))
@@ -220,19 +238,20 @@ def main() -> None:
 def report(rows: Rows, draws: int, awards: int, sent: int, args: argparse.Namespace) -> None:
     """Per-round table, median ratios, and the checks."""
     heads = ("hello rps", "no-draw rps", "draw rps", "draw/no-draw", "draw/hello", "cpu ms n/d",
-             "half rps", "half p99 ms")  # fmt: skip
+             "half rps", "half p50 ms", "half p99 ms")  # fmt: skip
     print(f"{'round':<7}" + "".join(f"{h:>14}" for h in heads))
     ratios, vs_hello, p99s = [], [], []
     for i, row in enumerate(rows):
         h, n, d, half = (float(row[k]["rps"])  # type: ignore[arg-type]
                          for k in ("hello", "no-draw", "draw", "draw-half"))  # fmt: skip
+        p50 = float(row["draw-half"]["latency_p50_ms"])  # type: ignore[arg-type]
         p99 = float(row["draw-half"]["latency_p99_ms"])  # type: ignore[arg-type]
         ratios.append(d / n)
         vs_hello.append(d / h)
         p99s.append(p99)
         cpu = f"{row['no-draw']['server_cpu_ms']}/{row['draw']['server_cpu_ms']}"
         print(f"{i + 1:<7}{h:>14.0f}{n:>14.0f}{d:>14.0f}{d / n:>14.2f}{d / h:>14.2f}{cpu:>14}"
-              f"{half:>14.0f}{p99:>14.1f}")  # fmt: skip
+              f"{half:>14.0f}{p50:>14.1f}{p99:>14.1f}")  # fmt: skip
     print(f"median draw/no-draw {statistics.median(ratios):.2f}, "
           f"draw/hello {statistics.median(vs_hello):.2f}, "
           f"p99 of winning scans at half load {statistics.median(p99s):.1f} ms")  # fmt: skip

@@ -161,7 +161,7 @@ def main() -> None:
             for name in LOADS:
                 urls = list(seeded[name]["urls"])  # type: ignore[call-overload]
                 chunk = urls[r * per_round : (r + 1) * per_round]
-                row[name] = bench_draws._measure(app, chunk, str(seeded[name]["token"]), args)
+                row[name] = bench_draws._measure(app, chunk, [str(seeded[name]["token"])], args)
             rows.append(row)
     report(rows, args, str(seeded["seg-miss"]["consumer"]))
 

@@ -17,11 +17,13 @@ Only loopback addresses are served or loaded. Every wait is bounded by a deadlin
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import ipaddress
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -267,6 +269,25 @@ def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
+#: One request of a load: its body, and headers of its own (on top of the load's).
+Line = tuple[bytes, Mapping[str, str]]
+
+
+def _lines(bodies: Sequence[bytes] | None,
+           request_headers: Sequence[Mapping[str, str]] | None) -> list[Line] | None:  # fmt: skip
+    if request_headers is None:
+        return [(body, {}) for body in bodies] if bodies else None
+    if not bodies or len(request_headers) != len(bodies):
+        raise ValueError("request_headers needs bodies, one set of headers per body")
+    for extra in request_headers:
+        for name, value in extra.items():
+            if any(c in name + value for c in "\t\r\n\x1e\x1f"):
+                raise ValueError(f"unsendable header {name!r}")
+    if any(b"\t" in body for body in bodies):
+        raise ValueError("with request_headers, no tab inside a body")
+    return list(zip(bodies, request_headers, strict=True))
+
+
 def load(
     url: str,
     *,
@@ -278,6 +299,7 @@ def load(
     generator: str = "auto",
     threads: int = 2,
     rate: float | None = None,
+    request_headers: Sequence[Mapping[str, str]] | None = None,
 ) -> LoadResult:
     """Send requests to ``url`` for ``duration`` seconds over ``connections`` keep-alive
     connections and count the responses by status.
@@ -291,7 +313,11 @@ def load(
     paced load of independent arrivals for latency at a given share of the maximum; the
     achieved rate is a little lower, by the latency: check ``rps``). Each connection's first
     request goes at once (the load starts with one request per connection: run it long enough
-    that those are well under 1% of the requests when reading a p99).
+    that those are well under 1% of the requests when reading a p99; ``paced`` measures latency
+    without that start).
+
+    ``request_headers`` (with ``bodies``, one per body): headers of that request only, on top of
+    ``headers`` (say, each request's own consumer token).
     """
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
@@ -301,17 +327,18 @@ def load(
         raise ValueError("bodies is empty")
     if bodies and any(b"\n" in body for body in bodies):
         raise ValueError("bodies are sent one per line: no newlines inside a body")
+    lines = _lines(bodies, request_headers)
     all_headers = dict(headers or {})
     if bodies:
         all_headers.setdefault("Content-Type", "application/json")
     if generator == "auto":
         generator = "wrk" if have_wrk() else "python"
     if generator == "wrk":
-        return _load_wrk(url, method, bodies, all_headers, duration, connections, threads, rate)
+        return _load_wrk(url, method, lines, all_headers, duration, connections, threads, rate)
     if rate is not None:
         raise ValueError("a paced load (rate) needs wrk")
     if generator == "python":
-        return _load_python(url, method, bodies, all_headers, duration, connections)
+        return _load_python(url, method, lines, all_headers, duration, connections)
     raise ValueError(f"unknown generator {generator!r}")
 
 
@@ -325,6 +352,7 @@ local body_path = %(body_path)s
 local nthreads = %(nthreads)d
 local pause_ms = %(pause_ms)d
 local conns_per_thread = %(conns_per_thread)d
+local with_headers = %(with_headers)s
 
 wrk.method = method
 for k, v in pairs(headers) do wrk.headers[k] = v end
@@ -350,7 +378,18 @@ function init(args)
     for line in io.lines(body_path) do
       if i %% nthreads == tid then
         count = count + 1
-        prepared[count] = wrk.format(method, nil, nil, line)
+        local hdrs, body = nil, line
+        if with_headers then
+          -- "name\031value\030name\031value\tbody": this request's own headers, then its body
+          local tab = string.find(line, "\t", 1, true)
+          hdrs, body = {}, string.sub(line, tab + 1)
+          for k, v in pairs(wrk.headers) do hdrs[k] = v end
+          for pair in string.gmatch(string.sub(line, 1, tab - 1), "[^\030]+") do
+            local sep = string.find(pair, "\031", 1, true)
+            hdrs[string.sub(pair, 1, sep - 1)] = string.sub(pair, sep + 1)
+          end
+        end
+        prepared[count] = wrk.format(method, nil, hdrs, body)
       end
       i = i + 1
     end
@@ -418,10 +457,17 @@ def _lua_str(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def _wrk_line(body: bytes, extra: Mapping[str, str], with_headers: bool) -> bytes:
+    if not with_headers:
+        return body
+    head = "\x1e".join(f"{name}\x1f{value}" for name, value in extra.items())
+    return head.encode() + b"\t" + body
+
+
 def _load_wrk(
     url: str,
     method: str,
-    bodies: list[bytes] | None,
+    lines: list[Line] | None,
     headers: dict[str, str],
     duration: float,
     connections: int,
@@ -431,13 +477,15 @@ def _load_wrk(
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk is not installed (apt-get install -y wrk)")
-    threads = max(1, min(threads, connections, len(bodies) if bodies else threads))
+    threads = max(1, min(threads, connections, len(lines) if lines else threads))
+    with_headers = bool(lines) and any(extra for _, extra in lines or ())
     seconds = max(1, round(duration))  # wrk takes whole seconds
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         body_path = "nil"
-        if bodies:
+        if lines:
             path = Path(tmp) / "bodies.jsonl"
-            path.write_bytes(b"".join(body + b"\n" for body in bodies))
+            path.write_bytes(b"".join(_wrk_line(body, extra, with_headers) + b"\n"
+                                      for body, extra in lines))  # fmt: skip
             body_path = _lua_str(str(path))
         header_table = (
             "{" + ", ".join(f"[{_lua_str(k)}] = {_lua_str(v)}" for k, v in headers.items()) + "}"
@@ -452,6 +500,7 @@ def _load_wrk(
                 "nthreads": threads,
                 "pause_ms": round(connections * 1000 / rate) if rate else 0,
                 "conns_per_thread": connections // threads,
+                "with_headers": "true" if with_headers else "false",
             }
         )
         cmd = [
@@ -494,7 +543,7 @@ def _client_thread(
     port: int,
     path: str,
     method: str,
-    bodies: list[bytes] | None,
+    lines: list[Line] | None,
     headers: dict[str, str],
     start: threading.Event,
     deadline_box: list[float],
@@ -510,10 +559,10 @@ def _client_thread(
             break
         if conn is None:
             conn = http.client.HTTPConnection(host, port, timeout=10)
-        body = bodies[sent % len(bodies)] if bodies else None
+        body, extra = lines[sent % len(lines)] if lines else (None, {})
         began = clock()
         try:
-            conn.request(method, path, body=body, headers=headers)
+            conn.request(method, path, body=body, headers={**headers, **extra})
             response = conn.getresponse()
             response.read()
         except (OSError, http.client.HTTPException):
@@ -531,17 +580,17 @@ def _client_thread(
         conn.close()
 
 
-def _share(bodies: list[bytes] | None, index: int, parts: int) -> list[bytes] | None:
-    """Thread ``index``'s bodies: every ``parts``-th from ``index`` (at least one)."""
-    if not bodies:
+def _share(lines: list[Line] | None, index: int, parts: int) -> list[Line] | None:
+    """Thread ``index``'s requests: every ``parts``-th from ``index`` (at least one)."""
+    if not lines:
         return None
-    return bodies[index::parts] or [bodies[index % len(bodies)]]
+    return lines[index::parts] or [lines[index % len(lines)]]
 
 
 def _load_python(
     url: str,
     method: str,
-    bodies: list[bytes] | None,
+    lines: list[Line] | None,
     headers: dict[str, str],
     duration: float,
     connections: int,
@@ -559,7 +608,7 @@ def _load_python(
             target=_client_thread,
             args=(
                 host, port, path, method.upper(),
-                _share(bodies, i, connections),
+                _share(lines, i, connections),
                 headers, start, deadline_box, tallies[i],
             ),
             daemon=True,
@@ -596,3 +645,156 @@ def _load_python(
         latency_p99_ms=p99,
         generator=f"python http.client x{connections} threads",
     )
+
+
+# --- Open loop (paced latency) -------------------------------------------------------------------
+
+
+class _Http11:
+    """One keep-alive HTTP/1.1 connection on asyncio streams (Content-Length bodies only)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def send(self, request: bytes) -> tuple[int, bool]:
+        """Send one request; its status, and whether the server closes the connection."""
+        self.writer.write(request)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        status, length, close = int(status_line.split()[1]), 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection":
+                close = value.strip().lower() == b"close"
+            elif name == b"transfer-encoding":
+                raise ValueError("chunked responses are not supported here")
+        if length:
+            await self.reader.readexactly(length)
+        return status, close
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _open_loop_requests(url: str, method: str, lines: list[Line] | None,
+                        headers: Mapping[str, str]) -> list[bytes]:  # fmt: skip
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    requests = []
+    for body, extra in lines or [(b"", {})]:
+        head = [f"{method.upper()} {path} HTTP/1.1", f"Host: {parts.netloc}"]
+        head += [f"{k}: {v}" for k, v in {**headers, **extra}.items()]
+        text = "\r\n".join([*head, f"Content-Length: {len(body)}", "", ""])
+        requests.append(text.encode("latin1") + body)
+    return requests
+
+
+async def _open_loop(
+    url: str, requests: list[bytes], rate: float, duration: float, warmup: float,
+    max_connections: int, seed: int,
+) -> tuple[Counter[int], list[float], int, int]:  # fmt: skip
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    idle: list[_Http11] = []
+    slots = asyncio.Semaphore(max_connections)
+    statuses: Counter[int] = Counter()
+    latencies: list[float] = []
+    errors, sent = 0, 0
+    clock = time.perf_counter
+
+    async def one(request: bytes, due: float, measured: bool) -> None:
+        nonlocal errors
+        async with slots:  # at most max_connections in flight; a wait here counts as latency
+            conn = idle.pop() if idle else None
+            try:
+                if conn is None:
+                    conn = _Http11(*await asyncio.open_connection(host, port))
+                status, close = await asyncio.wait_for(conn.send(request), timeout=10)
+            except (OSError, EOFError, ValueError, IndexError):  # timeouts and resets: OSError
+                errors += 1
+                if conn is not None:
+                    conn.close()
+                return
+            took = clock() - due  # from the arrival it was due at: queueing included
+            if close:
+                conn.close()
+            else:
+                idle.append(conn)
+        statuses[status] += 1
+        if measured:
+            latencies.append(took)
+
+    rng = random.Random(seed)
+    tasks: set[asyncio.Task[None]] = set()
+    began = clock()
+    due = began
+    while True:
+        due += rng.expovariate(rate)
+        if due - began >= duration:
+            break
+        await asyncio.sleep(max(0.0, due - clock()))
+        task = asyncio.create_task(one(requests[sent % len(requests)], due, due - began >= warmup))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        sent += 1
+    if tasks:
+        await asyncio.wait(tasks, timeout=15)
+    for conn in idle:
+        conn.close()
+    return statuses, latencies, errors, sent
+
+
+def paced(
+    url: str,
+    *,
+    rate: float,
+    duration: float = 20,
+    method: str = "GET",
+    bodies: list[bytes] | None = None,
+    headers: Mapping[str, str] | None = None,
+    warmup: float = 3.0,
+    max_connections: int = 64,
+    seed: int = 7919,
+    request_headers: Sequence[Mapping[str, str]] | None = None,
+) -> LoadResult:
+    """An open-loop load for latency at a given rate: requests arrive as a Poisson process of
+    ``rate`` per second for ``duration`` seconds, whatever the server's answers (a closed loop
+    like wrk's slows down when the server does, hiding the queue it would have made). Each
+    arrival goes out on an idle keep-alive connection or a new one, at most
+    ``max_connections`` at once (an arrival beyond that waits, and the wait counts). Latency
+    runs from the moment a request was due, not from when it could be sent. Requests due in
+    the first ``warmup`` seconds (connections being opened, the server's caches filling) are
+    sent and counted by status but left out of the percentiles. One asyncio thread in this
+    process: a few hundred requests per second cost it a few per cent of a core.
+
+    ``bodies`` are sent in order, one per request (``Content-Type: application/json``), each
+    with its ``request_headers`` if given (as ``load``'s)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(f"need an http:// URL, not {url!r}")
+    _check_loopback(parts.hostname)
+    all_headers = dict(headers or {})
+    if bodies:
+        all_headers.setdefault("Content-Type", "application/json")
+    requests = _open_loop_requests(url, method, _lines(bodies, request_headers), all_headers)
+    began = time.perf_counter()
+    statuses, latencies, errors, sent = asyncio.run(
+        _open_loop(url, requests, rate, duration, warmup, max_connections, seed)
+    )  # fmt: skip
+    took = time.perf_counter() - began
+    p50 = p99 = None
+    if len(latencies) >= 2:
+        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+        p50, p99 = cuts[49] * 1000, cuts[98] * 1000
+    answered = sum(statuses.values())
+    return LoadResult(
+        requests=answered, seconds=took, rps=answered / took if took else 0.0,
+        status_counts=dict(statuses), errors=errors, latency_p50_ms=p50, latency_p99_ms=p99,
+        generator=f"open loop {rate:.0f}/s (python asyncio, <= {max_connections} connections)",
+        detail={"sent": sent, "measured": len(latencies)},
+    )  # fmt: skip

@@ -298,6 +298,9 @@ class Database:
         to a test's outer transaction), and the current unit of work has neither used a
         connection nor holds unflushed objects, so a statement committed on its own is the unit
         of work's only write so far and commits nothing else with it or before it."""
+        if not self.session.registry.has():  # no session yet: nothing used, nothing pending
+            bind = self.session_factory.kw.get("bind")
+            return isinstance(bind, Engine) and bind.dialect.name == "postgresql"
         session = self.session()
         bind = session.get_bind()
         return (

@@ -31,7 +31,8 @@ _HOOKS = "txhooks.hooks"
 _RELEASED = "txhooks.released"
 
 Callback = Callable[[], None]
-#: Queues one command on the pipeline it is given (``lambda pipe: pipe.setbit(key, n, 1)``).
+#: Queues one command on the pipeline it is given (``lambda pipe: pipe.setbit(key, n, 1)``), or
+#: runs it when given the client itself (a commit with one command sends it without a pipeline).
 RedisCommand = Callable[[Any], object]
 
 
@@ -79,11 +80,15 @@ def _send(hooks: list[_Hook]) -> None:
     from core.broker import redis_client
 
     try:
-        pipe = redis_client().pipeline(transaction=False)
-        for hook in hooks:
-            assert hook.redis is not None
-            hook.redis(pipe)
-        replies = pipe.execute(raise_on_error=False)
+        if len(hooks) == 1:  # one command: no pipeline to build and reset
+            assert hooks[0].redis is not None
+            replies = [_reply(hooks[0].redis, redis_client())]
+        else:
+            pipe = redis_client().pipeline(transaction=False)
+            for hook in hooks:
+                assert hook.redis is not None
+                hook.redis(pipe)
+            replies = pipe.execute(raise_on_error=False)
     except Exception:
         log.exception("after-commit Redis commands failed")
         return
@@ -92,6 +97,16 @@ def _send(hooks: list[_Hook]) -> None:
             log.error("after-commit Redis command failed: %s", reply)
         elif hook.then is not None:
             _run([functools.partial(hook.then, reply)])
+
+
+def _reply(command: RedisCommand, client: Any) -> object:
+    """Run one command straight on the client; its error as its reply (as a pipeline's)."""
+    from redis.exceptions import ResponseError
+
+    try:
+        return command(client)
+    except ResponseError as exc:  # the command's own failure; a lost connection still raises
+        return exc
 
 
 def _run(callbacks: list[Callback]) -> None:
