@@ -23,8 +23,11 @@ run: install
 	$(VENV)/bin/flask --app app demo
 	LOG_FORMAT=text $(VENV)/bin/flask --app app run --host $(HOST) --port $(PORT)
 
-# Fast suite twice: embedded (SQLite + in-process Redis), then real PostgreSQL + Redis.
-test: install test-embedded test-real
+# Fast suite twice, both at once (they share nothing: the embedded run has SQLite in memory and
+# an in-process Redis, the real one PostgreSQL and Redis): each run's output is printed whole
+# when it ends, and the target fails if either does.
+test: install
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-embedded test-real
 
 FAST := not slow and not browser and not fuzz
 REAL_ENV := TEST_DATABASE_URL=$(TEST_PG_URL) TEST_REDIS_URL=$(TEST_REDIS)

@@ -100,7 +100,9 @@ def test_untouched_until_the_unit_of_work_uses_a_connection(committed: None) -> 
     from campaigns.models import Draw
     from core.db import db
 
+    db.session.remove()
     assert db.untouched()
+    assert not db.in_use()  # asking made no session (the winning path asks twice per draw)
     db.session.execute(text("SELECT 1"))
     assert not db.untouched()  # a connection is in the transaction now
     db.commit()
