@@ -12,7 +12,8 @@ Only the outermost transaction's commit runs the commit callbacks; savepoints sc
 So a side effect registered next to the rows it is about survives exactly when those rows do.
 
 Redis commands after a commit (``redis_on_commit``) are sent together: every one a transaction
-registered goes in one pipeline, one round trip, before the other commit callbacks run.
+registered goes in one pipeline, one round trip, before the other commit callbacks run (a lone
+command is sent straight, without building a pipeline).
 """
 
 from __future__ import annotations
