@@ -157,12 +157,12 @@ def _measure(
     """A closed-loop load at full speed (wrk) or, with ``rate``, an open-loop one for latency
     (``bench.harness.paced``: Poisson arrivals, the first 3 s not counted)."""
     cpu0 = app.cpu_seconds()
-    url, bodies = app + "/api/v1/scans", _bodies(urls)
+    url, bodies, auth = app + "/api/v1/scans", _bodies(urls), _auth(tokens, len(urls))
     if rate:
-        result = paced(url, method="POST", bodies=bodies, request_headers=_auth(tokens, len(urls)),
-                       rate=rate, duration=args.paced_duration)  # fmt: skip
+        result = paced(url, method="POST", bodies=bodies, request_headers=auth, rate=rate,
+                       duration=args.paced_duration)  # fmt: skip
     else:
-        result = load(url, method="POST", bodies=bodies, request_headers=_auth(tokens, len(urls)),
+        result = load(url, method="POST", bodies=bodies, request_headers=auth,
                       duration=args.duration, connections=args.connections)  # fmt: skip
     row = result.as_dict()
     row["server_cpu_ms"] = round((app.cpu_seconds() - cpu0) * 1000 / max(result.requests, 1), 3)

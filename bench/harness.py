@@ -298,7 +298,6 @@ def load(
     connections: int = 32,
     generator: str = "auto",
     threads: int = 2,
-    rate: float | None = None,
     request_headers: Sequence[Mapping[str, str]] | None = None,
 ) -> LoadResult:
     """Send requests to ``url`` for ``duration`` seconds over ``connections`` keep-alive
@@ -308,13 +307,7 @@ def load(
     bodies are split between the generator's threads (thread i sends i, i+T, i+2T, ...) and
     cycle, so with at least as many bodies as requests none is sent twice. ``generator`` is
     ``"wrk"``, ``"python"`` or ``"auto"`` (wrk if installed). ``threads`` is wrk's thread count.
-    ``rate`` (wrk only): about this many requests/s in all, each connection pausing a random
-    time, exponential with mean ``connections / rate`` seconds, before its next request (a
-    paced load of independent arrivals for latency at a given share of the maximum; the
-    achieved rate is a little lower, by the latency: check ``rps``). Each connection's first
-    request goes at once (the load starts with one request per connection: run it long enough
-    that those are well under 1% of the requests when reading a p99; ``paced`` measures latency
-    without that start).
+    A closed loop, as fast as the server answers: for latency at a given rate, ``paced``.
 
     ``request_headers`` (with ``bodies``, one per body): headers of that request only, on top of
     ``headers`` (say, each request's own consumer token).
@@ -334,9 +327,7 @@ def load(
     if generator == "auto":
         generator = "wrk" if have_wrk() else "python"
     if generator == "wrk":
-        return _load_wrk(url, method, lines, all_headers, duration, connections, threads, rate)
-    if rate is not None:
-        raise ValueError("a paced load (rate) needs wrk")
+        return _load_wrk(url, method, lines, all_headers, duration, connections, threads)
     if generator == "python":
         return _load_python(url, method, lines, all_headers, duration, connections)
     raise ValueError(f"unknown generator {generator!r}")
@@ -350,8 +341,6 @@ local method = %(method)s
 local headers = %(headers)s
 local body_path = %(body_path)s
 local nthreads = %(nthreads)d
-local pause_ms = %(pause_ms)d
-local conns_per_thread = %(conns_per_thread)d
 local with_headers = %(with_headers)s
 
 wrk.method = method
@@ -372,7 +361,6 @@ local count, idx = 0, 0
 
 function init(args)
   statuses = {}
-  math.randomseed(7919 * (tid + 1))
   if body_path then
     local i = 0
     for line in io.lines(body_path) do
@@ -400,24 +388,6 @@ if body_path then
   function request()
     idx = idx %% count + 1
     return prepared[idx]
-  end
-end
-
-if pause_ms > 0 then
-  -- Exponential pauses (mean pause_ms): each connection a Poisson stream of independent
-  -- shoppers. A fixed pause keeps the connections in step, so they arrive in waves of
-  -- `connections` requests at once and the last of each wave waits for the whole wave.
-  -- Each connection's first request goes at once: wrk connects first, and a connection that
-  -- then waits to send holds one of gunicorn gthread's threads meanwhile (it waits up to 5 s
-  -- for a new connection's first bytes), so requests on other connections queued behind
-  -- idle ones (a client with nothing to send does not connect; a proxy neither).
-  local first_requests = conns_per_thread
-  function delay()
-    if first_requests > 0 then
-      first_requests = first_requests - 1
-      return 0
-    end
-    return math.floor(-math.log(1 - math.random()) * pause_ms)
   end
 end
 
@@ -472,7 +442,6 @@ def _load_wrk(
     duration: float,
     connections: int,
     threads: int,
-    rate: float | None = None,
 ) -> LoadResult:
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -498,8 +467,6 @@ def _load_wrk(
                 "headers": header_table,
                 "body_path": body_path,
                 "nthreads": threads,
-                "pause_ms": round(connections * 1000 / rate) if rate else 0,
-                "conns_per_thread": connections // threads,
                 "with_headers": "true" if with_headers else "false",
             }
         )
@@ -523,7 +490,7 @@ def _load_wrk(
         errors=socket_errors,
         latency_p50_ms=data["p50_us"] / 1000,
         latency_p99_ms=data["p99_us"] / 1000,
-        generator=f"wrk -t{threads} -c{connections}" + (f" paced {rate:.0f}/s" if rate else ""),
+        generator=f"wrk -t{threads} -c{connections}",
         detail={"wrk_errors": errors},
     )
 

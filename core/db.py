@@ -298,16 +298,14 @@ class Database:
         to a test's outer transaction), and the current unit of work has neither used a
         connection nor holds unflushed objects, so a statement committed on its own is the unit
         of work's only write so far and commits nothing else with it or before it."""
-        if not self.session.registry.has():  # no session yet: nothing used, nothing pending
+        if self.session.registry.has():  # else no session yet: nothing used, nothing pending
+            session = self.session()
+            if session.info.get(_TOUCHED) or session.new or session.dirty or session.deleted:
+                return False
+            bind = session.get_bind()
+        else:
             bind = self.session_factory.kw.get("bind")
-            return isinstance(bind, Engine) and bind.dialect.name == "postgresql"
-        session = self.session()
-        bind = session.get_bind()
-        return (
-            isinstance(bind, Engine) and bind.dialect.name == "postgresql"
-            and not session.info.get(_TOUCHED)
-            and not (session.new or session.dirty or session.deleted)
-        )  # fmt: skip
+        return isinstance(bind, Engine) and bind.dialect.name == "postgresql"
 
     def alone_row(self, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """Run one statement as a transaction of its own and return its first row: one round
