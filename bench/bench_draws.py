@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_scans import STREAM, flusher  # noqa: E402
+from bench.bench_scans import STREAM, flusher, postgres_cpu, redis_cpu  # noqa: E402
 from bench.harness import ROOT, VENV_BIN, BaseUrl, load, paced, serve  # noqa: E402
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -156,7 +156,7 @@ def _measure(
 ) -> dict[str, object]:  # fmt: skip
     """A closed-loop load at full speed (wrk) or, with ``rate``, an open-loop one for latency
     (``bench.harness.paced``: Poisson arrivals, the first 3 s not counted)."""
-    cpu0 = app.cpu_seconds()
+    cpu0, pg0, redis0 = app.cpu_seconds(), postgres_cpu(), redis_cpu()
     url, bodies, auth = app + "/api/v1/scans", _bodies(urls), _auth(tokens, len(urls))
     if rate:
         result = paced(url, method="POST", bodies=bodies, request_headers=auth, rate=rate,
@@ -168,7 +168,10 @@ def _measure(
     row["server_cpu_ms"] = round((app.cpu_seconds() - cpu0) * 1000 / max(result.requests, 1), 3)
     if result.requests > len(urls):
         print("warning: a load ran out of codes; raise --codes", file=sys.stderr)
-    _drain()
+    _drain()  # the flusher's writes of these scans count in PostgreSQL's and Redis's CPU
+    n = max(result.requests, 1)
+    row["postgres_cpu_ms"] = round((postgres_cpu() - pg0) * 1000 / n, 3)
+    row["redis_cpu_ms"] = round((redis_cpu() - redis0) * 1000 / n, 3)
     return row
 
 
@@ -238,7 +241,7 @@ def main() -> None:
 def report(rows: Rows, draws: int, awards: int, sent: int, args: argparse.Namespace) -> None:
     """Per-round table, median ratios, and the checks."""
     heads = ("hello rps", "no-draw rps", "draw rps", "draw/no-draw", "draw/hello", "cpu ms n/d",
-             "half rps", "half p50 ms", "half p99 ms")  # fmt: skip
+             "pg ms n/d", "redis ms n/d", "half rps", "half p50 ms", "half p99 ms")  # fmt: skip
     print(f"{'round':<7}" + "".join(f"{h:>14}" for h in heads))
     ratios, vs_hello, p99s = [], [], []
     for i, row in enumerate(rows):
@@ -249,9 +252,10 @@ def report(rows: Rows, draws: int, awards: int, sent: int, args: argparse.Namesp
         ratios.append(d / n)
         vs_hello.append(d / h)
         p99s.append(p99)
-        cpu = f"{row['no-draw']['server_cpu_ms']}/{row['draw']['server_cpu_ms']}"
+        cpu, pg, rd = (f"{row['no-draw'][k]:.2f}/{row['draw'][k]:.2f}"
+                       for k in ("server_cpu_ms", "postgres_cpu_ms", "redis_cpu_ms"))
         print(f"{i + 1:<7}{h:>14.0f}{n:>14.0f}{d:>14.0f}{d / n:>14.2f}{d / h:>14.2f}{cpu:>14}"
-              f"{half:>14.0f}{p50:>14.1f}{p99:>14.1f}")  # fmt: skip
+              f"{pg:>14}{rd:>14}{half:>14.0f}{p50:>14.1f}{p99:>14.1f}")  # fmt: skip
     print(f"median draw/no-draw {statistics.median(ratios):.2f}, "
           f"draw/hello {statistics.median(vs_hello):.2f}, "
           f"p99 of winning scans at half load {statistics.median(p99s):.1f} ms")  # fmt: skip

@@ -26,7 +26,13 @@ one process would otherwise queue on the same campaign and tier rows inside Post
 each waiter costs CPU (measured: PostgreSQL's CPU per claim tripled from one to sixteen
 concurrent claims of one campaign). The gate cannot deadlock: a thread takes it holding no
 database lock (``alone``: its unit of work has not touched the database) and, holding it, waits
-only on locks of other processes' claims or of transactions that never take it.
+only on locks of other processes' claims or of transactions that never take it. Such a claim is
+first tried short (``claim_sql.WIN``: guarded updates straight on the campaign and tier rows,
+then the counters, draw, award and payout, in the same lock order): when a guard refuses, it
+keeps nothing and the full claim runs, deciding and recording why. The short one touches each
+hot row once instead of locking it, then updating it: when claims of two processes collide on
+the campaign row, PostgreSQL re-checks the waiter's rows half as often (measured with two
+clients claiming in one campaign: 0.68 -> 0.50 ms of PostgreSQL CPU per claim).
 
 Every guard is checked by PostgreSQL, under those locks: the campaign is ``active``, still the
 version the draw was made under, inside its window by PostgreSQL's clock (a process with a stale
@@ -44,7 +50,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from psycopg.errors import SerializationFailure
+from psycopg.errors import NoDataFound, SerializationFailure
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -188,8 +194,11 @@ def _claim_in_one_statement(campaign: CampaignInfo, tier: TierInfo, facts: ScanF
         random_ppm=pick.random_ppm, at=facts.at, award_id=award_id, kind=campaign.kind,
         award_status=status, red_packet=red_packet, strict=alone,
     )  # fmt: skip
-    sql = claim_sql.driver_sql(tuple(payout))
-    row = _alone(campaign.id, sql, values) if alone else db.first_row(sql, values)
+    columns = tuple(payout)
+    if alone:
+        row = _alone(campaign.id, columns, values)
+    else:
+        row = db.first_row(claim_sql.driver_sql(columns), values)
     assert row is not None
     decided, recorded, counted, _, _ = row
     if decided is None or decided == "stale":  # no such campaign or tier, or not running
@@ -204,14 +213,27 @@ def _claim_in_one_statement(campaign: CampaignInfo, tier: TierInfo, facts: ScanF
     return _won(award_id, campaign, amount, status, facts)
 
 
-def _alone(campaign_id: uuid.UUID, sql: str, values: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The claim as a transaction of its own, through the campaign's gate; once more if it
-    raced a concurrent first win of the consumer (``claim_raced()``: it kept nothing)."""
+#: What the full claim returns for a win (decided, recorded, counted, written, raced).
+_WON = ("won", "won", True, None, None)
+
+
+def _alone(campaign_id: uuid.UUID, columns: tuple[str, ...],
+           values: dict[str, Any]) -> tuple[Any, ...] | None:  # fmt: skip
+    """The claim as a transaction of its own, through the campaign's gate: the short claim
+    (the win as drawn, or nothing), else the full one, which decides and records why; the full
+    one once more if it raced a concurrent first win of the consumer (``claim_raced()``: it
+    kept nothing)."""
+    full = claim_sql.driver_sql(columns)
     with _gate(campaign_id):
         try:
-            return db.alone_row(sql, values)
+            db.alone_row(claim_sql.driver_sql(columns, short=True), values)
+            return _WON
+        except NoDataFound:  # ``claim_not_won()``: a guard refused or the code has its draw
+            pass
+        try:
+            return db.alone_row(full, values)
         except SerializationFailure:
-            return db.alone_row(sql, values)  # the other win is committed and visible now
+            return db.alone_row(full, values)  # the other win is committed and visible now
 
 
 def payout_values(award_id: uuid.UUID, facts: ScanFacts, amount: int) -> dict[str, Any]:

@@ -86,7 +86,8 @@ def test_a_winning_scan_commits_its_claim_in_one_statement(
     statements["begun"].clear()
     [reward] = scan_as(client, bearer(shopper), c.urls[1])["rewards"]
     assert reward["amount_fen"] == 88
-    assert len(statements["alone"]) == 1 and "WITH c AS" in statements["alone"][0]
+    [claimed] = statements["alone"]  # the short claim: the win as drawn, no row locked first
+    assert "WITH c AS" in claimed and "FOR UPDATE" not in claimed
     assert statements["begun"] == []  # no BEGIN, no COMMIT: the statement was the transaction
     award = db.session.get(Award, reward["award_id"])
     assert award is not None and db.session.get(Payout, award.id) is not None
@@ -243,3 +244,45 @@ def test_a_process_sends_one_claim_per_campaign_at_a_time(
     with ThreadPoolExecutor(8) as pool:
         assert sum(pool.map(scan, range(32))) == 32
     assert state["claims"] == 32 and state["most"] == 1
+
+
+def test_a_short_claim_a_guard_refuses_keeps_nothing_and_the_full_claim_records_why(
+    app: Flask, committed: None, client: Any, make_codes: Any, make_consumer: Any,
+    make_campaign: Any, bearer: Any, statements: dict[str, list[str]],
+) -> None:  # fmt: skip
+    """The short claim has already spent budget and tier stock when the consumer's limit
+    refuses it (Redis lost the consumer's count, so its pre-check let the draw through): the
+    statement fails (``claim_not_won()``) and keeps none of that; the full claim then records
+    ``limit_reached``, and nothing was spent."""
+    from campaigns import budget
+    from campaigns.models import Award, Campaign, ConsumerWins, Draw, PrizeTier
+    from core.broker import redis_client
+    from core.db import db
+
+    c, campaign, shopper = _setup(
+        make_codes, make_consumer, make_campaign, limits={"per_consumer_total": 1}
+    )
+    _warm(client, bearer, make_consumer, c, shopper)
+    assert scan_as(client, bearer(shopper), c.urls[0])["rewards"]  # the shopper's one win
+    redis_client().delete(f"{budget._prefix(campaign.id)}:total:{shopper.id}")  # Redis forgets
+    db.session.expire_all()
+    before = db.session.get(Campaign, campaign.id)
+    assert before is not None
+    spent, count = before.spent, before.awards_count
+    [tier] = before.tiers
+    awarded = tier.awarded
+    statements["alone"].clear()
+    statements["begun"].clear()
+    assert scan_as(client, bearer(shopper), c.urls[1])["rewards"] == []
+    short, full = statements["alone"]
+    assert "FOR UPDATE" not in short and "FOR UPDATE" in full  # the short claim, then the full
+    assert statements["begun"] == []
+    db.session.expire_all()
+    mine = select(Draw.outcome).where(Draw.consumer_id == shopper.id).order_by(Draw.created_at)
+    assert list(db.session.scalars(mine)) == ["won", "limit_reached"]
+    after = db.session.get(Campaign, campaign.id)
+    assert after is not None and (after.spent, after.awards_count) == (spent, count)
+    assert db.session.get(PrizeTier, tier.id).awarded == awarded  # type: ignore[union-attr]
+    wins = db.session.get(ConsumerWins, (campaign.id, shopper.id))
+    assert wins is not None and wins.total == 1
+    assert len(list(db.session.scalars(select(Award).where(Award.consumer_id == shopper.id)))) == 1
