@@ -18,10 +18,12 @@ install: $(VENV)/.installed
 # 127.0.0.1 (the demo's password is public): `make run HOST=0.0.0.0` to expose it.
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The demo prints its URLs with this port (PUBLIC_BASE_URL from the environment wins).
 run: install
 	$(VENV)/bin/flask --app app db upgrade
-	$(VENV)/bin/flask --app app demo
-	LOG_FORMAT=text $(VENV)/bin/flask --app app run --host $(HOST) --port $(PORT)
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://localhost:$(PORT)} $(VENV)/bin/flask --app app demo
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://localhost:$(PORT)} LOG_FORMAT=text \
+		$(VENV)/bin/flask --app app run --host $(HOST) --port $(PORT)
 
 # Fast suite twice, both at once (they share nothing: the embedded run has SQLite in memory and
 # an in-process Redis, the real one PostgreSQL and Redis): each run's output is printed whole

@@ -19,6 +19,14 @@ def test_make_run_serves_on_loopback_unless_told_otherwise() -> None:
     assert "--host 0.0.0.0" in exposed.stdout
 
 
+def test_make_run_prints_the_demo_urls_with_its_port() -> None:
+    plan = subprocess.run(
+        ["make", "-n", "run", "PORT=5055"], cwd=ROOT, capture_output=True, text=True
+    )
+    demo = next(line for line in plan.stdout.splitlines() if "app demo" in line)
+    assert "http://localhost:5055" in demo and "--port 5055" in plan.stdout
+
+
 def test_the_readme_and_docs_stand_alone() -> None:
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         text = page.read_text()
