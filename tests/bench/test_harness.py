@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bench.harness import have_wrk, load, paced
+from tests.serving import served
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -37,13 +38,8 @@ def recorder() -> Iterator[str]:
     _Recorder.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/scan"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served(server) as url:
+        yield f"{url}/scan"
 
 
 def _requests(n: int) -> tuple[list[bytes], list[dict[str, str]]]:
@@ -75,7 +71,7 @@ def test_a_paced_load_keeps_its_rate_and_leaves_its_start_out(recorder: str) -> 
     _each_body_had_its_own_headers()
     assert [n for _, n in sorted(_Recorder.seen, key=lambda s: s[1])] == list(range(len(
         _Recorder.seen)))  # in order, none twice  # fmt: skip
-    sent, measured = result.detail["sent"], result.detail["measured"]
+    sent, measured = int(result.detail["sent"]), int(result.detail["measured"])  # type: ignore[call-overload]
     assert 300 <= sent <= 500  # ~400 Poisson arrivals in 2 s at 200/s
     assert 0.6 * sent < measured < 0.9 * sent  # those due in the first 0.5 s are not measured
     assert result.latency_p99_ms is not None and result.latency_p99_ms > 0

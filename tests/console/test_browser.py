@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+
+from tests.serving import served
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -43,11 +44,8 @@ def live_server(app: Flask, demo_output: str) -> Iterator[str]:
         body = {"code": url, "location": {"lat": 31.23, "lng": 121.47, "accuracy_m": 30}}
         client.post("/api/v1/scans", json=body, headers={"Authorization": f"Bearer {token}"})
     run_workers()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with served(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,13 +6,14 @@ missing.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+
+from tests.serving import served
 
 CHROMIUM = Path("/usr/bin/chromium")
 LOADED = "img => img.complete && img.naturalWidth > 0"
@@ -35,14 +36,8 @@ def live_server(app: Flask) -> Iterator[str]:
     """The app served on an ephemeral port of 127.0.0.1, in a thread."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with served(make_server("127.0.0.1", 0, app, threaded=True)) as url:
+        yield url
 
 
 @pytest.fixture
