@@ -305,12 +305,10 @@ class App(Flask):
         the view built (rewards, say) is announced unless it committed."""
         try:
             rv = super().dispatch_request()
-            if db.in_use():
-                db.commit()
+            db.commit()  # (without a session: only what ``db.after_commit`` kept)
             return rv
         except BaseException:
-            if db.in_use():
-                db.session.rollback()
+            db.rollback()
             raise
 
 

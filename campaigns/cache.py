@@ -20,7 +20,6 @@ bumps the token like a campaign change (``accounts.service.on_brand_updated``, w
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -127,7 +126,6 @@ class CampaignCache:
 
     def __init__(self) -> None:
         self._brands: dict[uuid.UUID, _Entry] = {}
-        self._loading = threading.Lock()
 
     def active(self, redis: Redis, brand_id: uuid.UUID) -> tuple[CampaignInfo, ...]:
         """The brand's active campaigns (any window), ordered by id."""
@@ -143,23 +141,27 @@ class CampaignCache:
         self._brands.pop(brand_id, None)
 
     def _load(self, redis: Redis, brand_id: uuid.UUID) -> _Entry:
-        with self._loading:
-            read_at = time.monotonic()
-            token: bytes | None = redis.get(token_key(brand_id))  # type: ignore[assignment]
-            if token is None:
-                _bump(redis, brand_id)
-                token = redis.get(token_key(brand_id))  # type: ignore[assignment]
-            rows = db.session.scalars(
-                select(Campaign)
-                .where(Campaign.brand_id == brand_id, Campaign.status == CampaignStatus.active)
-                .order_by(Campaign.id)
-                .options(joinedload(Campaign.tiers))
-            ).unique()
-            campaigns = tuple(rows)
-            brand = db.session.get(Brand, brand_id) if campaigns else None
-            entry = _Entry(token, read_at, tuple(snapshot(c, brand) for c in campaigns))
-            self._brands[brand_id] = entry
-            return entry
+        """Read the brand's campaigns (token first). Threads that find the copy stale together
+        each read it: none waits for another's load, because the caller may hold row locks
+        (a redraw after a stale claim in the request's transaction) that the other's load,
+        waiting for a pooled connection, may be queued behind. A copy stored by a slower,
+        older load carries its older token: the next read sees the token moved and reloads."""
+        read_at = time.monotonic()
+        token: bytes | None = redis.get(token_key(brand_id))  # type: ignore[assignment]
+        if token is None:
+            _bump(redis, brand_id)
+            token = redis.get(token_key(brand_id))  # type: ignore[assignment]
+        rows = db.session.scalars(
+            select(Campaign)
+            .where(Campaign.brand_id == brand_id, Campaign.status == CampaignStatus.active)
+            .order_by(Campaign.id)
+            .options(joinedload(Campaign.tiers))
+        ).unique()
+        campaigns = tuple(rows)
+        brand = db.session.get(Brand, brand_id) if campaigns else None
+        entry = _Entry(token, read_at, tuple(snapshot(c, brand) for c in campaigns))
+        self._brands[brand_id] = entry
+        return entry
 
 
 def init_app(app: Flask) -> None:

@@ -7,12 +7,16 @@ that fails after it (a Redis blip, a deadlock, a failed commit) would leave the 
 marked code and no draw. What decides is what committed:
 
 - the code's draws are *settled* once a request of its first consumer that drew while the brand
-  had running campaigns has committed: a bit per code in ``cmp:settled:{batch_id}``, set only
-  after that commit (``core.txhooks``). A later scan by the same consumer with the bit set draws
-  nothing (one Redis read, for repeat scans by the first consumer only);
-- without the bit (the request failed, or Redis lost it), the campaigns that already have a
-  committed draw for the code are skipped (one query) and the others draw; PostgreSQL's unique
-  (campaign, code) key on draws and awards stays the last word.
+  had running campaigns has committed: a bit per code in ``cmp:settled:{batch_id}``, queued only
+  after that commit (``Database.after_commit``) and written behind (``core.behind``: the request
+  does not wait for it; it lands within a few tens of milliseconds). A later scan by the same
+  consumer with the bit set draws nothing (one Redis read, for repeat scans by the first
+  consumer only; a process reads its own queued bits);
+- without the bit (the request failed, Redis lost it, or it has not landed yet when another
+  process reads it), the campaigns that already have a committed draw for the code are skipped
+  (one query) and the others draw; PostgreSQL's unique (campaign, code) key on draws and awards
+  stays the last word. The awards found are shown again (the same ones): what a retry after a
+  failure that followed the claim must see.
 
 "New consumers only" is decided by inserting the consumer's ``campaign_first_draws`` row (one per
 consumer): concurrent first scans of one consumer serialise on that key and only one is first.
@@ -29,7 +33,8 @@ from redis import Redis
 from sqlalchemy import exists, select
 
 from campaigns.models import Award, Draw, FirstDraw
-from core import txhooks
+from core import behind
+from core.broker import redis_client
 from core.db import db
 
 CHINA = timezone(timedelta(hours=8))
@@ -82,16 +87,19 @@ def settled_key(batch_id: uuid.UUID) -> str:
 
 def settled(redis: Redis, facts: ScanFacts) -> bool:
     """Whether the code's draws committed already (a later scan of its first consumer)."""
-    assert facts.batch_offset is not None
-    return bool(redis.getbit(settled_key(facts.code_batch_id), facts.batch_offset))
+    key, offset = settled_key(facts.code_batch_id), facts.batch_offset
+    assert offset is not None
+    return bool(behind.read(redis, lambda pipe: pipe.getbit(key, offset)))
 
 
 def settle_after_commit(facts: ScanFacts) -> None:
-    """Mark the code's draws settled once (and only if) the current transaction commits (in
-    the commit's Redis pipeline, with the payouts kick when there is one)."""
+    """Mark the code's draws settled once (and only if) the current unit of work commits:
+    written behind (``core.behind``), and with no session begun for it when the draws were
+    committed on their own (``Database.after_commit``)."""
     key, offset = settled_key(facts.code_batch_id), facts.batch_offset
     assert offset is not None
-    txhooks.redis_on_commit(db.session(), lambda pipe: pipe.setbit(key, offset, 1))
+    redis = redis_client()
+    db.after_commit(lambda: behind.later(redis, lambda pipe: pipe.setbit(key, offset, 1)))
 
 
 def drawn_campaigns(facts: ScanFacts, campaign_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

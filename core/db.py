@@ -11,7 +11,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -43,6 +43,8 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+
+from core import txhooks
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -217,6 +219,8 @@ class Database:
         self.engine: Engine | None = None
         self.session_factory = sessionmaker(expire_on_commit=False)
         self.session = scoped_session(self.session_factory, scopefunc=_session_scope)
+        #: ``after_commit`` callbacks of units of work without a session, by scope.
+        self._after: dict[int, list[Callable[[], None]]] = {}
         event.listen(self.session_factory, "after_begin", _began)
         event.listen(self.session_factory, "after_transaction_end", _ended)
 
@@ -236,6 +240,7 @@ class Database:
         app.cli.add_command(db_cli)
 
     def _remove_session(self, _exc: BaseException | None) -> None:
+        self._after.pop(_session_scope(), None)  # the unit of work ended without ``commit``
         self.session.remove()
 
     @contextmanager
@@ -246,7 +251,7 @@ class Database:
         try:
             yield
         finally:
-            self.session.remove()
+            self._remove_session(None)
             _scope_override.reset(token)
 
     @contextmanager
@@ -331,13 +336,36 @@ class Database:
         finally:
             pooled.close()  # back to the pool
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current unit of work commits (``commit``); never if it
+        fails. With a session, the callback follows its transaction (``core.txhooks``: a
+        savepoint rolled back drops it). Without one, none is begun for it (that costs a
+        request more than the rest of its bookkeeping): the unit of work has written nothing
+        through a session, only statements committed on their own (``alone_row``), and
+        ``commit`` runs the callback (after the session's commit, if one was begun since);
+        ``rollback`` or the end of the unit of work without ``commit`` drops it."""
+        if self.session.registry.has():
+            txhooks.on_commit(self.session(), callback)
+        else:
+            self._after.setdefault(_session_scope(), []).append(callback)
+
     def commit(self) -> None:
-        """Commit the current unit of work, rolling back if the commit fails."""
-        try:
-            self.session.commit()
-        except BaseException:
+        """Commit the current unit of work, rolling back if the commit fails; then run what
+        ``after_commit`` kept without a session. Begins no session when there is none."""
+        if self.session.registry.has():
+            try:
+                self.session.commit()
+            except BaseException:
+                self.rollback()
+                raise
+        txhooks.run(self._after.pop(_session_scope(), []))
+
+    def rollback(self) -> None:
+        """Roll the current unit of work back (if it has a session) and drop what
+        ``after_commit`` kept without one."""
+        self._after.pop(_session_scope(), None)
+        if self.session.registry.has():
             self.session.rollback()
-            raise
 
 
 db = Database()

@@ -97,7 +97,7 @@ def _send(hooks: list[_Hook]) -> None:
         if isinstance(reply, Exception):
             log.error("after-commit Redis command failed: %s", reply)
         elif hook.then is not None:
-            _run([functools.partial(hook.then, reply)])
+            run([functools.partial(hook.then, reply)])
 
 
 def _reply(command: RedisCommand, client: Any) -> object:
@@ -110,7 +110,8 @@ def _reply(command: RedisCommand, client: Any) -> object:
         return exc
 
 
-def _run(callbacks: list[Callback]) -> None:
+def run(callbacks: list[Callback]) -> None:
+    """Run after-commit (or rollback) callbacks: one failing is logged, the others still run."""
     for callback in callbacks:
         try:
             callback()
@@ -129,7 +130,7 @@ def _committed(session: Session) -> None:
     batched = [h for h in hooks if h.on_commit and h.redis is not None]
     if batched:
         _send(batched)
-    _run([h.callback for h in hooks if h.on_commit and h.redis is None])
+    run([h.callback for h in hooks if h.on_commit and h.redis is None])
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -140,7 +141,7 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
         # left when the outermost transaction ends was rolled back or abandoned.
         session.info.pop(_HOOKS, None)
         session.info.pop(_RELEASED, None)
-        _run([h.callback for h in hooks if not h.on_commit])
+        run([h.callback for h in hooks if not h.on_commit])
         return
     released = transaction in session.info.get(_RELEASED, set())
     session.info.get(_RELEASED, set()).discard(transaction)
@@ -150,4 +151,4 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
                 hook.scope = transaction.parent
         return
     session.info[_HOOKS] = [h for h in hooks if h.scope is not transaction]
-    _run([h.callback for h in hooks if h.scope is transaction and not h.on_commit])
+    run([h.callback for h in hooks if h.scope is transaction and not h.on_commit])

@@ -24,11 +24,14 @@ DSN = make_url(DATABASE_URL).set(drivername="postgresql").render_as_string(False
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
-    """What the request sent: statements run alone, and transactions begun by the session."""
+    """What the request sent: statements run alone, transactions begun by the session, and
+    sessions made (``db.session`` in a scope that had none)."""
     from core import db as core_db
 
-    seen: dict[str, list[str]] = {"alone": [], "begun": []}
+    seen: dict[str, list[str]] = {"alone": [], "begun": [], "sessions": []}
     real_alone = core_db.Database.alone_row
+    registry = core_db.db.session.registry
+    real_create = registry.createfunc
 
     def alone(self: Any, sql: str, params: dict[str, Any]) -> Any:
         seen["alone"].append(sql)
@@ -37,7 +40,12 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]
     def begun(conn: Any) -> None:
         seen["begun"].append("BEGIN")
 
+    def create(*args: Any, **kwargs: Any) -> Any:
+        seen["sessions"].append("session")
+        return real_create(*args, **kwargs)
+
     monkeypatch.setattr(core_db.Database, "alone_row", alone)
+    monkeypatch.setattr(registry, "createfunc", create)
     engine = core_db.db.engine
     event.listen(engine, "begin", begun)
     yield seen
@@ -77,23 +85,28 @@ def test_a_winning_scan_commits_its_claim_in_one_statement(
 ) -> None:  # fmt: skip
     from campaigns.eligibility import settled_key
     from campaigns.models import Award, Draw, Payout
+    from core import behind
     from core.broker import redis_client
     from core.db import db
 
     c, campaign, shopper = _setup(make_codes, make_consumer, make_campaign)
     _warm(client, bearer, make_consumer, c, shopper)
-    statements["alone"].clear()
-    statements["begun"].clear()
+    for seen in statements.values():
+        seen.clear()
     [reward] = scan_as(client, bearer(shopper), c.urls[1])["rewards"]
     assert reward["amount_fen"] == 88
     [claimed] = statements["alone"]  # the short claim: the win as drawn, no row locked first
     assert "WITH c AS" in claimed and "FOR UPDATE" not in claimed
     assert statements["begun"] == []  # no BEGIN, no COMMIT: the statement was the transaction
+    # Nor a session: the settled bit waited for the request's commit without one.
+    assert statements["sessions"] == []
     award = db.session.get(Award, reward["award_id"])
     assert award is not None and db.session.get(Payout, award.id) is not None
     assert db.session.get(Draw, award.draw_id).outcome == "won"  # type: ignore[union-attr]
     # The request's commit (with nothing to write) still ran its after-commit work: the code is
-    # settled, so the winner's next scan shows nothing more and asks no database about it.
+    # settled (written behind the request), so the winner's next scan shows nothing more and
+    # asks no database about it.
+    behind.flush()
     serial = c.rows[1][0]
     assert redis_client().getbit(settled_key(c.batch.id), serial - c.batch.serial_start) == 1
     assert scan_as(client, bearer(shopper), c.urls[1])["rewards"] == []

@@ -234,3 +234,46 @@ def test_new_consumers_only_holds_under_concurrent_first_scans(
 
     assert count(Draw, newcomers) == count(Award, newcomers) == 1
     assert count(Award, everyone) == len(c.urls)
+
+
+def test_a_campaign_cache_load_never_waits_for_another_threads_load(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thread reloading the campaign cache may hold row locks (a redraw after a stale claim
+    in its request's transaction): it must not wait for another thread's load, which may be
+    queued for a pooled connection behind claims that wait on those very locks (seen in the
+    test above: the pool ran dry and scans failed after 30 s)."""
+    import time
+    import uuid
+    from types import SimpleNamespace
+
+    from campaigns import cache as cache_module
+    from core.broker import redis_client
+
+    redis, cache = redis_client(), cache_module.CampaignCache()
+    loading, release = threading.Event(), threading.Event()
+
+    class Rows(list[Any]):
+        def unique(self) -> Rows:
+            return self
+
+    def scalars(_statement: Any) -> Rows:
+        if threading.current_thread().name == "slow-load":
+            loading.set()
+            release.wait(10)  # a load waiting for a pooled connection
+        return Rows()
+
+    session = SimpleNamespace(scalars=scalars, get=lambda *_: None)
+    monkeypatch.setattr(cache_module, "db", SimpleNamespace(session=session))
+    slow = threading.Thread(
+        target=cache.active, args=(redis, uuid.uuid4()), name="slow-load", daemon=True
+    )
+    slow.start()
+    try:
+        assert loading.wait(5)
+        began = time.monotonic()
+        assert cache.active(redis, uuid.uuid4()) == ()  # another brand's load, at once
+        assert time.monotonic() - began < 2
+    finally:
+        release.set()
+        slow.join(10)

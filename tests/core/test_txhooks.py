@@ -60,3 +60,51 @@ def test_a_lone_command_goes_without_a_pipeline_and_its_error_is_its_reply(
     txhooks.redis_on_commit(db.session(), lambda c: c.incr("t:text"), then=replies.append)
     db.commit()  # the commit stands; the failed command is logged, its ``then`` not run
     assert replies == [True] and "after-commit Redis command failed" in caplog.text
+
+
+def test_after_commit_without_a_session_begins_none_and_waits_for_the_commit(
+    app: Flask,
+) -> None:
+    """``db.after_commit`` in a unit of work with no session (its writes, if any, committed on
+    their own): no session is begun for it; ``commit`` runs it, ``rollback`` or the end of the
+    unit of work drops it."""
+    from sqlalchemy import text
+
+    from core.db import db
+
+    ran: list[str] = []
+    db.session.remove()
+    db.after_commit(lambda: ran.append("committed"))
+    assert not db.in_use() and ran == []
+    db.commit()
+    assert ran == ["committed"] and not db.in_use()
+    db.commit()  # once
+    db.after_commit(lambda: ran.append("rolled back"))
+    db.rollback()
+    db.commit()
+    assert ran == ["committed"]
+    with app.test_request_context():  # a request that ends without its commit
+        db.after_commit(lambda: ran.append("abandoned"))
+    assert not db._after  # kept by no scope (another request could reuse its scope's id)
+    with app.test_request_context():
+        db.commit()
+    assert ran == ["committed"]
+    db.after_commit(lambda: ran.append("then a session"))  # a session begun since: after it
+    db.session.execute(text("SELECT 1"))
+    db.commit()
+    assert ran == ["committed", "then a session"]
+
+
+def test_after_commit_with_a_session_follows_its_transaction(app: Flask) -> None:
+    from sqlalchemy import text
+
+    from core.db import db
+
+    ran: list[str] = []
+    db.session.execute(text("SELECT 1"))
+    db.after_commit(lambda: ran.append("kept"))
+    with db.session.begin_nested() as savepoint:
+        db.after_commit(lambda: ran.append("undone"))
+        savepoint.rollback()
+    db.commit()
+    assert ran == ["kept"]
