@@ -18,7 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 from flask import Flask, current_app, has_app_context
 from rq import get_current_job
 
-from core import txhooks
+from core import behind, txhooks
 from core.broker import queue
 from core.db import db
 from core.logging import bind_request_id, current_request_id, reset_request_id
@@ -66,9 +66,10 @@ def job(func: Callable[P, R]) -> Callable[P, R]:
                 try:
                     result = func(*args, **kwargs)
                     db.commit()
+                    behind.flush()  # an RQ work-horse ends with os._exit: nothing stays queued
                     return result
                 except BaseException:
-                    db.session.rollback()
+                    db.rollback()
                     raise
         finally:
             reset_request_id(token)

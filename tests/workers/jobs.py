@@ -31,3 +31,14 @@ def fail_after_write(brand_id: str) -> None:
     db.session.add(Consumer(brand_id=uuid.UUID(brand_id)))
     db.session.flush()
     raise RuntimeError("job failed")
+
+
+@job
+def mark_behind(value: str) -> None:
+    """Queue a Redis write behind (``core.behind``) and return at once. Run by a forked RQ
+    work-horse only: the child's thread would send it a minute later, but the work-horse ends
+    with ``os._exit`` as soon as the job returns."""
+    from core import behind
+
+    behind.DELAY = 60.0
+    behind.later(redis_client(), lambda pipe: pipe.set("test:behind", value))

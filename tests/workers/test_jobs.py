@@ -117,3 +117,22 @@ def test_a_job_enqueued_in_a_rolled_back_savepoint_never_runs(app: Flask) -> Non
     db.commit()
     run_workers()
     assert recorded() == ["kept", "released"]
+
+
+@pytest.mark.realservices
+def test_a_forked_work_horse_sends_its_writes_behind_before_it_exits(
+    app: Flask, committed: None
+) -> None:
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    from core.broker import current_broker, redis_client
+    from core.db import db
+    from workers.job import enqueue_after_commit
+
+    enqueue_after_commit(jobs.mark_behind, "sent")
+    db.commit()
+    Worker(["default"], connection=current_broker().redis, serializer=JSONSerializer).work(
+        burst=True
+    )
+    assert redis_client().get("test:behind") == b"sent"
