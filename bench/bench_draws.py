@@ -10,9 +10,9 @@ Three loads, round after round, on the Procfile's gunicorn settings:
               distinct genuine code of a brand WITHOUT campaigns
     draw      the same for a brand with an active red-packet campaign (win probability 0.8:
               88 fen at 0.5, 30-100 fen at 0.3): Redis reservation, the one-statement claim
-              (guarded budget/tier/limit updates, draw + award + payout rows), commit, then one
-              Redis command (the code's settled bit; with --pay-at-once also the payouts drain's
-              flag)
+              (guarded budget/tier/limit updates, draw + award + payout rows), commit; the code's
+              settled bit is written behind the request (``core.behind``); with --pay-at-once
+              one Redis command takes the payouts drain's flag after the commit
 
 Each brand has ``--consumers`` consumers, request i scanning as consumer i mod N: a festival
 peak is many shoppers, not one (with ``--consumers 1`` every win of the run lands on one
