@@ -21,9 +21,9 @@ draw rate just reached (``bench.harness.paced``: Poisson arrivals, latency from 
 request was due) reports p50 and p99.
 
 The write-behind flusher (``flask scans flush --follow``) runs throughout, as in production, and
-each load starts once the previous one's scan events are in PostgreSQL. It reports requests/s
-and server CPU ms per request, and checks that every response was a 200 and that every draw
-request left a recorded draw.
+each load starts once the previous one's scan events are in PostgreSQL. It reports requests/s,
+server CPU ms per request and the busiest process's share of it (0.5: two workers even), and
+checks that every response was a 200 and that every draw request left a recorded draw.
 Needs PostgreSQL and Redis on 127.0.0.1 (database ``yiwuyima_bench_draws``, Redis db 12).
 """
 
@@ -157,6 +157,7 @@ def _measure(
     """A closed-loop load at full speed (wrk) or, with ``rate``, an open-loop one for latency
     (``bench.harness.paced``: Poisson arrivals, the first 3 s not counted)."""
     cpu0, pg0, redis0 = app.cpu_seconds(), postgres_cpu(), redis_cpu()
+    by_process0 = app.cpu_by_process()
     url, bodies, auth = app + "/api/v1/scans", _bodies(urls), _auth(tokens, len(urls))
     if rate:
         result = paced(url, method="POST", bodies=bodies, request_headers=auth, rate=rate,
@@ -166,6 +167,8 @@ def _measure(
                       duration=args.duration, connections=args.connections)  # fmt: skip
     row = result.as_dict()
     row["server_cpu_ms"] = round((app.cpu_seconds() - cpu0) * 1000 / max(result.requests, 1), 3)
+    used = [cpu - by_process0.get(pid, 0.0) for pid, cpu in app.cpu_by_process().items()]
+    row["busiest_share"] = round(max(used) / sum(used), 2) if sum(used) > 0 else 0.0
     if result.requests > len(urls):
         print("warning: a load ran out of codes; raise --codes", file=sys.stderr)
     _drain()  # the flusher's writes of these scans count in PostgreSQL's and Redis's CPU
@@ -241,7 +244,8 @@ def main() -> None:
 def report(rows: Rows, draws: int, awards: int, sent: int, args: argparse.Namespace) -> None:
     """Per-round table, median ratios, and the checks."""
     heads = ("hello rps", "no-draw rps", "draw rps", "draw/no-draw", "draw/hello", "cpu ms n/d",
-             "pg ms n/d", "redis ms n/d", "half rps", "half p50 ms", "half p99 ms")  # fmt: skip
+             "pg ms n/d", "redis ms n/d", "busiest n/d", "half rps", "half p50 ms",
+             "half p99 ms")  # fmt: skip
     print(f"{'round':<7}" + "".join(f"{h:>14}" for h in heads))
     ratios, vs_hello, p99s = [], [], []
     for i, row in enumerate(rows):
@@ -252,10 +256,10 @@ def report(rows: Rows, draws: int, awards: int, sent: int, args: argparse.Namesp
         ratios.append(d / n)
         vs_hello.append(d / h)
         p99s.append(p99)
-        cpu, pg, rd = (f"{row['no-draw'][k]:.2f}/{row['draw'][k]:.2f}"
-                       for k in ("server_cpu_ms", "postgres_cpu_ms", "redis_cpu_ms"))
+        cpu, pg, rd, busy = (f"{row['no-draw'][k]:.2f}/{row['draw'][k]:.2f}" for k in (
+            "server_cpu_ms", "postgres_cpu_ms", "redis_cpu_ms", "busiest_share"))  # fmt: skip
         print(f"{i + 1:<7}{h:>14.0f}{n:>14.0f}{d:>14.0f}{d / n:>14.2f}{d / h:>14.2f}{cpu:>14}"
-              f"{pg:>14}{rd:>14}{half:>14.0f}{p50:>14.1f}{p99:>14.1f}")  # fmt: skip
+              f"{pg:>14}{rd:>14}{busy:>14}{half:>14.0f}{p50:>14.1f}{p99:>14.1f}")  # fmt: skip
     print(f"median draw/no-draw {statistics.median(ratios):.2f}, "
           f"draw/hello {statistics.median(vs_hello):.2f}, "
           f"p99 of winning scans at half load {statistics.median(p99s):.1f} ms")  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from tests.engagement.conftest import make_codes  # noqa: F401  (shared fixture)
 from tests.test_app import assert_envelope
@@ -51,6 +51,8 @@ def test_forged_key_ids_and_rotations_do_not_reload_every_key(
     client: FlaskClient, make_brand: Any, make_codes: Any, key_reads: list[str]  # noqa: F811
 ) -> None:
     from anticounterfeit import codes, keys
+    from anticounterfeit.models import CodeKeyRecord
+    from core.db import db
 
     owner = make_brand()
     c = make_codes(owner=owner)
@@ -65,7 +67,10 @@ def test_forged_key_ids_and_rotations_do_not_reload_every_key(
     secrets_read = [s for s in key_reads if "secret" in s]
     assert len(secrets_read) == 1 and "key_id =" in secrets_read[0].replace("key_id=", "key_id =")
     key_reads.clear()
-    forged = [codes.encode(codes.CodeKey(k, b"x" * 32, b"y" * 32), 1) for k in range(1, 100)]
+    # Key ids nobody holds (real ones are drawn at random from 16 bits: one may fall below 200).
+    held = set(db.session.scalars(select(CodeKeyRecord.key_id)))
+    unheld = [k for k in range(1, 200) if k not in held][:99]
+    forged = [codes.encode(codes.CodeKey(k, b"x" * 32, b"y" * 32), 1) for k in unheld]
     for code in forged:
         body = client.post("/api/v1/scans", json={"code": code}).get_json()
         assert body["verdict"] == "counterfeit"
