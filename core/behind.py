@@ -80,7 +80,7 @@ def read(client: Redis, command: Command) -> Any:
     one pipeline, the queued writes first. Returns the read's reply (raises its error)."""
     writes = _take(_queue, client)
     pipe = client.pipeline(transaction=False)
-    for write in writes:
+    for _, write in writes:
         write(pipe)
     command(pipe)
     *replies, reply = pipe.execute(raise_on_error=False)
@@ -93,22 +93,18 @@ def read(client: Redis, command: Command) -> Any:
 def flush() -> None:
     """Send every queued write now, from this thread, once any batch in flight has landed: when
     this returns, every write queued before it was sent (exit, tests)."""
-    q = _queue
+    _send(_take(_queue))
+
+
+def _take(q: _Queue, client: Redis | None = None) -> list[tuple[Redis, Command]]:
+    """The writes queued (for ``client``, else all), taken off the queue once no batch is in
+    flight."""
     with q.lock:
         while q.sending:
             q.landed.wait()
-        batch, q.items = q.items, []
-    _send(batch)
-
-
-def _take(q: _Queue, client: Redis) -> list[Command]:
-    """The writes queued for ``client``, taken off the queue once no batch is in flight."""
-    with q.lock:
-        while q.sending:
-            q.landed.wait()
-        mine = [command for c, command in q.items if c is client]
+        mine = [item for item in q.items if client is None or item[0] is client]
         if mine:
-            q.items = [(c, command) for c, command in q.items if c is not client]
+            q.items = [item for item in q.items if client is not None and item[0] is not client]
         return mine
 
 
