@@ -104,7 +104,8 @@ def _psql(sql: str) -> str:
     import psycopg
 
     with psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=True) as conn:
-        row = conn.execute(sql).fetchone()
+        cursor = conn.execute(sql)
+        row = cursor.fetchone() if cursor.description else None
         return str(row[0]) if row else ""
 
 
@@ -156,6 +157,8 @@ def _measure(
 ) -> dict[str, object]:  # fmt: skip
     """A closed-loop load at full speed (wrk) or, with ``rate``, an open-loop one for latency
     (``bench.harness.paced``: Poisson arrivals, the first 3 s not counted)."""
+    _psql("CHECKPOINT")  # every load starts clean: no checkpoint's full-page writes in it
+    wal0, checkpoints0 = _wal_position()
     cpu0, pg0, redis0 = app.cpu_seconds(), postgres_cpu(), redis_cpu()
     by_process0 = app.cpu_by_process()
     url, bodies, auth = app + "/api/v1/scans", _bodies(urls), _auth(tokens, len(urls))
@@ -175,7 +178,17 @@ def _measure(
     n = max(result.requests, 1)
     row["postgres_cpu_ms"] = round((postgres_cpu() - pg0) * 1000 / n, 3)
     row["redis_cpu_ms"] = round((redis_cpu() - redis0) * 1000 / n, 3)
+    wal, checkpoints = _wal_position()
+    row["wal_bytes"] = round((wal - wal0) / n)
+    row["checkpoints"] = checkpoints - checkpoints0
     return row
+
+
+def _wal_position() -> tuple[int, int]:
+    """PostgreSQL's WAL position in bytes and the checkpoints it has begun so far."""
+    wal = int(_psql("SELECT pg_current_wal_lsn() - '0/0'"))
+    checkpoints = int(_psql("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"))
+    return wal, checkpoints
 
 
 def _chunk(urls: list[str], r: int, per_round: int) -> list[str]:
@@ -244,8 +257,8 @@ def main() -> None:
 def report(rows: Rows, draws: int, awards: int, sent: int, args: argparse.Namespace) -> None:
     """Per-round table, median ratios, and the checks."""
     heads = ("hello rps", "no-draw rps", "draw rps", "draw/no-draw", "draw/hello", "cpu ms n/d",
-             "pg ms n/d", "redis ms n/d", "busiest n/d", "half rps", "half p50 ms",
-             "half p99 ms")  # fmt: skip
+             "pg ms n/d", "redis ms n/d", "busiest n/d", "WAL B n/d", "ckpt n/d", "half rps",
+             "half p50 ms", "half p99 ms")  # fmt: skip
     print(f"{'round':<7}" + "".join(f"{h:>14}" for h in heads))
     ratios, vs_hello, p99s = [], [], []
     for i, row in enumerate(rows):
@@ -258,8 +271,10 @@ def report(rows: Rows, draws: int, awards: int, sent: int, args: argparse.Namesp
         p99s.append(p99)
         cpu, pg, rd, busy = (f"{row['no-draw'][k]:.2f}/{row['draw'][k]:.2f}" for k in (
             "server_cpu_ms", "postgres_cpu_ms", "redis_cpu_ms", "busiest_share"))  # fmt: skip
+        wal, ckpt = (f"{row['no-draw'][k]}/{row['draw'][k]}" for k in ("wal_bytes", "checkpoints"))
         print(f"{i + 1:<7}{h:>14.0f}{n:>14.0f}{d:>14.0f}{d / n:>14.2f}{d / h:>14.2f}{cpu:>14}"
-              f"{pg:>14}{rd:>14}{busy:>14}{half:>14.0f}{p50:>14.1f}{p99:>14.1f}")  # fmt: skip
+              f"{pg:>14}{rd:>14}{busy:>14}{wal:>14}{ckpt:>14}{half:>14.0f}{p50:>14.1f}"
+              f"{p99:>14.1f}")  # fmt: skip
     print(f"median draw/no-draw {statistics.median(ratios):.2f}, "
           f"draw/hello {statistics.median(vs_hello):.2f}, "
           f"p99 of winning scans at half load {statistics.median(p99s):.1f} ms")  # fmt: skip

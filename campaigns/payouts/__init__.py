@@ -64,9 +64,14 @@ def waits_for_fraud_check(brand: Brand | None) -> bool:
 def kick_after_commit() -> None:
     """Have the payouts drain run after the current transaction commits: one kick per
     transaction, however many payouts it created, sent in the commit's Redis pipeline
-    (``core.txhooks.redis_on_commit``) with the transaction's other after-commit commands."""
+    (``core.txhooks.redis_on_commit``) with the transaction's other after-commit commands.
+    A unit of work without a session (its payouts were written by a claim committed on its own,
+    ``core.db.Database.alone_row``) begins none for this: the kick follows its ``commit``."""
     from campaigns.payouts import jobs  # jobs import this module
 
+    if not db.session.registry.has():
+        db.after_commit(jobs.kick)  # the drain's flag makes a second kick a no-op
+        return
     session = db.session()
     if session.info.get(_KICKED):
         return

@@ -299,3 +299,30 @@ def test_a_short_claim_a_guard_refuses_keeps_nothing_and_the_full_claim_records_
     wins = db.session.get(ConsumerWins, (campaign.id, shopper.id))
     assert wins is not None and wins.total == 1
     assert len(list(db.session.scalars(select(Award).where(Award.consumer_id == shopper.id)))) == 1
+
+
+def test_a_win_paid_at_once_kicks_the_drain_without_beginning_a_session(
+    app: Flask, committed: None, client: Any, make_codes: Any, make_consumer: Any,
+    make_campaign: Any, bearer: Any, statements: dict[str, list[str]],
+) -> None:  # fmt: skip
+    """A brand that pays red packets at once (no fraud hold): the drain is asked for after the
+    request commits, and the claim alone still begins no session for it."""
+    from campaigns.payouts import jobs
+    from core.broker import queue, redis_client
+    from core.db import db
+
+    c, campaign, shopper = _setup(make_codes, make_consumer, make_campaign)
+    c.brand.settings = {**c.brand.settings, "fraud_hold_payouts": False}
+    db.session.merge(c.brand)
+    db.commit()
+    _warm(client, bearer, make_consumer, c, shopper)
+    redis_client().delete(jobs.DISPATCH_FLAG)
+    payouts = queue("payouts")
+    payouts.empty()
+    for seen in statements.values():
+        seen.clear()
+    [reward] = scan_as(client, bearer(shopper), c.urls[1])["rewards"]
+    assert reward["amount_fen"] == 88 and len(statements["alone"]) == 1
+    assert statements["sessions"] == [] and statements["begun"] == []
+    assert redis_client().get(jobs.DISPATCH_FLAG) is not None  # taken after the commit
+    assert [j.func_name for j in payouts.get_jobs()] == ["campaigns.payouts.jobs.drain_payouts"]
