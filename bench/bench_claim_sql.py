@@ -2,8 +2,9 @@
 
     python bench/bench_claim_sql.py [--seconds 8] [--rounds 2] [--consumers 500]
 
-Runs in the database ``bench_draws.py`` leaves behind (``yiwuyima_bench_draws``: run that
-first): its draw brand's campaign, first tier, code key and consumers. The pgbench script is
+Runs in the database of ``bench_draws.py`` (``yiwuyima_bench_draws``; seeded here the same way,
+with 1,000 codes, if it has no active campaign): its draw brand's campaign, first tier, code key
+and consumers. The pgbench script is
 generated from ``campaigns.claim_sql`` itself (the short claim the scan path runs alone, and the
 full one that decides and records refusals), each transaction with a fresh serial, draw, award
 and scan id and one of ``--consumers`` consumers, so it follows the statement as it changes.
@@ -19,7 +20,6 @@ collision on the hot rows adds to each claim.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import subprocess
@@ -30,9 +30,12 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_draws import DB_NAME, _psql  # noqa: E402
+from bench.bench_draws import DB_NAME, _psql, prepare  # noqa: E402
+from bench.bench_scans import postgres_cpu  # noqa: E402
 from campaigns import claim_sql  # noqa: E402
 
 #: What each transaction draws afresh (pgbench variables set by ``\gset`` or ``\set``).
@@ -45,16 +48,25 @@ FROM bench_claim_consumers WHERE n = :n \\gset
 _PER_CLAIM = {"consumer_id", "draw_id", "award_id", "scan_id", "serial"}
 
 
+def _campaign() -> str:
+    """The active campaign's id, brand, version, first tier and code key ('' if none)."""
+    try:
+        return _psql(
+            "SELECT c.id || ' ' || c.brand_id || ' ' || c.version || ' ' || t.id || ' ' || k.id "
+            "FROM campaigns c JOIN prize_tiers t ON t.campaign_id = c.id AND NOT t.retired "
+            "JOIN code_keys k ON k.brand_id = c.brand_id WHERE c.status = 'active' "
+            "ORDER BY t.id LIMIT 1"
+        )  # fmt: skip
+    except psycopg.Error:  # no such database (yet)
+        return ""
+
+
 def _fixture(consumers: int) -> dict[str, str]:
     """The draw brand's campaign, its first tier and code key; a numbered consumer table."""
-    row = _psql(
-        "SELECT c.id || ' ' || c.brand_id || ' ' || c.version || ' ' || t.id || ' ' || k.id "
-        "FROM campaigns c JOIN prize_tiers t ON t.campaign_id = c.id AND NOT t.retired "
-        "JOIN code_keys k ON k.brand_id = c.brand_id WHERE c.status = 'active' "
-        "ORDER BY t.id LIMIT 1"
-    )  # fmt: skip
+    row = _campaign()
     if not row:
-        sys.exit(f"no active campaign in {DB_NAME}: run bench/bench_draws.py first")
+        prepare(1000, False, consumers)
+        row = _campaign()
     campaign_id, brand_id, version, tier_id, code_key_id = row.split()
     _psql("DROP TABLE IF EXISTS bench_claim_consumers")
     _psql(
@@ -108,32 +120,16 @@ def script(fixture: dict[str, str], consumers: int, *, short: bool) -> str:
     return _FRESH.format(consumers=consumers) + body + ";\n"
 
 
-def _postgres_cpu() -> float:
-    """CPU seconds of every ``postgres`` process, and of those the postmaster has reaped."""
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0
-    for entry in Path("/proc").iterdir():
-        try:
-            if not entry.name.isdigit() or (entry / "comm").read_text().strip() != "postgres":
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-        if fields[1] == "1":  # the postmaster (its parent is init): its exited children
-            total += int(fields[13]) + int(fields[14])
-    return total / ticks
-
-
 def run(path: Path, clients: int, seconds: float) -> tuple[float, float, int]:
     """pgbench on the script: claims/s, PostgreSQL CPU ms per claim, failed transactions."""
-    cpu0 = _postgres_cpu()
+    cpu0 = postgres_cpu()
     out = subprocess.run(
         ["pgbench", "-h", "127.0.0.1", "-U", "postgres", "-n", "-M", "prepared", "-f", str(path),
          "-c", str(clients), "-j", str(clients), "-T", str(int(seconds)), DB_NAME],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     time.sleep(0.3)  # the backends exit and are reaped
-    cpu = _postgres_cpu() - cpu0
+    cpu = postgres_cpu() - cpu0
     done = int(re.search(r"actually processed: (\d+)", out).group(1))  # type: ignore[union-attr]
     failed = re.search(r"number of failed transactions: (\d+)", out)
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]

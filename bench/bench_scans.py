@@ -159,9 +159,9 @@ def redis_cpu() -> float:
 
 
 def postgres_cpu() -> float:
-    """CPU seconds used so far by the PostgreSQL server's live processes (from /proc)."""
-    total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
+    """CPU seconds used so far by the PostgreSQL server's processes (from /proc): the live ones,
+    and the exited ones the postmaster has reaped (backends of connections since closed)."""
+    total = 0
     for entry in Path("/proc").iterdir():
         try:
             if not entry.name.isdigit() or (entry / "comm").read_text().strip() != "postgres":
@@ -169,8 +169,10 @@ def postgres_cpu() -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+        total += int(fields[11]) + int(fields[12])
+        if fields[1] == "1":  # the postmaster (a child of init): its exited children's CPU
+            total += int(fields[13]) + int(fields[14])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def backlog() -> int:
