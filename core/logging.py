@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 import sys
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,16 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"m
 _MARK = "_yiwuyima_handler"
 
 
+def _request_id_of(record: logging.LogRecord) -> str | None:
+    """The record's request id: given with it, else the current one, else (gunicorn's access
+    log, written after the request's context is gone) the response's ``X-Request-Id``."""
+    given = getattr(record, "request_id", None) or current_request_id()
+    if given is None and isinstance(record.args, Mapping):
+        header = record.args.get("{x-request-id}o")
+        given = header if isinstance(header, str) else None
+    return given
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, extras, exception."""
 
@@ -61,7 +72,7 @@ class JsonFormatter(logging.Formatter):
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname, "logger": record.name, "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or current_request_id(),
+            "request_id": _request_id_of(record),
             "pid": record.process,
         }  # fmt: skip
         for key, value in vars(record).items():
@@ -81,7 +92,7 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        record.request_id = getattr(record, "request_id", None) or current_request_id() or "-"
+        record.request_id = _request_id_of(record) or "-"
         return super().format(record)
 
 

@@ -22,7 +22,6 @@ import bisect
 import logging
 import math
 import secrets
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -150,31 +149,35 @@ class BatchCache:
 
     def __init__(self) -> None:
         self._keys: dict[uuid.UUID, KeyBatches] = {}
-        self._loading = threading.Lock()
 
     def load(
         self, redis: Redis, code_key_id: uuid.UUID, *, unless_read_after: float = math.inf
     ) -> KeyBatches:
         """Read the key's batches from the database (token first, see the module docstring).
 
-        One load at a time: threads that found the same copy stale while another was reloading
-        it take that thread's copy (read after ``unless_read_after``) instead of querying again.
+        A thread that finds a copy read after ``unless_read_after`` (another thread reloaded
+        it meanwhile) takes it instead of querying again. Threads that reload together each
+        query: none waits for another's load, because the caller may hold row locks (a channel
+        scan in its transaction) that the other's load, waiting for a pooled connection, may be
+        queued behind. A slower load never replaces a copy read after its own.
         """
-        with self._loading:
-            entry = self._keys.get(code_key_id)
-            if entry is not None and entry.read_at > unless_read_after:
-                return entry
-            read_at = time.monotonic()
-            token = current_token(redis, code_key_id)
-            rows = db.session.scalars(
-                select(CodeBatch)
-                .where(CodeBatch.code_key_id == code_key_id)
-                .order_by(CodeBatch.serial_start)
-            ).unique()
-            batches = tuple(snapshot(b) for b in rows)
-            starts = tuple(b.serial_start for b in batches)
-            entry = self._keys[code_key_id] = KeyBatches(token, read_at, starts, batches)
+        entry = self._keys.get(code_key_id)
+        if entry is not None and entry.read_at > unless_read_after:
             return entry
+        read_at = time.monotonic()
+        token = current_token(redis, code_key_id)
+        rows = db.session.scalars(
+            select(CodeBatch)
+            .where(CodeBatch.code_key_id == code_key_id)
+            .order_by(CodeBatch.serial_start)
+        ).unique()
+        batches = tuple(snapshot(b) for b in rows)
+        loaded = KeyBatches(token, read_at, tuple(b.serial_start for b in batches), batches)
+        current = self._keys.get(code_key_id)
+        if current is not None and current.read_at > read_at:
+            return current
+        self._keys[code_key_id] = loaded
+        return loaded
 
     def get(self, redis: Redis, code_key_id: uuid.UUID) -> KeyBatches:
         """The cached batches of a key, loaded when absent or older than ``MAX_AGE_SECONDS``."""

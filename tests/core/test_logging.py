@@ -116,3 +116,30 @@ def test_the_cli_logs_one_json_object_per_line(app: Flask) -> None:
                           timeout=60)  # fmt: skip
     assert done.returncode == 0
     assert re.search(r"^\S+ \S+ INFO workers.sweeps \[-\] enqueued sweep", done.stderr, re.M)
+
+
+def test_gunicorn_access_lines_carry_the_request_id_of_their_response() -> None:
+    """gunicorn writes its access line after the request's context is gone (the Procfile's
+    JSON log config turns the access log on): the id comes from the response's header."""
+    import io
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from core.logging import JsonFormatter
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    log = Logger(cfg)
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    log.access_log.handlers = [handler]
+    resp = SimpleNamespace(status="200 OK", headers=[("X-Request-Id", "req-7f3a")], sent=2)
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/api/v1/health", "SERVER_PROTOCOL": "HTTP/1.1"}
+    log.access(resp, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=3))
+    line = json.loads(out.getvalue())
+    assert line["logger"] == "gunicorn.access" and "/api/v1/health" in line["message"]
+    assert line["request_id"] == "req-7f3a"

@@ -93,7 +93,7 @@ def test_revocation_reaches_a_cache_loaded_before_it(make_codes: Any, monkeypatc
     assert len(stream_entries()) == before + 1  # the stale attempt recorded nothing
 
 
-def test_a_stale_copy_is_reloaded_once_for_all_threads(make_codes: Any) -> None:
+def test_a_copy_another_thread_reloaded_meanwhile_is_reused(make_codes: Any) -> None:
     import time
 
     from anticounterfeit.scans.batchcache import BatchCache
@@ -106,6 +106,51 @@ def test_a_stale_copy_is_reloaded_once_for_all_threads(make_codes: Any) -> None:
     second = cache.load(redis, key, unless_read_after=went_stale)  # the first thread reloads
     assert second is not first and second.read_at > went_stale
     assert cache.load(redis, key, unless_read_after=went_stale) is second  # the others reuse it
+
+
+def test_loads_do_not_wait_for_each_other(app: Flask, make_codes: Any, monkeypatch: Any) -> None:
+    """A thread reloading a key never waits for another thread's load (which may be queued for
+    a pooled connection behind row locks this thread holds); a slower load that read before a
+    newer copy was stored does not replace it."""
+    import threading
+
+    from anticounterfeit.scans import batchcache
+    from core.broker import redis_client
+
+    c = make_codes()
+    cache, redis, key = batchcache.BatchCache(), redis_client(), c.batch.code_key_id
+    stuck, release = threading.Event(), threading.Event()
+    real_token = batchcache.current_token
+
+    def token(r: Any, code_key_id: uuid.UUID) -> str:
+        if threading.current_thread().name == "slow":
+            stuck.set()
+            assert release.wait(10)
+        return real_token(r, code_key_id)
+
+    monkeypatch.setattr(batchcache, "current_token", token)
+
+    loaded: list[Any] = []
+
+    def load() -> None:
+        with app.app_context():
+            loaded.append(cache.load(redis, key))
+
+    slow = threading.Thread(target=load, name="slow")
+    slow.start()
+    try:
+        assert stuck.wait(10)
+        other = threading.Thread(target=load)  # while the slow load is stuck inside its own
+        other.start()
+        other.join(5)
+        assert not other.is_alive(), "a load waited for another thread's load"
+        [newer] = loaded
+        assert newer.batches and newer.batches[0].id == c.batch.id
+    finally:
+        release.set()
+        slow.join(10)
+    assert len(loaded) == 2 and loaded[1] is newer  # the slow one returned the newer copy
+    assert cache.get(redis, key) is newer  # the slow load read first: its copy is dropped
 
 
 def test_activation_reaches_a_cache_loaded_before_it(make_codes: Any) -> None:
