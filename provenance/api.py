@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from accounts.auth import current_brand, staff_required
+from accounts.auth import current_actor, current_brand, staff_required
 from accounts.models import Role
 from core.errors import DomainError
 from core.lang import prefers_english
@@ -60,7 +60,7 @@ class Parties(MethodView):
     @blp.response(201, PartySchema)
     def post(self, body: PartyInput) -> Party:
         """Register a party (with its Ed25519 public key if it signs claims)."""
-        return parties.create_party(current_brand(), body)
+        return parties.create_party(current_brand(), body, actor=current_actor())
 
 
 def _too_large(limit: int) -> InvalidEpcis:
@@ -97,7 +97,7 @@ def capture_events() -> dict[str, Any]:
     """Capture an EPCIS 2.0 document, stored whole or not at all."""
     config = current_app.config
     document = read_document(config["EPCIS_MAX_DOCUMENT_BYTES"])
-    result = capture(current_brand(), document, config["PUBLIC_BASE_URL"])
+    result = capture(current_brand(), document, config["PUBLIC_BASE_URL"], actor=current_actor())
     return {
         "captured": len(result.events),
         "event_ids": [e.event_uri for e in result.events],

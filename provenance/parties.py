@@ -15,6 +15,8 @@ from sqlalchemy import or_, select
 
 from accounts.models import Brand
 from anticounterfeit.gs1 import gtin_check_digit
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db, new_id
 from core.queries import get_for_brand, page
 from provenance.claims import decode_public_key
@@ -70,8 +72,9 @@ def _check_key(public_key: str | None) -> None:
             raise InvalidPublicKey() from exc
 
 
-def create_party(brand: Brand, data: PartyInput) -> Party:
-    """Register a party of the brand's supply chain."""
+def create_party(brand: Brand, data: PartyInput, *, actor: Actor = CLI) -> Party:
+    """Register a party of the brand's supply chain (audited: ``party.create``; its key signs
+    the claims shoppers see as verified)."""
     _check_key(data.public_key)
     if data.gln and db.session.scalar(
         select(Party.id).where(Party.brand_id == brand.id, Party.gln == data.gln)
@@ -85,6 +88,10 @@ def create_party(brand: Brand, data: PartyInput) -> Party:
     db.session.add(party)
     db.session.flush()
     provenance_changed(brand.id)
+    audit.record(brand.id, actor, "party.create", f"party:{party.id}", {
+        "name": party.name, "role": getattr(party.role, "value", party.role), "uri": party.uri,
+        "gln": party.gln, "signs_claims": party.public_key is not None,
+    })  # fmt: skip
     return party
 
 

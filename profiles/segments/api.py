@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
-from accounts.auth import current_brand, current_staff, staff_required
+from accounts.auth import current_actor, current_brand, current_staff, staff_required
 from accounts.models import Role
 from core.db import utcnow
 from profiles.inputs import DiscoveredQuery, SegmentInput
@@ -41,7 +41,8 @@ class Segments(MethodView):
     @blp.response(201, SegmentSchema)
     def post(self, body: SegmentInput) -> dict[str, Any]:
         """Create a segment from a rule (owner, marketer, analyst)."""
-        return service.create_segment(current_brand(), current_staff(), body.name, body.rule)
+        return service.create_segment(current_brand(), current_staff(), body.name, body.rule,
+                                      actor=current_actor())  # fmt: skip
 
 
 @blp.get("/segments/discovered")

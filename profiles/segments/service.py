@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from accounts.models import Brand, StaffUser
 from anticounterfeit.models import Product
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db, utcnow
 from core.queries import get_for_brand, page
 from profiles.errors import InvalidRule, SegmentNotFound
@@ -31,13 +33,17 @@ def _check_products(brand: Brand, group: rules.Group) -> None:
                           product_ids=sorted(str(p) for p in named - known))  # fmt: skip
 
 
-def create_segment(brand: Brand, staff: StaffUser, name: str, rule: Any) -> dict[str, Any]:
-    """Validate and store a segment; its membership (for targeting) is computed by a job."""
+def create_segment(brand: Brand, staff: StaffUser, name: str, rule: Any, *,
+                   actor: Actor = CLI) -> dict[str, Any]:  # fmt: skip
+    """Validate and store a segment; its membership (for targeting) is computed by a job.
+    Audited (``segment.create``): a segment decides who campaigns reach."""
     group = rules.parse(rule)
     _check_products(brand, group)
     segment = Segment(brand_id=brand.id, name=name, rule=rule, created_by=staff.id)
     db.session.add(segment)
     db.session.flush()
+    audit.record(brand.id, actor, "segment.create", f"segment:{segment.id}",
+                 {"name": name, "rule": rule})  # fmt: skip
     from profiles.segments.jobs import refresh_members
 
     enqueue_after_commit(refresh_members, str(segment.id))

@@ -22,6 +22,8 @@ from sqlalchemy.orm import aliased
 
 from accounts.models import Brand
 from anticounterfeit.models import Product, ProductBatch
+from core import audit
+from core.audit import CLI, Actor
 from core.db import db, new_id, utcnow
 from provenance import claims as claimsig
 from provenance.epcis import masterdata
@@ -287,10 +289,16 @@ def _one_capture_at_a_time(brand_id: uuid.UUID) -> None:
                            {"ns": LOCK_NAMESPACE, "key": key})  # fmt: skip
 
 
+#: The event ids an audit entry of a capture lists (the count is always there).
+AUDITED_EVENT_IDS = 50
+
+
 def capture(
-    brand: Brand, document: Any, base_url: str, now: datetime | None = None
-) -> CaptureResult:
-    """Validate and store an EPCISDocument, or raise ``InvalidEpcis`` having stored nothing."""
+    brand: Brand, document: Any, base_url: str, now: datetime | None = None, *,
+    actor: Actor = CLI,
+) -> CaptureResult:  # fmt: skip
+    """Validate and store an EPCISDocument, or raise ``InvalidEpcis`` having stored nothing.
+    What is stored is the story shoppers read: the capture is audited (``epcis.capture``)."""
     schema = schema_problems(document)
     if schema:
         raise InvalidEpcis(schema, "The document does not match the EPCIS 2.0 JSON schema.")
@@ -309,4 +317,9 @@ def capture(
     warnings = _claim_warnings(events, resolver)
     rows = _write(brand, events, actors, parties, lots, resolver)
     provenance_changed(brand.id)
+    first = rows[0].event_uri if rows else "none"
+    audit.record(brand.id, actor, "epcis.capture", f"epcis_event:{first}", {
+        "events": len(rows), "warnings": len(warnings),
+        "event_ids": [row.event_uri for row in rows[:AUDITED_EVENT_IDS]],
+    })  # fmt: skip
     return CaptureResult(rows, warnings)

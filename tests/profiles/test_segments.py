@@ -336,3 +336,14 @@ def test_the_list_shows_each_segment_as_of_its_last_refresh(client: FlaskClient,
     members.refresh(segment.id)
     [listed] = client.get("/api/v1/segments", headers=shop.headers).get_json()
     assert listed["size"] == 60
+
+
+def test_creating_a_segment_is_audited(client: FlaskClient, shop: Any, bearer: Any) -> None:
+    """A segment decides whom campaigns reach: who made it, from where, with which rule."""
+    rule = {"all": [{"field": "city", "op": "eq", "value": "杭州市"}]}
+    created = _create(client, shop, rule, name="杭州").get_json()
+    log = client.get("/api/v1/audit-log?action=segment.create", headers=bearer(shop.owner))
+    [entry] = log.get_json()
+    assert entry["target"] == f"segment:{created['id']}" and entry["staff_id"] is not None
+    assert entry["staff_id"] != str(shop.owner.id)  # the marketer who made it
+    assert entry["changes"] == {"name": "杭州", "rule": rule} and entry["ip"]
