@@ -185,6 +185,7 @@ def _register_blueprints(app: Flask) -> None:
     from campaigns import service as campaigns_service
     from campaigns.api import blp as campaigns_api
     from campaigns.cache import campaigns_changed
+    from campaigns.payouts import service as payouts_service
     from campaigns.payouts.api import blp as payouts_api
     from campaigns.payouts.cli import payouts_cli
     from campaigns.payouts.views import bp as pay_notify
@@ -260,6 +261,7 @@ def _register_blueprints(app: Flask) -> None:
     register_erasure_step(webhook_erasure.forget_consumer)
     register_reward_windows(campaigns_service.cash_windows)  # profiles' reward sensitivity
     on_brand_updated(campaigns_changed)  # campaign snapshots carry the brand's payout terms
+    on_brand_updated(payouts_service.check_running_prizes)  # a provider change they can pay
     register_note_source("channel", channel_notes.notes)  # the verdict's channel facts
     register_lifecycle_source(channel_story.lifecycle)
     writebehind.on_flushed("fraud", fraud_jobs.scans_flushed)

@@ -246,7 +246,9 @@ _brand_listeners: list[BrandListener] = []
 
 def on_brand_updated(listener: BrandListener) -> None:
     """Have ``listener(brand_id)`` called in the transaction of every brand update (packages
-    above this one that cache what a brand's settings decide: ``campaigns.cache``)."""
+    above this one that cache what a brand's settings decide: ``campaigns.cache``; or that
+    check them against what they hold: a listener may refuse the update by raising an API
+    error, and the update's transaction rolls back)."""
     if listener not in _brand_listeners:
         _brand_listeners.append(listener)
 

@@ -10,7 +10,15 @@ from sqlalchemy import select
 
 from accounts.models import Brand
 from campaigns.errors import UnknownAward
-from campaigns.models import Award, Campaign, CampaignKind, Payout, PayoutEvent, PayoutStatus
+from campaigns.models import (
+    Award,
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    Payout,
+    PayoutEvent,
+    PayoutStatus,
+)
 from campaigns.payouts import config, out_trade_no, pay_award_job, states
 from campaigns.payouts.errors import (
     BudgetExhausted,
@@ -109,7 +117,21 @@ def my_award(consumer_id: uuid.UUID, award_id: str) -> Award:
     return award
 
 
-def check_prizes(brand: Brand, campaign: Campaign) -> None:
+def check_running_prizes(brand_id: uuid.UUID) -> None:
+    """After a brand update (``accounts.service.on_brand_updated``): refuse it (422, the
+    update's transaction rolls back) when the brand's provider, perhaps just changed, cannot pay
+    the prizes of one of its running red packet campaigns; activation checks the others."""
+    brand = db.session.get(Brand, brand_id)
+    assert brand is not None
+    running = db.session.scalars(select(Campaign).where(
+        Campaign.brand_id == brand_id, Campaign.status == CampaignStatus.active,
+        Campaign.kind == CampaignKind.red_packet,
+    ).order_by(Campaign.created_at)).all()  # fmt: skip
+    for campaign in running:
+        check_prizes(brand, campaign, running=True)
+
+
+def check_prizes(brand: Brand, campaign: Campaign, *, running: bool = False) -> None:
     """Refuse (422) a red packet campaign whose prizes the brand's provider cannot pay."""
     if campaign.kind is not CampaignKind.red_packet:
         return
@@ -118,8 +140,9 @@ def check_prizes(brand: Brand, campaign: Campaign) -> None:
     bad = config.outside_limits(provider, ranges)
     if bad:
         low, high = config.LIMITS[provider]
+        where = f"running campaign '{campaign.name}' has prizes of " if running else "prizes of "
         raise PrizeOutsideProviderLimits(
-            f"{provider} pays {low} to {high} fen per red packet; prizes of "
-            + ", ".join(f"{a}-{b}" for a, b in bad) + " fen are outside that.",
+            f"{provider} pays {low} to {high} fen per red packet; {where}"
+            + ", ".join(f"{a}-{b}" for a, b in bad) + " fen, outside that.",
             provider=provider, min_fen=low, max_fen=high,
         )  # fmt: skip

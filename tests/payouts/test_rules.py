@@ -86,6 +86,29 @@ def test_activation_refuses_prizes_the_provider_cannot_pay(
     assert [p["amount_fen"] for p in tiers["prizes"]] == [100]  # the refused edit left nothing
 
 
+def test_a_provider_the_running_campaigns_prizes_exceed_is_refused(
+    client: FlaskClient, make_brand: Any, make_campaign: Any, bearer: Any
+) -> None:  # fmt: skip
+    """Switching the brand to a provider that cannot pay a running campaign's prizes would fail
+    every later win's payout: the switch is refused, and changes nothing."""
+    owner = make_brand()  # sandbox: pays any amount
+    headers = bearer(owner)
+    running = make_campaign(owner, prizes=[{"amount_fen": 88, "probability": 0.5}])
+    make_campaign(owner, activate=False, prizes=[{"amount_fen": 50, "probability": 0.5}])
+    refused = client.patch("/api/v1/brand", json={"payout_provider": CASH, "name": "改名"},
+                           headers=headers)  # fmt: skip
+    body = assert_envelope(refused, 422, "prize_outside_provider_limits")
+    assert running.name in body["message"] and "88-88" in body["message"]
+    brand = client.get("/api/v1/brand", headers=headers).get_json()
+    assert brand["payout_provider"] is None and brand["name"] != "改名"  # nothing changed
+    assert client.patch("/api/v1/brand", json={"payout_provider": V3},  # 10 fen and up: fine
+                        headers=headers).status_code == 200  # fmt: skip
+    client.post(f"/api/v1/campaigns/{running.id}/end", headers=headers)
+    ended = client.patch("/api/v1/brand", json={"payout_provider": CASH}, headers=headers)
+    assert ended.status_code == 200  # no running campaign left to pay (the draft's 50 fen
+    # prizes are checked when it is activated)
+
+
 def _lost_job_win(client: FlaskClient, shop: Any, shopper: Any, bearer: Any,
                   monkeypatch: pytest.MonkeyPatch, n: int = 0) -> dict[str, Any]:  # fmt: skip
     from campaigns.payouts import jobs as payout_jobs
