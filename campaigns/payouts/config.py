@@ -90,19 +90,31 @@ class Merchant:
 
     def missing(self, provider: str) -> list[str]:
         """The settings ``provider`` needs that are unset or whose files cannot be read."""
-        need = {
-            V3_TRANSFER: ("mch_id", "appid", "apiv3_key", "private_key", "cert_serial",
-                          "public_key", "public_key_id"),
-            V2_MINIPROGRAM: ("mch_id", "appid", "api_key", "mch_cert", "mch_key"),
-            V2_REDPACK: ("mch_id", "redpack_appid", "api_key", "mch_cert", "mch_key"),
-        }.get(provider, ())  # fmt: skip
         files = ("mch_cert", "mch_key", "private_key", "public_key")
-        out = []
-        for name in need:
-            value = getattr(self, name)
-            if not value or (name in files and not Path(value).is_file()):
-                out.append(name)
-        return out
+        return [name for name in NEEDS.get(provider, ()) if not getattr(self, name)
+                or (name in files and not Path(getattr(self, name)).is_file())]  # fmt: skip
+
+    def unset(self, provider: str) -> list[str]:
+        """The settings ``provider`` needs that are not set at all (files are not opened: the
+        web process checking a campaign may not hold the certificates the workers use)."""
+        return [name for name in NEEDS.get(provider, ()) if not getattr(self, name)]
+
+
+#: The ``Merchant`` settings each provider needs (sandbox: none).
+NEEDS: dict[str, tuple[str, ...]] = {
+    V3_TRANSFER: ("mch_id", "appid", "apiv3_key", "private_key", "cert_serial", "public_key",
+                  "public_key_id"),
+    V2_MINIPROGRAM: ("mch_id", "appid", "api_key", "mch_cert", "mch_key"),
+    V2_REDPACK: ("mch_id", "redpack_appid", "api_key", "mch_cert", "mch_key"),
+}
+#: Where the brand sets each of them (``PATCH /api/v1/brand``; the ``WECHAT_*`` defaults else).
+BRAND_FIELDS = {
+    "mch_id": "pay_mch_id", "appid": "wechat_appid", "redpack_appid": "settings.redpack_appid",
+    "api_key": "pay_api_key", "apiv3_key": "pay_apiv3_key", "mch_cert": "pay_mch_cert_path",
+    "mch_key": "pay_mch_key_path", "private_key": "pay_private_key_path",
+    "cert_serial": "pay_cert_serial", "public_key": "pay_public_key_path",
+    "public_key_id": "pay_public_key_id",
+}
 
 
 def _pick(brand_value: Any, default_key: str) -> str:

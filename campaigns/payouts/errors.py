@@ -23,3 +23,8 @@ class BudgetExhausted(Conflict):
 class PrizeOutsideProviderLimits(InvalidInput):
     reason = "prize_outside_provider_limits"
     message = "A prize is outside what the brand's payout provider can pay."
+
+
+class PayoutNotConfigured(InvalidInput):
+    reason = "payout_not_configured"
+    message = "The brand's payout provider is missing settings it needs to pay red packets."

@@ -22,6 +22,7 @@ from campaigns.models import (
 from campaigns.payouts import config, out_trade_no, pay_award_job, states
 from campaigns.payouts.errors import (
     BudgetExhausted,
+    PayoutNotConfigured,
     PayoutNotRetryable,
     PrizeOutsideProviderLimits,
     UnknownPayout,
@@ -117,10 +118,21 @@ def my_award(consumer_id: uuid.UUID, award_id: str) -> Award:
     return award
 
 
+def _check_configured(brand: Brand, provider: str, running: str | None) -> None:
+    unset = [config.BRAND_FIELDS[name] for name in config.merchant_for(brand).unset(provider)]
+    if unset:
+        what = f"the running campaign '{running}'" if running else "a red packet campaign"
+        raise PayoutNotConfigured(
+            f"{provider} needs {', '.join(unset)} (brand settings, or the deployment's WECHAT_* "
+            f"defaults) to pay {what}.", errors={name: [f"{provider} needs it."] for name in unset},
+        )  # fmt: skip
+
+
 def check_running_prizes(brand_id: uuid.UUID) -> None:
     """After a brand update (``accounts.service.on_brand_updated``): refuse it (422, the
     update's transaction rolls back) when the brand's provider, perhaps just changed, cannot pay
-    the prizes of one of its running red packet campaigns; activation checks the others."""
+    the prizes of one of its running red packet campaigns, or is left without a setting it
+    needs (``check_prizes``); activation checks the others."""
     brand = db.session.get(Brand, brand_id)
     assert brand is not None
     running = db.session.scalars(select(Campaign).where(
@@ -132,7 +144,9 @@ def check_running_prizes(brand_id: uuid.UUID) -> None:
 
 
 def check_prizes(brand: Brand, campaign: Campaign, *, running: bool = False) -> None:
-    """Refuse (422) a red packet campaign whose prizes the brand's provider cannot pay."""
+    """Refuse (422) a red packet campaign whose prizes the brand's provider cannot pay: outside
+    its limits, or the provider not configured (its settings unset, the brand's and the
+    ``WECHAT_*`` defaults alike): every win's payout would fail."""
     if campaign.kind is not CampaignKind.red_packet:
         return
     provider = config.provider_for(brand)
@@ -146,3 +160,4 @@ def check_prizes(brand: Brand, campaign: Campaign, *, running: bool = False) -> 
             + ", ".join(f"{a}-{b}" for a, b in bad) + " fen, outside that.",
             provider=provider, min_fen=low, max_fen=high,
         )  # fmt: skip
+    _check_configured(brand, provider, campaign.name if running else None)

@@ -16,6 +16,15 @@ from tests.test_app import assert_envelope
 from tests.workers import run_workers
 
 V3, CASH, MINI = "wechat_v3_transfer", "wechat_v2_redpack", "wechat_v2_miniprogram_redpack"
+#: What each provider needs set before a red packet campaign may run (files are not opened).
+CASH_SETTINGS = {"pay_mch_id": "1900000109", "settings": {"redpack_appid": "wx2421b1c4370ec43b"},
+                 "pay_api_key": "k" * 32, "pay_mch_cert_path": "/etc/pay/apiclient_cert.pem",
+                 "pay_mch_key_path": "/etc/pay/apiclient_key.pem"}  # fmt: skip
+V3_SETTINGS = {"pay_mch_id": "1900000109", "wechat_appid": "wxd678efh567hg6787",
+               "pay_apiv3_key": "v" * 32, "pay_private_key_path": "/etc/pay/apiclient_key.pem",
+               "pay_cert_serial": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+               "pay_public_key_path": "/etc/pay/pub_key.pem",
+               "pay_public_key_id": "PUB_KEY_ID_0114232134912410000000000000"}  # fmt: skip
 
 
 def test_real_workers_need_an_explicit_provider() -> None:
@@ -60,6 +69,8 @@ def test_brand_chooses_its_provider(client: FlaskClient, make_brand: Any, bearer
 def test_activation_refuses_prizes_the_provider_cannot_pay(
     client: FlaskClient, make_brand: Any, make_campaign: Any, bearer: Any
 ) -> None:
+    from core.db import db
+
     owner = make_brand(payout_provider=CASH)
     for prizes, ok in (([{"amount_fen": 88, "probability": 0.5}], False),
                        # (above 20,000 fen no campaign is valid at all: core money bounds)
@@ -69,7 +80,15 @@ def test_activation_refuses_prizes_the_provider_cannot_pay(
                           "probability": 0.5}], True)):  # fmt: skip
         campaign = make_campaign(owner, activate=False, prizes=prizes)
         answer = client.post(f"/api/v1/campaigns/{campaign.id}/activate", headers=bearer(owner))
-        if ok:
+        if ok:  # payable amounts, but nothing to pay them with yet
+            body = assert_envelope(answer, 422, "payout_not_configured")
+            assert list(body["errors"]) == ["pay_mch_id", "settings.redpack_appid", "pay_api_key",
+                                            "pay_mch_cert_path", "pay_mch_key_path"]  # fmt: skip
+            patched = client.patch("/api/v1/brand", headers=bearer(owner), json=CASH_SETTINGS)
+            assert patched.status_code == 200, patched.get_json()
+            db.session.refresh(owner.brand)  # the fixtures' copy (make_campaign uses it)
+            answer = client.post(f"/api/v1/campaigns/{campaign.id}/activate",
+                                 headers=bearer(owner))  # fmt: skip
             assert answer.status_code == 200
         else:
             body = assert_envelope(answer, 422, "prize_outside_provider_limits")
@@ -101,10 +120,16 @@ def test_a_provider_the_running_campaigns_prizes_exceed_is_refused(
     assert running.name in body["message"] and "88-88" in body["message"]
     brand = client.get("/api/v1/brand", headers=headers).get_json()
     assert brand["payout_provider"] is None and brand["name"] != "改名"  # nothing changed
-    assert client.patch("/api/v1/brand", json={"payout_provider": V3},  # 10 fen and up: fine
+    unset = client.patch("/api/v1/brand", json={"payout_provider": V3}, headers=headers)
+    body = assert_envelope(unset, 422, "payout_not_configured")  # 10 fen and up, but no merchant
+    assert running.name in body["message"] and "pay_apiv3_key" in body["errors"]
+    assert client.patch("/api/v1/brand", json={"payout_provider": V3, **V3_SETTINGS},
                         headers=headers).status_code == 200  # fmt: skip
+    cleared = client.patch("/api/v1/brand", json={"pay_apiv3_key": None}, headers=headers)
+    assert_envelope(cleared, 422, "payout_not_configured")  # a running campaign still needs it
     client.post(f"/api/v1/campaigns/{running.id}/end", headers=headers)
-    ended = client.patch("/api/v1/brand", json={"payout_provider": CASH}, headers=headers)
+    ended = client.patch("/api/v1/brand", json={"payout_provider": CASH, **CASH_SETTINGS},
+                         headers=headers)  # fmt: skip
     assert ended.status_code == 200  # no running campaign left to pay (the draft's 50 fen
     # prizes are checked when it is activated)
 
