@@ -63,7 +63,7 @@ def page(live_server: str) -> Iterator[Any]:
         tab.problems = []
         tab.on("console", lambda m: m.type == "error" and not EXPECTED_STATUS.search(m.text)
                and tab.problems.append(m.text))  # fmt: skip
-        tab.on("pageerror", lambda e: tab.problems.append(str(e)))
+        tab.on("pageerror", lambda e: tab.problems.append(f"{e} at {tab.url}\n{e.stack}"))
         tab.on("response", lambda r: r.status >= 400 and r.status not in (401, 403, 422)
                and tab.problems.append(f"{r.status} {r.url}"))  # fmt: skip
         tab.on("request", lambda r: r.url.startswith((live_server, "data:", "blob:"))
