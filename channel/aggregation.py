@@ -11,10 +11,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Brand
+from anticounterfeit.models import BatchStatus
 from channel import hierarchy, refs, verdictnotes
 from channel.errors import (
     AggregationCycle,
     AlreadyAggregated,
+    CodeRevoked,
     InvalidLevel,
     NotAContainer,
     NotAggregated,
@@ -82,9 +84,23 @@ def _check_free(brand: Brand, nodes: list[Node]) -> None:
         raise AlreadyAggregated(errors={"children": bad})
 
 
+def _check_not_revoked(top: Node, nodes: list[Node]) -> None:
+    """Revoked goods never move in the channel (``channel.scans`` refuses them): refuse them
+    here, when the line packs them, rather than when the case is shipped. The batches are this
+    process's copies (``anticounterfeit.scans.batchcache``, reloaded at most a minute later), so
+    goods revoked within that minute may still be packed; shipping refuses them."""
+    if top.batch is not None and top.batch.status is BatchStatus.revoked:
+        raise CodeRevoked(errors={"parent": ["of a revoked code batch"]})
+    revoked = {i: ["of a revoked code batch"] for i, n in enumerate(nodes)
+               if n.batch is not None and n.batch.status is BatchStatus.revoked}  # fmt: skip
+    if revoked:
+        raise CodeRevoked(errors={"children": revoked})
+
+
 def pack(brand: Brand, parent: str, children: list[str]) -> Packed:
     """Pack ``children`` (codes or URLs) into ``parent``; all or nothing."""
     top, nodes = _parse_all(brand, parent, children)
+    _check_not_revoked(top, nodes)
     # The parent's tree is locked against scans of it; children need no lock of their own (two
     # packs of one child meet at the partial unique index), so a pack takes one lock, not one
     # per child (PostgreSQL's lock table is shared and small).
@@ -154,7 +170,7 @@ def import_csv(brand: Brand, data: str) -> dict[str, int]:
     for parent, kids in groups.items():
         try:
             children += pack(brand, parent, kids).children
-        except (InvalidInput, AlreadyAggregated, AggregationCycle) as exc:
+        except (InvalidInput, AlreadyAggregated, AggregationCycle, CodeRevoked) as exc:
             exc.message = f"parent {parent[:80]}: {exc.message}"
             raise
     return {"parents": len(groups), "children": children}

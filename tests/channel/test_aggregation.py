@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.channel.conftest import GTIN, pack
+from tests.channel.conftest import GTIN, make_batch, pack
 
 
 def _rows() -> int:
@@ -68,6 +68,29 @@ def test_a_child_in_another_parent_is_409_and_nothing_is_written(
     assert r.status_code == 409 and r.get_json()["reason"] == "already_aggregated"
     assert list(r.get_json()["errors"]["children"]) == ["1"]
     assert _rows() == 3  # unit 5 was not packed either
+
+
+def test_revoked_goods_are_refused_when_packed_not_when_shipped(
+    client: FlaskClient, make_channel: Any, bearer: Any
+) -> None:
+    """A revoked batch's goods never move in the channel: the line learns it at packing."""
+    from anticounterfeit import service
+    from core.db import db
+
+    ch = make_channel()
+    units, cases = make_batch(ch.brand, ch.product, 3), make_batch(ch.brand, ch.product, 2,
+                                                                   level="case")  # fmt: skip
+    h = bearer(ch.owner)
+    service.revoke_code_batch(units.batch, "leaked")
+    service.revoke_code_batch(cases.batch, "leaked")
+    db.commit()
+    r = pack(client, h, ch.cases.urls[0], [ch.units.urls[0], units.urls[0]])
+    assert r.status_code == 409 and r.get_json()["reason"] == "code_revoked"
+    assert list(r.get_json()["errors"]["children"]) == ["1"]
+    assert _rows() == 0  # the good unit was not packed either
+    r = pack(client, h, cases.urls[0], [ch.units.urls[0]])
+    assert r.status_code == 409 and "parent" in r.get_json()["errors"]
+    assert pack(client, h, ch.cases.urls[0], [ch.units.urls[0]]).status_code == 201
 
 
 def test_cycles_units_as_cases_and_levels_are_refused(client: FlaskClient, make_channel: Any,
